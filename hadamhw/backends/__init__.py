@@ -1,0 +1,41 @@
+"""Code generators: one module per target, each a thin context builder over its templates.
+
+A backend module provides `generate(ir, out_dir, options) -> manifest dict`; it writes every
+file into out_dir (including a copy of the IR as model.ir.json and manifest.json).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from hadamhw.errors import HadamhwError
+
+TARGETS = {
+    "verilog": "hadamhw.backends.verilog",
+    "hls": "hadamhw.backends.hls",
+}
+FOLDS = ("parallel", "stage")
+RECURRENT_CORES = ("fwht", "dense")
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    fold: str = "parallel"  # parallel: one time step per cycle; stage: one FWHT stage per cycle
+    recurrent: str = "fwht"  # fwht: butterflies; dense: adder tree per row of W (baseline)
+    top: str = "hadamrnn"  # name of the top module / function
+
+    def validate(self) -> None:
+        if self.fold not in FOLDS:
+            raise HadamhwError(f"--fold must be one of {FOLDS}, got {self.fold!r}")
+        if self.recurrent not in RECURRENT_CORES:
+            raise HadamhwError(f"--recurrent must be one of {RECURRENT_CORES}, "
+                               f"got {self.recurrent!r}")
+        if not self.top.isidentifier() or self.top.startswith("_"):
+            raise HadamhwError(f"--top must be a plain identifier, got {self.top!r}")
+
+
+def get_backend(target: str):
+    if target not in TARGETS:
+        raise HadamhwError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    return importlib.import_module(TARGETS[target])

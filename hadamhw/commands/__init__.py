@@ -1,0 +1,10 @@
+"""Sub-commands of `hadamhw`; each module has `register(subparsers)`.
+
+The order here is the order of `hadamhw --help`.
+"""
+
+COMMAND_MODULES = [
+    "hadamhw.commands.lower",
+    "hadamhw.commands.evaluate",
+    "hadamhw.commands.generate",
+]

@@ -1,0 +1,89 @@
+"""Shared argument handling: load a checkpoint or an IR and get an IR out of either."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hadamhw.errors import HadamhwError
+
+
+def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None = None) -> None:
+    g = p.add_argument_group("lowering (when given a checkpoint)")
+    g.add_argument("--state-bits", type=int, default=state_default,
+                   help="hidden-state width B_h (default 12)")
+    g.add_argument("--calib", type=int, default=512,
+                   help="calibration sequences from the task's training data (default 512)")
+    g.add_argument("--calib-data", default=None, metavar="FILE.npy",
+                   help="calibrate on these input sequences instead of task data")
+    g.add_argument("--percentile", type=float, default=100.0,
+                   help="percentile of |h| mapped to full scale (default 100: the maximum)")
+    g.add_argument("--precision", type=int, default=16,
+                   help="significant bits of the requantization constants (default 16)")
+    g.add_argument("--output-bits", type=int, default=None,
+                   help="requantize the logits to this many bits (default: full width)")
+    g.add_argument("--data", default=None, help="folder with MNIST IDX files (MNIST tasks)")
+
+
+def is_ir_path(path: Path) -> bool:
+    if path.suffix == ".json":
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(1) == b"{"
+    except OSError:
+        return False
+
+
+def lowering_settings(args):
+    from hadamhw.ir.lower import DEFAULT_STATE_BITS, LoweringSettings
+
+    return LoweringSettings(
+        state_bits=DEFAULT_STATE_BITS if args.state_bits is None else args.state_bits,
+        calib=args.calib, precision=args.precision, percentile=args.percentile,
+        output_bits=args.output_bits)
+
+
+def lower_checkpoint(path: Path, args):
+    """Lower a checkpoint with the CLI's lowering options; returns (ir, summary, model, task)."""
+    from hadamhw.checkpoint import load_checkpoint
+    from hadamhw.ir.lower import calibration_inputs, load_calibration_file, lower
+    from hadamhw.tasks import task_from_metadata
+
+    model, payload = load_checkpoint(path)
+    task_meta = payload.get("task")
+    task = task_from_metadata(task_meta, data=args.data) if task_meta else None
+    settings = lowering_settings(args)
+    if args.calib_data:
+        calib_x = load_calibration_file(args.calib_data, model)
+    elif task is not None:
+        calib_x = calibration_inputs(task, settings.calib, settings.seed)
+    else:
+        raise HadamhwError(f"{path}: the checkpoint names no task to calibrate on; "
+                           "give --calib-data FILE.npy")
+    input_quant = None
+    if task is not None and task.input_quant is not None:
+        input_quant = task.input_quant.to_dict()
+    meta = {"name": path.stem, "source": path.name, "task": task_meta}
+    ir, summary = lower(model, calib_x, settings, input_quant=input_quant, meta=meta)
+    return ir, summary, model, task
+
+
+def load_ir(path: str | Path, args=None):
+    """An IR from a .json file, or lowered from a checkpoint with the CLI's options."""
+    from hadamhw.ir.schema import IntegerRNN
+
+    path = Path(path)
+    if not path.exists():
+        raise HadamhwError(f"{path}: no such file")
+    if path.is_dir():
+        raise HadamhwError(f"{path}: is a folder, expected a checkpoint or an IR file")
+    if is_ir_path(path):
+        if args is not None and getattr(args, "state_bits", None) is not None:
+            raise HadamhwError("--state-bits applies when lowering a checkpoint; an IR file "
+                               "has its widths fixed (run 'hadamhw lower' again)")
+        return IntegerRNN.load(path)
+    if args is None:
+        args = argparse.Namespace(state_bits=None, calib=512, calib_data=None,
+                                  percentile=100.0, precision=16, output_bits=None, data=None)
+    return lower_checkpoint(path, args)[0]

@@ -1,0 +1,49 @@
+"""`hadamhw generate`: checkpoint or IR -> RTL or HLS C++ in a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hadamhw.commands.common import add_lowering_arguments, load_ir
+
+
+def register(sub) -> None:
+    from hadamhw.backends import FOLDS, RECURRENT_CORES, TARGETS
+
+    p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
+                       description="Render the integer model into synthesizable hardware "
+                                   "sources plus manifest.json, a README and the IR it came from.")
+    p.add_argument("model", help="model.pt (lowered on the fly) or model.ir.json")
+    p.add_argument("--target", choices=tuple(TARGETS), default="verilog")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--fold", choices=FOLDS, default="parallel",
+                   help="parallel: all butterfly stages in one cycle (one step per cycle); "
+                        "stage: one butterfly stage per cycle, the n/2 butterflies reused")
+    p.add_argument("--recurrent", choices=RECURRENT_CORES, default="fwht",
+                   help="fwht: Walsh-Hadamard butterflies (default); dense: adder tree per row "
+                        "of W (baseline for comparison)")
+    p.add_argument("--top", default="hadamrnn", help="name of the top module (default hadamrnn)")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    add_lowering_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from hadamhw.backends import GenerateOptions, get_backend
+
+    ir = load_ir(args.model, args)
+    options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top)
+    options.validate()
+    out = Path(args.output)
+    manifest = get_backend(args.target).generate(ir, out, options)
+    if args.json:
+        print(json.dumps(manifest, indent=2, sort_keys=True))
+    else:
+        files = sorted(p.name for p in out.iterdir() if p.is_file())
+        print(f"generated {args.target} for n={ir.hidden_size}, block_size={ir.block_size}, "
+              f"fold={options.fold}, recurrent={options.recurrent} in {out}/")
+        if "cycles_per_step" in manifest:
+            print(f"  cycles per step: {manifest['cycles_per_step']}")
+        print(f"  files: {', '.join(files)}")
+    return 0

@@ -1,0 +1,19 @@
+"""Turning task inputs (floats or token ids) into the IR's integer inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hadamhw.errors import HadamhwError
+from hadamhw.ir.schema import IntegerRNN
+
+
+def encode_inputs(ir: IntegerRNN, x) -> np.ndarray:
+    """Token ids pass through; real inputs become round(x / scale), saturated to the width."""
+    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+    if ir.input.kind == "token":
+        if x.size and not np.issubdtype(x.dtype, np.integer):
+            raise HadamhwError(f"token inputs must be integers, got {x.dtype}")
+        return x.astype(np.int64)
+    lo, hi = ir.input.range()
+    return np.clip(np.round(x.astype(np.float64) / ir.input.scale), lo, hi).astype(np.int64)

@@ -1,0 +1,38 @@
+"""Data sets and their metrics: copy task, (permuted) digits, (permuted) MNIST."""
+
+from __future__ import annotations
+
+from hadamhw.errors import HadamhwError
+from hadamhw.tasks.base import InputQuant, Task
+
+TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist")
+
+
+def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | None = None,
+             **options) -> Task:
+    """Build a task by name. seq_len is the copy-task delay T; image tasks ignore it."""
+    if name == "copy":
+        from hadamhw.tasks.copy import CopyTask
+
+        return CopyTask(seq_len=100 if seq_len is None else seq_len, seed=seed, **options)
+    if name in ("digits", "pdigits"):
+        from hadamhw.tasks.digits import digits_task
+
+        return digits_task(permute=name == "pdigits", seed=seed)
+    if name in ("smnist", "pmnist"):
+        from hadamhw.tasks.mnist import mnist_task
+
+        return mnist_task(data, permute=name == "pmnist", seed=seed)
+    raise HadamhwError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+
+
+def task_from_metadata(meta: dict, data: str | None = None) -> Task:
+    options = dict(meta.get("options", {}))
+    data = data or options.pop("data", None)
+    options.pop("data", None)
+    if meta["name"] == "copy":
+        return get_task("copy", seq_len=meta["seq_len"], seed=meta.get("seed", 0), **options)
+    return get_task(meta["name"], seed=meta.get("seed", 0), data=data)
+
+
+__all__ = ["TASKS", "InputQuant", "Task", "get_task", "task_from_metadata"]

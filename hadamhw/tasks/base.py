@@ -1,0 +1,76 @@
+"""What every task provides: data splits, loss, metrics, and how inputs become integers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class InputQuant:
+    """Real inputs x are exact multiples of `scale`: x = x_int * scale, x_int in `bits` bits."""
+
+    bits: int
+    scale: float
+    signed: bool = False
+
+    def to_dict(self) -> dict:
+        return {"bits": self.bits, "scale": self.scale, "signed": self.signed}
+
+
+@dataclass
+class Task:
+    """Base class; subclasses fill the data."""
+
+    name: str
+    seq_len: int
+    input_kind: str  # "real" | "onehot"
+    input_size: int
+    output_size: int
+    readout: str  # "every" | "last"
+    seed: int = 0
+    input_quant: InputQuant | None = None
+    options: dict = field(default_factory=dict)
+
+    primary_metric: str = "accuracy"
+
+    def metadata(self) -> dict:
+        """Enough to rebuild the task (stored in checkpoints)."""
+        return {
+            "name": self.name,
+            "seq_len": self.seq_len,
+            "seed": self.seed,
+            "input_kind": self.input_kind,
+            "input_size": self.input_size,
+            "output_size": self.output_size,
+            "readout": self.readout,
+            "input_quant": None if self.input_quant is None else self.input_quant.to_dict(),
+            "options": dict(self.options),
+        }
+
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator:
+        raise NotImplementedError
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fixed (inputs, targets) for 'val' or 'test'."""
+        raise NotImplementedError
+
+    def steps_per_epoch(self, batch_size: int) -> int | None:
+        return None
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           targets.reshape(-1))
+
+    def metrics(self, logits: torch.Tensor, targets: torch.Tensor) -> dict:
+        """Metrics from float logits (the float model)."""
+        return {
+            "cross_entropy": float(self.loss(logits, targets)),
+            **self.metrics_from_predictions(logits.argmax(-1), targets),
+        }
+
+    def metrics_from_predictions(self, predictions: torch.Tensor, targets: torch.Tensor) -> dict:
+        return {"accuracy": float((predictions == targets).float().mean())}

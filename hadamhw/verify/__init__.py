@@ -1,0 +1,1 @@
+"""Verification helpers shared by the simulators: stimulus, expected outputs, vector files."""
