@@ -1,0 +1,47 @@
+"""The outcome of comparing a hardware run with the golden model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    sequence: int
+    step: int  # readout index within the sequence (the time step for readout 'every')
+    index: int  # output word index, or -1 for the argmax
+    expected: int
+    got: int
+
+    def describe(self) -> str:
+        what = "argmax" if self.index < 0 else f"output {self.index}"
+        return (f"sequence {self.sequence}, step {self.step}, {what}: expected {self.expected}, "
+                f"got {self.got}")
+
+
+@dataclass
+class CheckResult:
+    simulator: str  # "verilator-cocotb", "icarus-cocotb", "verilator-batch", "hls-csim", ...
+    sequences: int
+    steps: int
+    outputs_checked: int
+    mismatches: list[Mismatch] = field(default_factory=list)
+    cycles: int | None = None
+    seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and self.outputs_checked > 0
+
+    def to_dict(self) -> dict:
+        return {
+            "simulator": self.simulator,
+            "sequences": self.sequences,
+            "steps": self.steps,
+            "outputs_checked": self.outputs_checked,
+            "mismatches": len(self.mismatches),
+            "first_mismatch": self.mismatches[0].describe() if self.mismatches else None,
+            "cycles": self.cycles,
+            "seconds": self.seconds,
+            "bit_exact": self.ok,
+        }
