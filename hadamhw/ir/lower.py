@@ -141,7 +141,7 @@ def lower(model: HadamRNN, calib_x: torch.Tensor, settings: LoweringSettings | N
     rotate_mult = round(2.0 ** shift / math.sqrt(m))
     input_mult = round(ratio * 2.0 ** shift)
 
-    v_codes, s_v, _ = _codes(model.output_layer.weight, cfg.weight_bits)
+    v_codes, s_v, _ = _codes(model.output_layer.weight, model.output_layer.bits)
     s_y = s_v * s_h
     c = (model.output_layer.bias.detach().double().numpy() if model.output_layer.bias is not None
          else np.zeros(cfg.output_size))

@@ -36,6 +36,7 @@ class ModelConfig:
     vocab_size: int | None = None
     bias: bool = True
     output_bias: bool = True
+    quantize_output: bool = True  # False keeps V in float (the reference's QOUTPUT: false)
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "output_size"):
@@ -94,7 +95,8 @@ class HadamRNN(nn.Module):
         )
         self.input_layer = QuantLinear(c.input_size, c.hidden_size, c.weight_bits, bias=False)
         self.recurrent = HadamardRecurrent(c.hidden_size, c.m, bias=c.bias, use_fwht=use_fwht)
-        self.output_layer = QuantLinear(c.hidden_size, c.output_size, c.weight_bits,
+        self.output_layer = QuantLinear(c.hidden_size, c.output_size,
+                                        c.weight_bits if c.quantize_output else None,
                                         bias=c.output_bias)
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
