@@ -40,8 +40,11 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HadamhwError(f"{path}: not a readable checkpoint ({first[:200]})") from None
+        raise HadamhwError(
+            f"{path}: not a readable checkpoint: the file is corrupt or truncated, or holds "
+            f"objects other than tensors and plain values, which are refused for safety "
+            f"({type(exc).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise HadamhwError(f"{path}: not a hadamhw checkpoint (no '{FORMAT}' format tag)")
     if payload.get("version") != VERSION:

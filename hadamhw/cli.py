@@ -12,6 +12,18 @@ from hadamhw.commands import COMMAND_MODULES
 from hadamhw.errors import HadamhwError
 
 
+def _weight_bits(text: str) -> int | None:
+    if text.lower() in ("float", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 or 'float', got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"weight bits p must be >= 1, got {value}")
+    return value
+
+
 def _add_train(sub) -> None:
     from hadamhw.tasks import TASKS
 
@@ -24,8 +36,8 @@ def _add_train(sub) -> None:
     p.add_argument("--hidden", type=int, default=128, help="hidden size n (default 128)")
     p.add_argument("--block-size", type=int, default=None,
                    help="Hadamard block size m, a power of two dividing n (default n: HadamRNN)")
-    p.add_argument("--weight-bits", type=int, default=4,
-                   help="bits p of the quantized U and V (default 4; 0 keeps them float)")
+    p.add_argument("--weight-bits", type=_weight_bits, default=4,
+                   help="bits p of the quantized U and V (default 4; 'float' keeps them float)")
     p.add_argument("--mode", choices=("linear", "vanilla"), default="linear",
                    help="linear recurrence with ReLU readout (reference) or ReLU in the loop")
     p.add_argument("--epochs", type=int, default=None, help="epochs (image tasks)")
@@ -52,13 +64,11 @@ def cmd_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.weight_bits is not None and args.weight_bits < 0:
-        raise HadamhwError(f"--weight-bits must be >= 1 (or 0 for float), got {args.weight_bits}")
     if args.seq_len is not None and args.seq_len < 1:
         raise HadamhwError(f"--seq-len must be >= 1, got {args.seq_len}")
     if args.batch_size < 1:
         raise HadamhwError(f"--batch-size must be >= 1, got {args.batch_size}")
-    bits = None if args.weight_bits == 0 else args.weight_bits
+    bits = args.weight_bits
     task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data)
     config = config_for_task(task, args.hidden, args.block_size, bits, args.mode)
     settings = TrainSettings(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,

@@ -7,4 +7,5 @@ COMMAND_MODULES = [
     "hadamhw.commands.lower",
     "hadamhw.commands.evaluate",
     "hadamhw.commands.generate",
+    "hadamhw.commands.import_ref",
 ]

@@ -56,16 +56,20 @@ def saturate(v: np.ndarray, bits: int) -> np.ndarray:
 
 
 def check_int64(ir: IntegerRNN) -> None:
-    w = ir.widths
-    for name in ("input_acc", "rotated", "requant_sum", "output_acc"):
-        if getattr(w, name) > MAX_WIDTH:
-            raise HadamhwError(f"IR width '{name}' = {getattr(w, name)} bits would overflow "
-                               f"the int64 golden model (limit {MAX_WIDTH})")
+    """Refuse an IR whose worst-case intermediates (or partial products) overflow int64."""
+    w, rq = ir.widths, ir.requant
+    need = {name: getattr(w, name) for name in ("input_acc", "rotated", "requant_sum",
+                                                 "output_acc")}
+    r_mag = ir.block_size << (w.state - 1)
+    a_mag = 1 << (w.input_acc - 1)
+    need["rotated * rotate_mult"] = (r_mag * rq.rotate_mult).bit_length() + 1
+    need["input_acc * input_mult"] = (a_mag * rq.input_mult).bit_length() + 1
     if ir.output_requant is not None:
-        worst = w.output_acc + ir.output_requant.mult.bit_length()
-        if worst > MAX_WIDTH:
-            raise HadamhwError(f"output requantization needs {worst} bits, over the int64 "
-                               f"golden model's limit {MAX_WIDTH}")
+        need["output_acc * output mult"] = w.output_acc + ir.output_requant.mult.bit_length()
+    for name, bits in need.items():
+        if bits > MAX_WIDTH:
+            raise HadamhwError(f"IR intermediate '{name}' needs {bits} bits, more than the "
+                               f"int64 golden model supports ({MAX_WIDTH})")
 
 
 def check_inputs(ir: IntegerRNN, x: np.ndarray) -> np.ndarray:

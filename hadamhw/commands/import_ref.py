@@ -1,0 +1,52 @@
+"""`hadamhw import-ref`: reference HadamRNN state dict + YAML config -> hadamhw checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from hadamhw.tasks import TASKS
+
+    p = sub.add_parser(
+        "import-ref", help="convert a checkpoint of the reference HadamRNN code",
+        description="Convert a state dict trained with the reference implementation "
+                    "(deel-ai-papers/hadamRNN, single-layer BinadamSSM or "
+                    "BinadamSSMwithEmbeddings) plus its YAML experiment config into a hadamhw "
+                    "checkpoint that lower, eval, generate and sim accept.")
+    p.add_argument("state_dict", help="the reference model's state dict (torch.save file)")
+    p.add_argument("--config", required=True, metavar="CONFIG.yaml",
+                   help="the reference experiment config it was trained with (MODEL section)")
+    p.add_argument("-o", "--output", required=True, help="checkpoint to write (model.pt)")
+    p.add_argument("--input", choices=("real", "onehot"), default=None,
+                   help="real: float input vectors (default); onehot: token ids that the "
+                        "reference fed as one-hot vectors of INPUT_SIZE (copy task). "
+                        "Embedding models take token ids without this option")
+    p.add_argument("--task", choices=TASKS, default=None,
+                   help="record this hadamhw task in the checkpoint so that lowering can "
+                        "calibrate on its data (otherwise lowering needs --calib-data)")
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="copy task delay T (default: DATASET.SEQ_LENGTH - 20 of a CopyMemory "
+                        "config, else 100)")
+    p.add_argument("--seed", type=int, default=0, help="task seed (default 0)")
+    p.add_argument("--data", default=None, help="folder with MNIST IDX files (MNIST tasks)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from hadamhw.checkpoint import save_checkpoint
+    from hadamhw.importers.reference import describe, import_reference
+
+    result = import_reference(args.state_dict, args.config, input_kind=args.input,
+                              task=args.task, seq_len=args.seq_len, seed=args.seed,
+                              data=args.data)
+    save_checkpoint(args.output, result.model, result.task, {}, result.provenance)
+    if args.json:
+        print(json.dumps({"output": args.output, "config": result.model.config.to_dict(),
+                          "task": result.task, "notes": result.notes}, indent=2))
+    else:
+        print(describe(result))
+        print(f"wrote {Path(args.output)}")
+    return 0

