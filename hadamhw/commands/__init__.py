@@ -7,5 +7,6 @@ COMMAND_MODULES = [
     "hadamhw.commands.lower",
     "hadamhw.commands.evaluate",
     "hadamhw.commands.generate",
+    "hadamhw.commands.sim",
     "hadamhw.commands.import_ref",
 ]

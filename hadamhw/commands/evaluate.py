@@ -53,6 +53,9 @@ def run(args) -> int:
         raise HadamhwError(f"{path}: no such file")
     model = None
     if is_ir_path(path):
+        if args.state_bits is not None:
+            raise HadamhwError("--state-bits applies when lowering a checkpoint; an IR file "
+                               "has its widths fixed (run 'hadamhw lower' again)")
         ir = IntegerRNN.load(path)
         if args.checkpoint:
             model, _ = load_checkpoint(args.checkpoint)

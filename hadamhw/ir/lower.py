@@ -133,6 +133,13 @@ def lower(model: HadamRNN, calib_x: torch.Tensor, settings: LoweringSettings | N
             s_x = max(x_abs, 1e-30) / ((1 << (x_bits - 1 if signed else x_bits)) - 1)
         table, s_a = u_codes, s_u * s_x
         spec = dict(kind="int", size=cfg.input_size, bits=x_bits, signed=signed, scale=s_x)
+    # The bias enters the accumulator beside U x: on U's grid it would be rounded by up to
+    # half a weight step, an error the loop adds up every step. Refine the accumulator grid
+    # (the weights become codes times 2^F, still one shift) until the bias error is below
+    # 1/16 of a state step.
+    refine = max(0, math.ceil(math.log2(s_a / s_h)) + 3) if s_a > 0 else 0
+    table = np.asarray(table, dtype=np.int64) << refine
+    s_a = s_a / 2**refine
     b_codes = np.round(bias / s_a).astype(np.int64)
 
     ratio = s_a / s_h

@@ -1,0 +1,70 @@
+"""`hadamhw report`: synthesize a generated design and report its hardware cost."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    from hadamhw.report.synth import FAMILIES
+
+    p = sub.add_parser(
+        "report", help="synthesize a generated design and report LUTs, FFs, Fmax",
+        description="Synthesize a generated design folder with Yosys (hierarchically: per "
+                    "module and in total) and report LUTs, flip-flops, carry cells, $mul cells "
+                    "(must be zero), memory bits, beside the manifest's analytical adder "
+                    "count, cycles per step and storage. With --pnr, place and route with "
+                    "nextpnr through a few-pin wrapper and report Fmax. Exit status 1 when "
+                    "the design holds multipliers.")
+    p.add_argument("design", metavar="OUT", help="design folder written by 'hadamhw generate'")
+    p.add_argument("--fpga", choices=FAMILIES, default="generic",
+                   help="technology: generic (4-input LUTs), ice40, ecp5, xilinx (xc7); "
+                        "default generic")
+    p.add_argument("--pnr", action="store_true",
+                   help="also place and route (ice40, ecp5) and report Fmax")
+    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+                   help="target clock for place and route (default 100 MHz)")
+    p.add_argument("--top", default=None, help="top module (default: the manifest's)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the report as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="write a bar chart of the per-module cells")
+    p.add_argument("--build-dir", default=None,
+                   help="folder for scripts, logs and netlists (default OUT/build/report-FPGA)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="give up on a tool after this many seconds")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from hadamhw.errors import HadamhwError
+    from hadamhw.report import make_report
+    from hadamhw.report.render import (
+        mul_warning,
+        plot_report,
+        render_json,
+        render_markdown,
+        render_text,
+    )
+
+    if args.freq is not None and not args.freq > 0:
+        raise HadamhwError(f"--freq must be a positive number of MHz, got {args.freq}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise HadamhwError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
+                         build_dir=args.build_dir, progress=not args.quiet,
+                         freq_mhz=args.freq, timeout=args.timeout)
+    if args.json:
+        sys.stdout.write(render_json(report))
+        warning = mul_warning(report)
+        if warning:
+            print(warning, file=sys.stderr)
+    elif args.markdown:
+        sys.stdout.write(render_markdown(report))
+    else:
+        sys.stdout.write(render_text(report))
+    if args.plot:
+        plot_report(report, args.plot)
+    return 1 if report["mul_cells"] else 0
