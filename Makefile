@@ -19,8 +19,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+DEMO := out/demo
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	@echo "== 1/7 train a HadamRNN on the copy task (delay 20, n = 64, binary W, 4-bit U/V)"
+	$(BIN)/hadamhw train --task copy --seq-len 20 --hidden 64 --steps 800 --lr 3e-3 \
+	    --val-every 200 -o $(DEMO)/copy.pt
+	@echo "== 2/7 lower to the integer IR (12-bit state)"
+	$(BIN)/hadamhw lower $(DEMO)/copy.pt -o $(DEMO)/copy.ir.json
+	@echo "== 3/7 float vs integer model on the test set"
+	$(BIN)/hadamhw eval $(DEMO)/copy.ir.json --checkpoint $(DEMO)/copy.pt
+	@echo "== 4/7 generate Verilog (fully parallel: one time step per cycle)"
+	$(BIN)/hadamhw generate $(DEMO)/copy.ir.json --target verilog -o $(DEMO)/rtl
+	@echo "== 5/7 cocotb + Verilator: AXI-Stream test bench with gaps and back-pressure"
+	$(BIN)/hadamhw sim $(DEMO)/rtl --sequences 20
+	@echo "== 6/7 direct Verilator harness: the whole copy-task test set, bit-exact"
+	$(BIN)/hadamhw sim $(DEMO)/rtl --batch --task-data --sequences 2000
+	@echo "== 7/7 synthesis report (Yosys, iCE40): LUTs, FFs, zero multipliers"
+	$(BIN)/hadamhw report $(DEMO)/rtl --fpga ice40
+	@echo "demo done: artifacts in $(DEMO)/"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -61,6 +61,7 @@ WRAPPER_KEYS = ("state_dict", "model_state_dict")
 # hadamhw's copy task: ten digits, vocabulary 10 (the reference's SENT_LENGTH and VOCABULARY).
 COPY_DIGITS = 10
 COPY_VOCAB = 10
+PERMUTED_TASKS = ("pmnist", "pdigits")  # hadamhw's permutations, not the reference's
 
 
 @dataclass(frozen=True)
@@ -494,6 +495,9 @@ def _build_task(cfg: ReferenceConfig, name: str, seq_len: int | None, seed: int,
     task = get_task(name, seq_len=seq_len, seed=seed, data=data)
     if note is None and name == "copy":
         note = f"delay T = {task.seq_len}"
+    if name in PERMUTED_TASKS:
+        note = ("hadamhw's pixel permutation is not the reference's: calibration is sound, "
+                "eval accuracy on this task says nothing about a reference-trained model")
     return task, note
 
 
