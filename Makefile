@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Xilinx ap_int headers for the HLS C-simulation (pure Python wheel, never imported)
+	$(BIN)/python -m pip install --quiet --no-deps hls4ml==1.3.0
 	touch $(STAMP)
 
 venv: $(STAMP)

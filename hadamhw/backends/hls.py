@@ -43,6 +43,22 @@ TB_SEQUENCES = 8
 TB_SEED = 0
 TB_MAX_STEPS = 12
 _LINE = 96  # wrap constant tables at this many characters
+# Names the top function cannot take: C++ keywords, and what the generated files define.
+_RESERVED_TOPS = frozenset((
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
+    "case", "catch", "char", "char16_t", "char32_t", "char8_t", "class", "compl", "concept",
+    "const", "const_cast", "consteval", "constexpr", "constinit", "continue", "co_await",
+    "co_return", "co_yield", "decltype", "default", "delete", "do", "double", "dynamic_cast",
+    "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
+    "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+    "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register",
+    "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
+    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local",
+    "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
+    "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq", "main", "report",
+    "bad_file", "std", "Tally", "MAX_REPORTED", "HIDDEN_SIZE", "BLOCK_SIZE", "FWHT_STAGES",
+    "INPUT_SIZE", "INPUT_WORDS", "OUTPUT_SIZE",
+))
 
 
 def hls_templates_dir() -> Path:
@@ -87,22 +103,26 @@ def c_rows(values: np.ndarray, indent: int) -> str:
         return _wrap([str(int(v)) for v in arr], pad)
     rows = []
     for row in arr:
-        body = _wrap([str(int(v)) for v in row], pad + "  ")
-        rows.append(f"{pad}{{\n{body}\n{pad}}}")
+        items = [str(int(v)) for v in row]
+        one_line = f"{pad}{{{', '.join(items)}}}"
+        if len(one_line) + 1 <= _LINE:
+            rows.append(one_line)
+        else:
+            rows.append(f"{pad}{{\n{_wrap(items, pad + '    ')}\n{pad}}}")
     return ",\n".join(rows)
 
 
 def _wrap(items: list[str], pad: str) -> str:
-    lines, current = [], pad
+    """Comma-separated items, as many per line as fit in _LINE characters."""
+    lines: list[str] = []
+    current: list[str] = []
     for item in items:
-        piece = item + ","
-        if current.strip() and len(current) + 1 + len(piece) > _LINE:
-            lines.append(current.rstrip())
-            current = pad
-        current += ("" if current == pad else " ") + piece
-    lines.append(current.rstrip())
-    text = "\n".join(lines)
-    return text[:-1] if text.endswith(",") else text
+        if current and len(pad) + len(", ".join([*current, item])) + 1 > _LINE:
+            lines.append(pad + ", ".join(current) + ",")
+            current = []
+        current.append(item)
+    lines.append(pad + ", ".join(current))
+    return "\n".join(lines)
 
 
 def cycles_per_step(ir: IntegerRNN, fold: str) -> int:
@@ -117,6 +137,10 @@ def cycles_per_step(ir: IntegerRNN, fold: str) -> int:
 def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
     """Everything the templates need, taken from the IR: types, constants, loop geometry."""
     options.validate()
+    if (options.top in _RESERVED_TOPS or options.top.startswith(("ap_", "hls_"))
+            or options.top.endswith("_t")):
+        raise HadamhwError(f"--top {options.top!r} clashes with a C++ keyword or a name the "
+                           "HLS sources use; choose another name")
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: the HLS target implements the "
                            "Walsh-Hadamard butterflies only (use --recurrent fwht)")

@@ -8,5 +8,7 @@ COMMAND_MODULES = [
     "hadamhw.commands.evaluate",
     "hadamhw.commands.generate",
     "hadamhw.commands.sim",
+    "hadamhw.commands.csim",
+    "hadamhw.commands.report",
     "hadamhw.commands.import_ref",
 ]
