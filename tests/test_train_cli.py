@@ -39,6 +39,16 @@ def test_train_info_and_round_trip(cli, tmp_path):
     assert torch.equal(model(x), reloaded(x))
 
 
+def test_best_validation_checkpoint_is_kept(cli, tmp_path):
+    code, _, err = cli("train", "--task", "copy", "--seq-len", "4", "--hidden", "16",
+                       "--steps", "40", "--val-every", "5", "--lr", "1e-2", "--no-progress",
+                       "-o", tmp_path / "m.pt")
+    assert code == 0, err
+    metrics = read_checkpoint(tmp_path / "m.pt")["metrics"]
+    best = min(h["cross_entropy"] for h in metrics["history"])  # copy: lower CE is better
+    assert metrics["val"]["cross_entropy"] == pytest.approx(best, rel=1e-6)
+
+
 def test_training_is_deterministic(cli, tmp_path):
     for name in ("a.pt", "b.pt"):
         code, _, err = cli("train", "--task", "copy", *TINY, "--seed", "3", "-o",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -35,7 +36,8 @@ class Task:
     input_quant: InputQuant | None = None
     options: dict = field(default_factory=dict)
 
-    primary_metric: str = "accuracy"
+    # Selects the best validation checkpoint; a class constant, not an init field.
+    primary_metric: ClassVar[str] = "accuracy"
 
     def metadata(self) -> dict:
         """Enough to rebuild the task (stored in checkpoints)."""
