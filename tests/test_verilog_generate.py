@@ -1,0 +1,329 @@
+"""Verilog generation: Pease ordering, determinism, manifest, lint, error cases (fast)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hadamhw.backends import GenerateOptions, get_backend
+from hadamhw.backends import verilog as vg
+from hadamhw.errors import HadamhwError
+from hadamhw.ir.golden import fwht_stage
+from hadamhw.ir.random import random_ir
+from hadamhw.ir.schema import IntegerRNN, Requant
+from hadamhw.resources import templates_dir
+from hadamhw.verify import tools
+
+
+def _ir(seed: int = 0, n: int = 8, m: int | None = 4, **kw) -> IntegerRNN:
+    return random_ir(np.random.default_rng(seed), n, m, **kw)
+
+
+def _verilator_available() -> bool:
+    try:
+        tools.verilator_bin()
+    except HadamhwError:
+        return False
+    return True
+
+
+needs_verilator = pytest.mark.skipif(not _verilator_available(), reason="Verilator not found")
+
+
+# -- the constant-geometry stage -----------------------------------------------------------------
+@pytest.mark.parametrize("n,m", [(2, 2), (8, 2), (8, 4), (8, 8), (16, 4), (64, 64), (128, 8),
+                                 (128, 128)])
+def test_pease_stages_equal_golden_fwht(n, m):
+    rng = np.random.default_rng(n * 1000 + m)
+    x = rng.integers(-2048, 2048, size=(5, n)).astype(np.int64)
+    golden = x
+    half = 1
+    while half < m:
+        golden = fwht_stage(golden, half)
+        half *= 2
+    pease = x
+    k = m.bit_length() - 1
+    for _ in range(k):
+        pease = vg.pease_stage(pease, m)
+    np.testing.assert_array_equal(pease, golden)
+
+
+def test_pease_wiring_is_one_permutation():
+    """Every input feeds one butterfly and every output is written once: a fixed shuffle."""
+    for n, m in [(8, 4), (16, 16), (128, 4)]:
+        bfs = vg.pease_butterflies(n, m)
+        assert len(bfs) == n // 2
+        ins = sorted(i for a, b, _, _ in bfs for i in (a, b))
+        outs = sorted(o for _, _, s, d in bfs for o in (s, d))
+        assert ins == list(range(n)) and outs == list(range(n))
+        # blockwise: a butterfly never mixes two blocks
+        assert all(a // m == b // m == s // m == d // m for a, b, s, d in bfs)
+
+
+def test_golden_butterflies_match_fwht_stage():
+    n, m = 16, 8
+    x = np.arange(n, dtype=np.int64) * 7 - 50
+    for j, bfs in enumerate(vg.golden_butterflies(n, m)):
+        y = np.empty_like(x)
+        for a, b, s, d in bfs:
+            y[s], y[d] = x[a] + x[b], x[a] - x[b]
+        np.testing.assert_array_equal(y, fwht_stage(x, 1 << j))
+        x = y
+
+
+# -- determinism and manifest ---------------------------------------------------------------------
+@pytest.mark.parametrize("fold", ["parallel", "stage"])
+def test_generation_is_deterministic(tmp_path, fold):
+    ir = _ir(3, 16, 8, input_kind="token", input_size=7, output_bits=6)
+    options = GenerateOptions(fold=fold, top="core")
+    first = vg.render(ir, options)
+    second = vg.render(IntegerRNN.from_json(ir.to_json()), options)
+    assert first == second
+    vg.generate(ir, tmp_path / "a", options)
+    vg.generate(ir, tmp_path / "b", options)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(first)
+    for name in names:
+        text = (tmp_path / "a" / name).read_bytes()
+        assert text == (tmp_path / "b" / name).read_bytes()
+        assert str(tmp_path).encode() not in text
+        assert b"/work/" not in text and b"/home/" not in text
+
+
+def test_manifest_contents(tmp_path):
+    ir = _ir(1, 16, 4, input_kind="int", input_size=3, input_bits=5, input_signed=True,
+             output_size=5, output_bits=7)
+    man = vg.generate(ir, tmp_path, GenerateOptions())
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert man == on_disk
+    text = (tmp_path / "manifest.json").read_text()
+    assert text == json.dumps(on_disk, indent=2, sort_keys=True) + "\n"
+    assert man["format"] == "hadamhw-design" and man["version"] == 1
+    assert man["target"] == "verilog" and man["top"] == "hadamrnn"
+    assert man["hdl_files"] == ["hadamrnn_rotate.v", "hadamrnn.v"]
+    assert man["ir"] == "model.ir.json"
+    assert IntegerRNN.load(tmp_path / "model.ir.json").equals(ir)
+    assert man["fold"] == "parallel" and man["recurrent"] == "fwht"
+    assert man["cycles_per_step"] == 1 and man["latency_cycles"] == 2
+    assert man["input"] == {"kind": "int", "words": 3, "word_bits": 5, "signed": True}
+    assert man["output"] == {"words": 5, "word_bits": 7}
+    assert man["argmax_bits"] == 3
+    ports = {p["name"]: (p["direction"], p["width"]) for p in man["ports"]}
+    assert ports == {
+        "clk": ("input", 1), "rst": ("input", 1), "s_axis_tvalid": ("input", 1),
+        "s_axis_tready": ("output", 1), "s_axis_tdata": ("input", 15),
+        "s_axis_tlast": ("input", 1), "m_axis_tvalid": ("output", 1),
+        "m_axis_tready": ("input", 1), "m_axis_tdata": ("output", 35),
+        "m_axis_tuser": ("output", 3), "m_axis_tlast": ("output", 1)}
+    adds = man["adders_per_step"]
+    assert adds["recurrent"] == 16 * 2
+    assert adds["total"] == adds["recurrent"] + adds["input"] + adds["requant"] + adds["readout"]
+    assert adds["input"] > 0 and adds["requant"] > 0 and adds["readout"] > 0
+    assert man["widths"] == ir.to_dict()["widths"]
+    assert man["state_bits"] == 16 * ir.widths.state
+    assert man["weight_bits"] == {"input": ir.widths.input_weight,
+                                  "output": ir.widths.output_weight}
+    assert man["weight_storage_bits"] > 0
+    assert (man["hidden_size"], man["block_size"], man["input_size"], man["output_size"]) == (
+        16, 4, 3, 5)
+    assert man["mode"] == ir.mode and man["readout"] == ir.readout
+    readme = (tmp_path / "README.md").read_text()
+    for port in ports:
+        assert f"`{port}`" in readme
+    assert "hadamrnn u_rnn" in readme
+
+
+@pytest.mark.parametrize("m,cycles", [(2, 1), (4, 2), (8, 3), (128, 7)])
+def test_stage_fold_cycles(m, cycles):
+    ir = _ir(2, 128 if m == 128 else 8, m)
+    man = json.loads(vg.render(ir, GenerateOptions(fold="stage"))["manifest.json"])
+    assert man["cycles_per_step"] == cycles
+    assert man["latency_cycles"] == cycles + 1
+    assert man["hdl_files"] == ["hadamrnn.v"]
+    assert man["adders_per_step"]["recurrent"] == ir.hidden_size * ir.k
+
+
+def test_token_input_has_no_input_adders():
+    ir = _ir(4, 8, 8, input_kind="token", input_size=5)
+    man = json.loads(vg.render(ir)["manifest.json"])
+    assert man["input"] == {"kind": "token", "words": 1, "word_bits": 3, "signed": False}
+    assert man["adders_per_step"]["input"] == 0
+
+
+def test_no_multiplication_operator():
+    for fold in ("parallel", "stage"):
+        files = vg.render(_ir(5, 16, 16, output_bits=8), GenerateOptions(fold=fold))
+        for name, text in files.items():
+            if not name.endswith(".v"):
+                continue
+            code = "\n".join(line.split("//")[0] for line in text.splitlines())
+            assert "*" not in code, name
+
+
+def test_constants_are_shift_adds():
+    """M_r, M_a appear as their CSD digits: the sum of the shifts equals the constant."""
+    ir = _ir(6, 8, 4, shift=12)
+    text = vg.render(ir)["hadamrnn.v"]
+    line = next(x for x in text.split(";") if "wire [" in x and "v_0 =" in x)
+    expr = line.split("=", 1)[1]
+    total_r = total_a = 0
+    for sign, name, shift in re.findall(r"([+-])?\s*\(?(re_0|ae_0)(?: << (\d+))?\)?", expr):
+        value = (-1 if sign == "-" else 1) << int(shift or 0)
+        if name == "re_0":
+            total_r += value
+        else:
+            total_a += value
+    assert total_r == ir.requant.rotate_mult
+    assert total_a == ir.requant.input_mult
+
+
+# -- lint ---------------------------------------------------------------------------------------
+LINT_CASES = [
+    # n, m, fold, kind, mode, readout, state, output_bits, extra random_ir arguments
+    (8, 2, "stage", "int", "linear", "every", 8, None, {}),
+    (8, 8, "stage", "token", "vanilla", "last", 12, 6, {"input_size": 8}),
+    (16, 4, "parallel", "int", "vanilla", "every", 16, None, {"input_signed": False}),
+    (16, 16, "parallel", "token", "linear", "last", 2, 4, {"input_size": 3}),
+    (32, 8, "stage", "int", "linear", "last", 12, None, {"output_size": 1}),
+    (128, 128, "parallel", "token", "linear", "every", 12, 8, {"input_size": 10}),
+    (128, 4, "stage", "int", "vanilla", "every", 16, None, {"input_size": 1}),
+]
+
+
+@needs_verilator
+@pytest.mark.parametrize("case", LINT_CASES, ids=lambda c: f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}")
+def test_lint_clean(tmp_path, case):
+    n, m, fold, kind, mode, readout, state, obits, extra = case
+    ir = _ir(n + m, n, m, input_kind=kind, mode=mode, readout=readout, state_bits=state,
+             output_bits=obits, **extra)
+    vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    assert tools.lint(tmp_path) == []
+
+
+def _edge_ir() -> IntegerRNN:
+    """Zero columns of U and V, a zero rotation constant, a one-word output."""
+    base = _ir(9, 8, 4, input_size=3, output_size=1)
+    U = base.input_weight.copy()
+    U[:, 1] = 0
+    V = base.output_weight.copy()
+    V[:, 2] = 0
+    parts = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)
+             if f.name not in ("widths",)}
+    parts.update(input_weight=U, output_weight=V,
+                 requant=Requant(rotate_mult=0, input_mult=base.requant.input_mult,
+                                 shift=base.requant.shift))
+    return IntegerRNN.build(state_bits=base.widths.state, **parts)
+
+
+@needs_verilator
+@pytest.mark.parametrize("fold", ["parallel", "stage"])
+def test_lint_clean_edge_cases(tmp_path, fold):
+    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold))
+    assert tools.lint(tmp_path) == []
+
+
+@needs_verilator
+def test_lint_reports_problems(tmp_path):
+    vg.generate(_ir(0), tmp_path, GenerateOptions())
+    path = tmp_path / "hadamrnn.v"
+    text = path.read_text().replace("wire in_readout = 1'b1;", "wire in_readout = 2'b01;")
+    path.write_text(text)
+    messages = tools.lint(tmp_path)
+    assert messages and any("WIDTH" in m for m in messages)
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not found")
+@pytest.mark.parametrize("fold", ["parallel", "stage"])
+def test_icarus_accepts_verilog_2005(tmp_path, fold):
+    ir = _ir(8, 16, 4, input_kind="token", input_size=6, output_bits=5)
+    man = vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    files = [str(tmp_path / f) for f in man["hdl_files"]]
+    proc = subprocess.run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.out"),
+                           *files], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == ""
+
+
+# -- errors -------------------------------------------------------------------------------------
+def test_dense_with_stage_fold_is_rejected(tmp_path):
+    with pytest.raises(HadamhwError, match="dense.*parallel"):
+        vg.generate(_ir(), tmp_path, GenerateOptions(fold="stage", recurrent="dense"))
+    assert not (tmp_path / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("options,match", [
+    (GenerateOptions(fold="half"), "--fold"),
+    (GenerateOptions(recurrent="sparse"), "--recurrent"),
+    (GenerateOptions(top="2fast"), "--top"),
+])
+def test_bad_options(options, match):
+    with pytest.raises(HadamhwError, match=match):
+        vg.render(_ir(), options)
+
+
+def test_corrupted_template_names_the_file(tmp_path):
+    tdir = tmp_path / "templates"
+    shutil.copytree(templates_dir() / "verilog", tdir)
+    (tdir / "top.v.j2").write_text((tdir / "top.v.j2").read_text() + "\n{% for x in %}\n")
+    with pytest.raises(HadamhwError, match=r"top\.v\.j2"):
+        vg.render(_ir(), GenerateOptions(), template_dir=tdir)
+    (tdir / "top.v.j2").unlink()
+    with pytest.raises(HadamhwError, match=r"top\.v\.j2 not found"):
+        vg.render(_ir(), GenerateOptions(), template_dir=tdir)
+    with pytest.raises(HadamhwError, match="template folder not found"):
+        vg.render(_ir(), GenerateOptions(), template_dir=tmp_path / "nowhere")
+
+
+def test_template_with_unknown_variable_fails(tmp_path):
+    tdir = tmp_path / "templates"
+    shutil.copytree(templates_dir() / "verilog", tdir)
+    path = tdir / "rotate_fwht.v.j2"
+    path.write_text(path.read_text().replace("{{ top }}_rotate (", "{{ top_name }}_rotate ("))
+    with pytest.raises(HadamhwError, match="rotate_fwht.v.j2.*top_name"):
+        vg.render(_ir(), GenerateOptions(), template_dir=tdir)
+
+
+def test_output_path_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(HadamhwError, match="not a folder"):
+        vg.generate(_ir(), target, GenerateOptions())
+
+
+def test_lint_of_a_folder_without_design(tmp_path):
+    with pytest.raises(HadamhwError, match="manifest.json"):
+        tools.lint(tmp_path)
+
+
+def test_backend_registry_and_cli(tmp_path, capsys):
+    assert get_backend("verilog") is vg
+    from hadamhw.cli import main
+
+    ir_path = tmp_path / "model.ir.json"
+    _ir(11, 8, 8).save(ir_path)
+    out = tmp_path / "rtl"
+    assert main(["generate", str(ir_path), "--target", "verilog", "-o", str(out),
+                 "--fold", "stage", "--top", "rnn8"]) == 0
+    assert (out / "rnn8.v").is_file() and (out / "manifest.json").is_file()
+    assert "cycles per step: 3" in capsys.readouterr().out
+    assert main(["generate", str(ir_path), "-o", str(tmp_path / "x"), "--fold", "stage",
+                 "--recurrent", "dense"]) == 2
+    assert "dense" in capsys.readouterr().err
+
+
+def test_verilator_env():
+    env = tools.verilator_env({"PATH": "/usr/bin"})
+    assert env["MAKEFLAGS"] == "CFG_CXXFLAGS_PCH_I=-include"
+    parts = env["PATH"].split(":")
+    assert parts[-1] == "/usr/bin"
+    if shutil.which("ccache"):
+        assert env["OBJCACHE"] == "ccache"
+    if _verilator_available():
+        assert Path(tools.verilator_bin()).is_file()
