@@ -167,6 +167,14 @@ def test_not_a_design_folder(tmp_path):
         run_batch(tmp_path, make_stimulus(ir, sequences=2))
 
 
+def test_stimulus_of_another_model_is_rejected(tmp_path):
+    ir = random_ir(np.random.default_rng(0), 8, 4, input_size=3)
+    other = random_ir(np.random.default_rng(0), 8, 4, input_kind="token", input_size=5)
+    vg.generate(ir, tmp_path, GenerateOptions())
+    with pytest.raises(HadamhwError, match="sequence 0 has shape"):
+        run_batch(tmp_path, make_stimulus(other, sequences=2))
+
+
 @pytest.mark.slow
 def test_lowered_model_n128_thousands_of_sequences(build_dir, tmp_path):
     """A model that went through the real lowering (n = 128, copy-task-like token input)."""

@@ -20,6 +20,7 @@ Datapath of one time step (the semantics of hadamhw.ir.schema):
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -143,7 +144,7 @@ def pease_stage(x: np.ndarray, m: int) -> np.ndarray:
 
 # -- context building ------------------------------------------------------------------------
 class _Wires:
-    """Declarations of one datapath section, plus the signals with deliberately unused bits."""
+    """Wire declarations (name, msb, expression) of one datapath section, in order."""
 
     def __init__(self) -> None:
         self.decls: list[dict] = []
@@ -401,7 +402,6 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         "bank": bank,
         "beat_msb": beat_bits - 1,
         "beat_data": "{" + ", ".join(f"out_{o}" for o in reversed(range(d_out))) + "}",
-        "out_lsb_argmax": out_bits,
         "beat_argmax_slice": bit_slice("fifo_head", out_bits, argmax_bits),
         "beat_data_slice": bit_slice("fifo_head", 0, out_bits),
         "beat_last_bit": f"fifo_head[{beat_bits - 1}]",
@@ -567,7 +567,10 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     hdl: list[str] = []
     if options.fold == "parallel":
         if options.recurrent == "dense":
-            from hadamhw.backends import verilog_dense  # owned by the dense baseline
+            if importlib.util.find_spec("hadamhw.backends.verilog_dense") is None:
+                raise HadamhwError("--recurrent dense: this hadamhw has no dense baseline "
+                                   "(hadamhw.backends.verilog_dense)")
+            from hadamhw.backends import verilog_dense  # the dense baseline's own module
 
             rot_ctx = verilog_dense.dense_rotate_context(ir, top)
             files[f"{top}_rotate.v"] = _render(env, "rotate_dense.v.j2", rot_ctx)

@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import sim_dir
@@ -136,6 +138,21 @@ def _read_manifest(design_dir: Path) -> dict:
     return json.loads((design_dir / "manifest.json").read_text())
 
 
+def _check_stimulus(ir: IntegerRNN, stimulus: Stimulus) -> None:
+    """The stimulus must be shaped for this design's IR (it is written as plain integers)."""
+    if len(stimulus.sequences) == 0:
+        raise HadamhwError("run_batch: the stimulus has no sequences")
+    want = () if ir.input.kind == "token" else (ir.input.size,)
+    for i, (seq, out) in enumerate(zip(stimulus.sequences, stimulus.outputs, strict=True)):
+        seq, out = np.asarray(seq), np.asarray(out)
+        if seq.ndim != 1 + len(want) or seq.shape[1:] != want or len(seq) == 0:
+            raise HadamhwError(f"run_batch: sequence {i} has shape {seq.shape}, the design "
+                               f"takes steps of {want or 'one token'}")
+        if out.ndim != 2 or out.shape[1] != ir.output_size:
+            raise HadamhwError(f"run_batch: expected outputs of sequence {i} have shape "
+                               f"{out.shape}, the design has {ir.output_size} outputs")
+
+
 def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = None,
               seed: int = 0, gaps: bool = True, max_cycles: int | None = None) -> CheckResult:
     """Simulate every sequence of `stimulus` on the design and compare each output beat.
@@ -148,8 +165,7 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     design_files(design_dir)  # clear error for a folder that is not a design
     man = _read_manifest(design_dir)
     ir = IntegerRNN.load(design_dir / man.get("ir", "model.ir.json"))
-    if len(stimulus.sequences) == 0:
-        raise HadamhwError("run_batch: the stimulus has no sequences")
+    _check_stimulus(ir, stimulus)
     exe = build(design_dir, build_dir).executable
     steps = stimulus.steps
     if max_cycles is None:
