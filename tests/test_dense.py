@@ -191,7 +191,7 @@ def test_dense_design_is_bit_exact(values, batch_build_dir, tmp_path):
     stim = make_stimulus(ir, sequences=24, seed=seed, max_steps=12, extreme=0.3)
     result = run_batch(tmp_path / "rtl", stim, build_dir=batch_build_dir, seed=seed)
     assert result.mismatches == [], result.mismatches[0].describe()
-    assert result.outputs_checked == sum(len(o) for o in stim.outputs)
+    assert result.outputs_checked == sum(o.size + len(o) for o in stim.outputs)
 
 
 # -- synthesis -----------------------------------------------------------------------------

@@ -602,5 +602,5 @@ def test_imported_model_simulates_bit_exact(imported, tmp_path, name):
     random = make_stimulus(ir, sequences=10, seed=3, min_steps=1, max_steps=2 * STEPS)
     stimulus = expected(ir, domain + random.sequences)
     result = run_batch(design, stimulus, build_dir=tmp_path / "batch", seed=0, gaps=True)
-    assert result.outputs_checked == sum(len(o) for o in stimulus.outputs)
+    assert result.outputs_checked == sum(o.size + len(o) for o in stimulus.outputs)
     assert result.ok, [m.describe() for m in result.mismatches[:3]]

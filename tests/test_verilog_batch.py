@@ -105,7 +105,7 @@ def test_bit_exact(values, build_dir, tmp_path):
     man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=r["fold"]))
     sequences = 40 if r["n"] <= 16 else 24
     stim = make_stimulus(ir, sequences=sequences, seed=seed, max_steps=14, extreme=0.3)
-    beats = sum(len(o) for o in stim.outputs)
+    beats = sum(len(o) for o in stim.outputs) * (ir.output_size + 1)  # words + argmax
 
     result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=seed, gaps=True)
     assert result.simulator == "verilator-batch"
@@ -191,4 +191,4 @@ def test_lowered_model_n128_thousands_of_sequences(build_dir, tmp_path):
     stim = make_stimulus(ir, sequences=3000, seed=4, min_steps=5, max_steps=40)
     result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=4, gaps=True)
     assert result.mismatches == [], result.mismatches[0].describe()
-    assert result.outputs_checked == stim.steps
+    assert result.outputs_checked == stim.steps * (ir.output_size + 1)

@@ -1,4 +1,4 @@
-"""Build and run the cocotb test bench (sim/test_hadamrnn.py) on a generated Verilog design.
+"""Build and run the cocotb test bench (sim/hadamrnn_tb.py) on a generated Verilog design.
 
 The simulator is driven through `cocotb_tools.runner.get_runner`, inside a child Python
 process: the runner reads its environment from os.environ (PATH and MAKEFLAGS fixes for the
@@ -32,7 +32,7 @@ from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
 
 SIMULATORS = ("verilator", "icarus")
-TEST_MODULE = "test_hadamrnn"
+TEST_MODULE = "hadamrnn_tb"
 TESTS = ("test_stream", "test_reset_midstream")
 # Bump when the build commands change, so cached builds made the old way are not reused.
 BUILD_RECIPE = "1"

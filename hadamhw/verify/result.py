@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
 class Mismatch:
     sequence: int
     step: int  # readout index within the sequence (the time step for readout 'every')
-    index: int  # output word index, or -1 for the argmax
+    index: int  # output word index; ARGMAX, TLAST or STALL_CHANGE for the other checks
     expected: int
     got: int
 
+    ARGMAX: ClassVar[int] = -1
+    TLAST: ClassVar[int] = -2  # m_axis_tlast differs
+    STALL_CHANGE: ClassVar[int] = -3  # output data changed while tvalid && !tready
+
     def describe(self) -> str:
-        what = "argmax" if self.index < 0 else f"output {self.index}"
+        what = {self.ARGMAX: "argmax", self.TLAST: "m_axis_tlast",
+                self.STALL_CHANGE: "output held while stalled"}.get(self.index,
+                                                                  f"output {self.index}")
         return (f"sequence {self.sequence}, step {self.step}, {what}: expected {self.expected}, "
                 f"got {self.got}")
 

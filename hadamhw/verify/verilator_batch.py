@@ -159,7 +159,8 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
 
     gaps: random s_axis_tvalid gaps and m_axis_tready back-pressure (seeded by `seed`);
     without them the input is offered every cycle and the output always accepted, so
-    `cycles` measures the core's throughput. outputs_checked counts output beats.
+    `cycles` measures the core's throughput. outputs_checked counts the integers compared
+    (every output word plus the argmax of each beat), as the other simulators do.
     """
     design_dir = Path(design_dir)
     design_files(design_dir)  # clear error for a folder that is not a design
@@ -196,5 +197,5 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
-                       outputs_checked=beats, mismatches=mismatches, cycles=cycles,
+                       outputs_checked=beats * (ir.output_size + 1), mismatches=mismatches, cycles=cycles,
                        seconds=seconds)
