@@ -69,6 +69,7 @@ def load_checkpoint(path: str | Path) -> tuple[HadamRNN, dict]:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
-        raise HadamhwError(f"{path}: weights do not match the config ({' '.join(first[:2])[:300]})") from None
+        detail = " ".join(first[:2])[:300]
+        raise HadamhwError(f"{path}: weights do not match the config ({detail})") from None
     model.eval()
     return model, payload

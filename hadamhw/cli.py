@@ -6,7 +6,6 @@ import argparse
 import importlib
 import json
 import sys
-from pathlib import Path
 
 from hadamhw.commands import COMMAND_MODULES
 from hadamhw.errors import HadamhwError
@@ -18,7 +17,8 @@ def _weight_bits(text: str) -> int | None:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1 or 'float', got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1 or 'float', got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"weight bits p must be >= 1, got {value}")
     return value
@@ -105,7 +105,8 @@ def cmd_info(args) -> int:
     print(f"  mode={config.mode}, readout={config.readout}, weight_bits={config.weight_bits}")
     task = payload.get("task") or {}
     if task:
-        print(f"  task: {task.get('name')} (seq_len {task.get('seq_len')}, seed {task.get('seed')})")
+        print(f"  task: {task.get('name')} (seq_len {task.get('seq_len')}, "
+              f"seed {task.get('seed')})")
     params = sum(v.numel() for v in payload["state_dict"].values())
     print(f"  parameters: {params}")
     for split in ("val", "test"):

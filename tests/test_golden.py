@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hadamhw.errors import HadamhwError
 from hadamhw.ir import InputSpec, IntegerRNN, Requant, run
 from hadamhw.ir.golden import fwht_stage, round_shift
-from hadamhw.ir.random import random_ir, random_inputs
+from hadamhw.ir.random import random_inputs, random_ir
 
 
 def scalar_reference(ir: IntegerRNN, seq) -> tuple[list, list]:

@@ -42,7 +42,8 @@ class ModelConfig:
         for name in ("input_size", "hidden_size", "output_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise HadamhwError(f"model config: {name} must be a positive integer, got {value!r}")
+                raise HadamhwError(
+                    f"model config: {name} must be a positive integer, got {value!r}")
         check_block_size(self.hidden_size, self.m)
         check_bits(self.weight_bits)
         if self.mode not in MODES:

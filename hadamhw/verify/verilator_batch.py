@@ -197,5 +197,6 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
-                       outputs_checked=beats * (ir.output_size + 1), mismatches=mismatches, cycles=cycles,
+                       outputs_checked=beats * (ir.output_size + 1),
+                       mismatches=mismatches, cycles=cycles,
                        seconds=seconds)
