@@ -22,6 +22,7 @@ from hadamhw.report.synth import (
     classify,
     load_design,
     parse_stats,
+    tool_failure,
     tool_path,
     yosys_script,
 )
@@ -192,6 +193,21 @@ def test_load_design_errors(tmp_path):
 def test_missing_tool_is_a_clear_error():
     with pytest.raises(HadamhwError, match="yowasp-nosuchtool is not installed"):
         tool_path("yowasp-nosuchtool")
+
+
+def test_tool_failure_names_the_error_or_the_crash(tmp_path):
+    log, out = tmp_path / "yosys.log", tmp_path / "yosys.out"
+    log.write_text("1. Executing Verilog-2005 frontend: x.v\nx.v:3: ERROR: syntax error\n")
+    out.write_text("")
+    assert tool_failure(log, out) == "x.v:3: ERROR: syntax error"
+    # a WebAssembly trap leaves no ERROR line, only a traceback on stderr
+    log.write_text("6.44.14.2. Executing ABC9_OPS pass (helper functions for ABC9).\n\n"
+                   "6.44.14.3. Executing XAIGER2 backend.\n")
+    out.write_text("Traceback (most recent call last):\nwasmtime._trap.Trap: error while "
+                   "executing at wasm backtrace:\nCaused by:\n    thrown Wasm exception\n")
+    message = tool_failure(log, out)
+    assert "crashed (thrown Wasm exception" in message
+    assert message.endswith("during 'XAIGER2 backend'")
 
 
 def test_wrapper_serializes_every_port(tmp_path):

@@ -26,6 +26,7 @@ import argparse
 import csv
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,11 +35,12 @@ import numpy as np
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
+from hadamhw.backends.verilog_dense import dense_rotate_context
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
 from hadamhw.report import morgenstern_bound, rotate_module
 from hadamhw.report.pnr import place_and_route
-from hadamhw.report.synth import Design, load_design, synthesize
+from hadamhw.report.synth import Design, Resources, load_design, synthesize
 
 TOP = "hadamrnn"
 SIZES = (16, 32, 64, 128)
@@ -62,11 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weight-bits", type=int, default=4)
     p.add_argument("--full-dense", action="store_true",
                    help="synthesize whole dense designs (default: the dense core only)")
+    p.add_argument("--dense-chunk", type=int, default=32, metavar="PATTERNS",
+                   help="synthesize a dense core with more row modules than this in chunks "
+                        "of this many (default 32; WebAssembly Yosys has 4 GiB of memory)")
     p.add_argument("--pnr", action="store_true", help="place and route where feasible")
     p.add_argument("--pnr-max-luts", type=int, default=60000,
                    help="skip place and route above this many LUT equivalents (default 60000)")
     p.add_argument("--pnr-whole", action="store_true",
                    help="also place and route whole designs (default: the cores only)")
+    p.add_argument("--pnr-whole-max-luts", type=int, default=15000,
+                   help="skip place and route of whole designs above this many LUT "
+                        "equivalents (default 15000: about 10 min each here)")
     p.add_argument("--out", default="build/sweep_hw", help="work and cache folder")
     p.add_argument("--markdown", default=None, metavar="FILE.md", help="write the table")
     p.add_argument("--csv", default=None, metavar="FILE.csv", help="write the table as CSV")
@@ -104,7 +112,9 @@ def cached(path: Path, key: str, compute) -> dict:
     """compute() once per key; the result is kept in a JSON file."""
     if path.is_file():
         data = json.loads(path.read_text())
-        if data.get("key") == key:
+        # a failed or skipped place and route is decided again; everything else is kept
+        status = str(data.get("value", {}).get("status", ""))
+        if data.get("key") == key and not status.startswith(("failed", "skipped")):
             return data["value"]
     start = time.monotonic()
     value = compute()
@@ -134,10 +144,58 @@ def synth_numbers(design: Design, family: str, build: Path, args) -> dict:
     return out
 
 
-def pnr_numbers(design: Design, family: str, build: Path, args, estimate: int) -> dict:
-    if estimate > args.pnr_max_luts:
-        return {"status": f"skipped: about {estimate} LUTs, over --pnr-max-luts "
-                          f"{args.pnr_max_luts}"}
+_MODULE = re.compile(r"^(?:/\* verilator lint_off DECLFILENAME \*/\n)?\(\* keep_hierarchy \*\)\n"
+                     r"module (\w+) \(.*?^endmodule\n", re.S | re.M)
+
+
+def dense_core_in_chunks(ir, folder: Path, family: str, build: Path, args) -> dict:
+    """The dense core's resources, its row modules synthesized a chunk at a time.
+
+    Each row module is kept_hierarchy and synthesized without flattening, so its numbers do
+    not depend on what else is in the run; the core's total is the sum over its rows.
+    """
+    ctx = dense_rotate_context(ir, TOP)
+    text = (folder / f"{TOP}_rotate.v").read_text()
+    bodies = {m.group(1): m.group(0) for m in _MODULE.finditer(text)}
+    names = [mod["name"] for mod in ctx["row_modules"]]
+    missing = [name for name in names if name not in bodies]
+    if missing:
+        raise HadamhwError(f"{folder}: row module {missing[0]} not found in the core")
+    uses = {name: 0 for name in names}
+    for inst in ctx["instances"]:
+        uses[inst["module"]] += 1
+    block_bits = ir.block_size * ir.widths.state
+    row_bits = ir.widths.rotated
+    total = Resources()
+    seconds = 0.0
+    for c in range(0, len(names), args.dense_chunk):
+        chunk = names[c:c + args.dense_chunk]
+        top = f"{TOP}_rows_chunk{c // args.dense_chunk}"
+        k = len(chunk)
+        lines = ["`default_nettype none", *(bodies[name] for name in chunk),
+                 f"module {top} (", f"  input  wire [{k * block_bits - 1}:0] h,",
+                 f"  output wire [{k * row_bits - 1}:0] r", ");"]
+        for i, name in enumerate(chunk):
+            lines.append(f"  {name} u{i} (.h(h[{(i + 1) * block_bits - 1}:{i * block_bits}]), "
+                         f".r(r[{(i + 1) * row_bits - 1}:{i * row_bits}]));")
+        lines += ["endmodule", "`default_nettype wire", ""]
+        cdir = build / top
+        cdir.mkdir(parents=True, exist_ok=True)
+        (cdir / f"{top}.v").write_text("\n".join(lines))
+        res = synthesize(Design(cdir, {}, [cdir / f"{top}.v"], top), family, cdir / "build",
+                         progress=not args.quiet, timeout=args.timeout)
+        seconds += res.seconds
+        for name in chunk:
+            total.add(res.module(name).total, uses[name])
+    return {"total": total.to_dict(), "core": total.to_dict(),
+            "seconds_synth": round(seconds, 1), "chunks": -(-len(names) // args.dense_chunk)}
+
+
+def pnr_numbers(design: Design, family: str, build: Path, args, estimate: int,
+                limit: int | None = None) -> dict:
+    limit = args.pnr_max_luts if limit is None else limit
+    if estimate > limit:
+        return {"status": f"skipped: about {estimate} LUTs, over the limit {limit}"}
     res = place_and_route(design, family, build, progress=not args.quiet,
                           timeout=args.timeout)
     return res.to_dict()
@@ -170,10 +228,18 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
     # dense core alone, and the whole dense design
     dfolder, dman = designs["dense"]
     dcore = core_design(dfolder, dman)
-    key = _digest(dcore.hdl_files, fam, "core")
-    dense_core = cached(cache / f"n{n}_m{m}_dense_core.json", key,
-                        lambda: synth_numbers(dcore, fam, dfolder / "build" / f"{fam}-core",
-                                              args))
+    patterns = len(dense_rotate_context(ir, TOP)["row_modules"])
+    if patterns > args.dense_chunk:
+        key = _digest(dcore.hdl_files, fam, "core-chunks", str(args.dense_chunk))
+        dense_core = cached(cache / f"n{n}_m{m}_dense_core_chunked.json", key,
+                            lambda: dense_core_in_chunks(ir, dfolder, fam,
+                                                         dfolder / "build" / f"{fam}-chunks",
+                                                         args))
+    else:
+        key = _digest(dcore.hdl_files, fam, "core")
+        dense_core = cached(cache / f"n{n}_m{m}_dense_core.json", key,
+                            lambda: synth_numbers(dcore, fam,
+                                                  dfolder / "build" / f"{fam}-core", args))
     row["dense"] = {"core": dense_core["total"], "seconds_synth": dense_core["seconds_synth"]}
     top_own = row["fwht"]["top_own"]
     composed = {k: top_own[k] + dense_core["total"][k] for k in top_own
@@ -205,7 +271,8 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
                 row[rec]["pnr_whole"] = cached(
                     cache / f"n{n}_m{m}_{rec}_pnr_whole.json", key,
                     lambda wd=wd, f=f, est=est: pnr_numbers(wd, fam, f / "build" / "pnr-whole",
-                                                            args, est))
+                                                            args, est,
+                                                            args.pnr_whole_max_luts))
     return row
 
 

@@ -7,10 +7,14 @@ n·log2(m) of the butterflies. The signs fold into add/subtract: a subtree carri
 (+x) + (+y) = x + y, (+x) + (-y) = x - y, (-x) + (-y) = -(x + y) kept as a negative subtree;
 only a row whose terms are all negative ends in one 0 - x - y.
 
-Each row lists its positive terms first, then its negative ones, both in index order. The
-natural order would repeat the Sylvester recursion in every row, so that a synthesis tool's
-common-subexpression merging could rebuild the butterflies out of the "dense" rows; this
-order keeps the rows a plain dense product, which is what the baseline stands for.
+Each row is an instance of its own row module, marked keep_hierarchy (rows with the same
+coefficients, such as the same H_m row in another block, share the module), and every tree
+node is a kept wire. Without the first, synthesis merges equal partial sums of different
+rows and comes close to rebuilding the butterflies out of the "dense" rows (structural
+hashing at n = m = 128 leaves 1 538 of the 16 256 adders); without the second, Yosys folds
+a row into one multi-operand $macc of LUT full adders instead of a carry-chain adder per
+node. Either would stop the baseline from being the dense product whose cost n·(m - 1)
+states. A row lists its positive terms first, then its negative ones, in index order.
 
 Every tree node is sized from the exact interval of the sum it holds (terms of
 widths.state bits); the root is widths.rotated bits, which holds every row's worst case.
@@ -56,8 +60,8 @@ class _Node:
 
 
 class _RowBuilder:
-    def __init__(self, row: int, bh: int, root_width: int, root_lhs: str) -> None:
-        self.row = row
+    def __init__(self, pattern: int, bh: int, root_width: int, root_lhs: str) -> None:
+        self.pattern = pattern
         self.bh = bh
         self.root_width = root_width
         self.root_lhs = root_lhs
@@ -83,8 +87,9 @@ class _RowBuilder:
         width = signed_bits(lo, hi)
         if root:
             if width > self.root_width:
-                raise HadamhwError(f"internal: row {self.row} of the dense core needs {width} "
-                                   f"bits, more than widths.rotated = {self.root_width}")
+                raise HadamhwError(f"internal: row pattern {self.pattern} of the dense core "
+                                   f"needs {width} bits, more than widths.rotated = "
+                                   f"{self.root_width}")
             width, name = self.root_width, self.root_lhs
         else:
             name = f"n{len(self.nodes)}"

@@ -19,11 +19,11 @@ from hadamhw.errors import HadamhwError
 from hadamhw.report.synth import (
     Design,
     Resources,
-    first_error_line,
     log_tail_step,
     parse_stats,
     read_commands,
     run_tool,
+    tool_failure,
 )
 
 WRAPPER_TOP = "hadamhw_pnr_top"
@@ -47,7 +47,7 @@ DEFAULT_FREQ_MHZ = 100.0
 class PnrResult:
     family: str
     status: str  # "routed", or why not: "does not fit: ...", "failed: ..."
-    device: str = ""
+    device: str = ""  # the device it was placed on (after any retry on a larger one)
     package: str = ""
     fmax_mhz: float | None = None
     constraint_mhz: float | None = None
@@ -190,7 +190,8 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
                         status=lambda: log_tail_step(ylog, re.compile(r"Executing (.+)")))
     if rc != 0:
         raise HadamhwError(f"synthesis of design {design.name!r} in the place-and-route "
-                           f"wrapper failed: {first_error_line(ylog)} (log: {ylog})")
+                           f"wrapper failed: {tool_failure(ylog, build / 'pnr_yosys.out')} "
+                           f"(log: {ylog})")
     stat = json.loads((build / "wrapped.stat.json").read_text())
     flat: Resources = parse_stats(stat, family, WRAPPER_TOP).total
     logic = flat.lut_equivalents
@@ -201,23 +202,33 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
         result.status = (f"does not fit: {logic} LUTs and {flat.ffs} flip-flops, the largest "
                          f"{family} device ({part}) has {cells}")
         return result
-    flag, part, package, _ = device
-    result.device, result.package = part, package
     log = build / "nextpnr.log"
-    args = ["--json", "wrapped.json", flag, "--package", package, "--freq", f"{freq_mhz:g}",
-            "--timing-allow-fail", "--seed", str(seed), "--report", "pnr.report.json",
-            "-l", log.name]
-    args.append("--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained")
-    rc, psec = run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
-                        f"nextpnr: placing and routing {design.name} on {part}",
-                        progress=progress, timeout=timeout,
-                        status=lambda: log_tail_step(log, _NEXTPNR_STEP))
-    result.seconds += psec
-    result.log = str(log)
     report_path = build / "pnr.report.json"
+    # Many parallel carry chains can defeat the placer on a device that holds their LUTs
+    # (seen at ~60 % fill on the LFE5U-25F): a placement failure retries one size up.
+    candidates = [d for d in DEVICES[family] if d[1] == device[1] or d[3] > device[3]]
+    attempts = []
+    for flag, part, package, _, _ in candidates:
+        result.device, result.package = part, package
+        report_path.unlink(missing_ok=True)
+        args = ["--json", "wrapped.json", flag, "--package", package, "--freq",
+                f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed),
+                "--report", report_path.name, "-l", log.name,
+                "--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained"]
+        rc, psec = run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
+                            f"nextpnr: placing and routing {design.name} on {part}",
+                            progress=progress, timeout=timeout,
+                            status=lambda: log_tail_step(log, _NEXTPNR_STEP))
+        result.seconds += psec
+        result.log = str(log)
+        if rc == 0 and report_path.is_file():
+            break
+        detail = tool_failure(log, build / "nextpnr.out")
+        attempts.append(f"{part}: {detail}")
+        if "legal placement" not in detail:
+            break
     if rc != 0 or not report_path.is_file():
-        detail = first_error_line(log if log.is_file() else build / "nextpnr.out")
-        result.status = f"failed: {detail}"
+        result.status = "failed: " + "; ".join(attempts)
         return result
     report = json.loads(report_path.read_text())
     result.fmax_mhz, result.constraint_mhz = parse_fmax(report)

@@ -325,6 +325,32 @@ def first_error_line(log: Path, marker: str = "ERROR:") -> str:
 _YOSYS_STEP = re.compile(r"^\d+(?:\.\d+)*\. Executing (.+?)\.?$")
 
 
+def tool_failure(log: Path, out: Path) -> str:
+    """One line on why a tool failed: its first ERROR line, else how it crashed and where.
+
+    A YoWASP tool that crashes (a trap of the WebAssembly runtime, for example when it runs
+    out of its 4 GiB address space) writes no ERROR line, only a Python traceback.
+    """
+    for path in (log, out):
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if "ERROR:" in line:
+                return line.strip()
+    try:
+        tail = [line.strip() for line in out.read_text(errors="replace").splitlines()
+                if line.strip()]
+    except OSError:
+        tail = []
+    if any("Trap" in line or "Wasm exception" in line for line in tail):
+        step = log_tail_step(log, _YOSYS_STEP) or log_tail_step(log, re.compile(r"(.+)"))
+        return (f"the tool crashed ({tail[-1]}; the WebAssembly build has at most 4 GiB of "
+                f"memory) during '{step}'")
+    return first_error_line(log if log.is_file() else out)
+
+
 # -- the Yosys script ----------------------------------------------------------------------
 
 def read_commands(hdl_files: list[Path], cwd: Path) -> list[str]:
@@ -499,7 +525,7 @@ def synthesize(design: Design, family: str = "generic", build_dir: Path | None =
         build / "yosys.out", f"yosys: synthesizing {design.name} ({design.top}) for {family}",
         progress=progress, status=lambda: log_tail_step(log, _YOSYS_STEP), timeout=timeout)
     if rc != 0:
-        detail = first_error_line(log if log.is_file() else build / "yosys.out")
+        detail = tool_failure(log, build / "yosys.out")
         for f in design.hdl_files:  # name the design's files as the user knows them
             detail = detail.replace(relative_path(f, build), f.name)
         raise HadamhwError(f"synthesis of design {design.name!r} (top {design.top}) failed: "
