@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
 
 from hadamhw.errors import HadamhwError
 
@@ -39,3 +42,15 @@ def get_backend(target: str):
     if target not in TARGETS:
         raise HadamhwError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     return importlib.import_module(TARGETS[target])
+
+
+def template_environment(template_dir: Path) -> jinja2.Environment:
+    """The Jinja2 set-up every backend renders with: strict, whitespace-controlled, no escaping."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )

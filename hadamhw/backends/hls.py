@@ -26,7 +26,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from hadamhw.backends import GenerateOptions
+from hadamhw.backends import GenerateOptions, template_environment
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import check_int64
 from hadamhw.ir.schema import IntegerRNN, required_widths
@@ -239,14 +239,7 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
 
 
 def _environment(template_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    return template_environment(template_dir)
 
 
 def interface_description(ctx: dict) -> dict:

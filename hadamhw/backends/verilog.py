@@ -28,7 +28,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from hadamhw.backends import GenerateOptions
+from hadamhw.backends import GenerateOptions, template_environment
 from hadamhw.backends.csd import Term, adders_for, product_terms
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
@@ -521,14 +521,7 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
 
 # -- rendering -------------------------------------------------------------------------------
 def _environment(template_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    return template_environment(template_dir)
 
 
 def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
