@@ -23,10 +23,11 @@ from hadamhw.verify.stimulus import make_stimulus
 pytestmark = pytest.mark.sim
 
 ASSIGN = "  assign {{ a.lhs }} = {{ a.expr }};"
-DECL = "{% for d in requant_decls %}\n  wire {% if d.signed %}signed {% endif %}" \
-       "[{{ d.msb }}:0] {{ d.name }} = {{ d.expr }};"
-DECL_HEAD = "{% for d in requant_decls %}\n  wire {% if d.signed %}signed {% endif %}" \
-            "[{{ d.msb }}:0] {{ d.name }} = "
+REQUANT_KEEP = "{% for d in requant_decls %}\n{% if d.keep %}\n" \
+               "  (* keep *) wire [{{ d.msb }}:0] {{ d.name }};\n  assign {{ d.name }} = "
+REQUANT = REQUANT_KEEP + "{{ d.expr }};\n{% else %}\n"
+DECL_HEAD = REQUANT + "  wire {% if d.signed %}signed {% endif %}[{{ d.msb }}:0] {{ d.name }} = "
+DECL = DECL_HEAD + "{{ d.expr }};"
 
 # variant -> (template file, text to replace, replacement, fold)
 VARIANTS = {
@@ -40,11 +41,13 @@ VARIANTS = {
         "top.v.j2", "{% for a in bank.butterflies %}\n" + ASSIGN,
         "{% for a in bank.butterflies %}\n  assign {{ a.lhs }} = "
         "{{ a.expr.replace(' - ', ' + ', 1) if loop.index == 2 else a.expr }};", "stage"),
-    # Round half up becomes round down: the 2^(S-1) constant of v is dropped.
+    # Round half up becomes round down: the 2^(S-1) constant of v is dropped (it is the
+    # first operand of the first node of v's adder tree).
     "rounding": (
-        "top.v.j2", DECL,
-        DECL_HEAD + "{{ (d.expr.split(\"'h\", 1)[0] ~ \"'h0 \" ~ d.expr.split(' ', 1)[1]) "
-                    "if d.name.startswith('v_') else d.expr }};", "parallel"),
+        "top.v.j2", REQUANT_KEEP + "{{ d.expr }};",
+        REQUANT_KEEP + "{{ (d.expr.split(\"'h\", 1)[0] ~ \"'h0 \" ~ d.expr.split(' ', 1)[1]) "
+                       "if d.name.startswith('v_') and \"'h\" in d.expr else d.expr }};",
+        "parallel"),
     # q = v >>> (S - 1) instead of v >>> S.
     "shift": (
         "top.v.j2", DECL,

@@ -164,24 +164,51 @@ def test_no_multiplication_operator():
             if not name.endswith(".v"):
                 continue
             code = "\n".join(line.split("//")[0] for line in text.splitlines())
+            code = re.sub(r"\(\* keep \*\)", "", code)  # the attribute, not an operator
             assert "*" not in code, name
+
+
+def _linear_form(text: str, name: str, root: str | None = None) -> dict[str, int]:
+    """Coefficients of the signals that wire `name` sums, its adder-tree nodes expanded."""
+    root = root or name
+    wires = dict(re.findall(r"(?:wire (?:signed )?\[\d+:0\]|assign) (\w+) = ([^;]+);", text))
+    coeffs: dict[str, int] = {}
+    for sign, signal, shift in re.findall(r"([+-])?\s*\(?(\w+)(?: << (\d+))?\)?",
+                                          re.sub(r"\d+'h[0-9a-f]+", "", wires[name])):
+        factor = (-1 if sign == "-" else 1) << int(shift or 0)
+        if re.fullmatch(rf"{root}_t\d+", signal):
+            for inner, value in _linear_form(text, signal, root).items():
+                coeffs[inner] = coeffs.get(inner, 0) + factor * value
+        else:
+            coeffs[signal] = coeffs.get(signal, 0) + factor
+    return coeffs
 
 
 def test_constants_are_shift_adds():
     """M_r, M_a appear as their CSD digits: the sum of the shifts equals the constant."""
     ir = _ir(6, 8, 4, shift=12)
     text = vg.render(ir)["hadamrnn.v"]
-    line = next(x for x in text.split(";") if "wire [" in x and "v_0 =" in x)
-    expr = line.split("=", 1)[1]
-    total_r = total_a = 0
-    for sign, name, shift in re.findall(r"([+-])?\s*\(?(re_0|ae_0)(?: << (\d+))?\)?", expr):
-        value = (-1 if sign == "-" else 1) << int(shift or 0)
-        if name == "re_0":
-            total_r += value
-        else:
-            total_a += value
-    assert total_r == ir.requant.rotate_mult
-    assert total_a == ir.requant.input_mult
+    coeffs = _linear_form(text, "v_0")
+    assert coeffs == {"re_0": ir.requant.rotate_mult, "ae_0": ir.requant.input_mult}
+
+
+def test_sums_are_trees_of_kept_two_input_adders():
+    """Every adder-tree node is a (* keep *) wire holding one two-input add or subtract, and
+    the nodes of a sum add up to the manifest's adder count."""
+    ir = _ir(6, 16, 4, shift=12)
+    files = vg.render(ir)
+    text = files["hadamrnn.v"]
+    nodes = re.findall(r"\(\* keep \*\) wire \[\d+:0\] (\w+);\n  assign \1 = ([^;]+);", text)
+    assert nodes
+    for name, expr in nodes:
+        assert re.fullmatch(r"[avyp]_\d+_t\d+", name), name
+        assert len(re.findall(r" [+-] ", expr)) == 1, (name, expr)
+    man = json.loads(files["manifest.json"])
+    roots = re.findall(r"\n  wire \[\d+:0\] ([avyp]_\d+) = ([^;]+);", text)
+    counted = len(nodes) + sum(1 for _, expr in roots if re.search(r" [+-] ", expr))
+    expected = (man["adders_per_step"]["input"] + man["adders_per_step"]["requant"]
+                + man["adders_per_step"]["readout"])
+    assert counted == expected
 
 
 # -- lint ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import json
 import re
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the plot")
     p.add_argument("--timeout", type=float, default=3600.0,
                    help="give up on one tool run after this many seconds (default 3600)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="configurations run at once, each tool single-threaded (default 1)")
     p.add_argument("--quiet", action="store_true", help="no tool progress on stderr")
     return p.parse_args(argv)
 
@@ -276,6 +279,12 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
     return row
 
 
+def _timed_config(n: int, m: int, args, root: Path) -> tuple[dict, float]:
+    t0 = time.monotonic()
+    row = run_config(n, m, args, root)
+    return row, time.monotonic() - t0
+
+
 # -- the table -------------------------------------------------------------------------------
 
 def _fmax(entry: dict | None) -> float | None:
@@ -439,21 +448,31 @@ def main(argv: list[str] | None = None) -> int:
     blocks = [b.strip() for b in args.blocks.split(",") if b.strip()]
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
-    rows = []
+    configs = configurations(sizes, blocks)
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     start = time.monotonic()
-    for n, m in configurations(sizes, blocks):
-        t0 = time.monotonic()
-        try:
-            row = run_config(n, m, args, root)
-        except HadamhwError as exc:
-            print(f"n={n} m={m}: {exc}", file=sys.stderr)
-            return 2
-        rows.append(row)
-        t = table_rows([row])[0]
-        print(f"n={n:4d} m={m:4d}: core LUT eq. FWHT {t['core_luts_fwht']}, dense "
-              f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x); whole {t['whole_luts_fwht']} "
-              f"vs {t['whole_luts_dense']} ({t['whole_ratio']:.2f}x); "
-              f"{time.monotonic() - t0:.0f} s", flush=True)
+    results: dict[tuple[int, int], dict] = {}
+    # the largest configurations first, so that the last job to finish is a short one
+    order = sorted(configs, key=lambda c: c[0] * c[1], reverse=True)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(_timed_config, n, m, args, root): (n, m) for n, m in order}
+        for future in as_completed(futures):
+            n, m = futures[future]
+            try:
+                row, seconds = future.result()
+            except HadamhwError as exc:
+                print(f"n={n} m={m}: {exc}", file=sys.stderr)
+                for other in futures:
+                    other.cancel()
+                return 2
+            results[(n, m)] = row
+            t = table_rows([row])[0]
+            print(f"n={n:4d} m={m:4d}: core LUT eq. FWHT {t['core_luts_fwht']}, dense "
+                  f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x); whole "
+                  f"{t['whole_luts_fwht']} vs {t['whole_luts_dense']} "
+                  f"({t['whole_ratio']:.2f}x); {seconds:.0f} s", flush=True)
+    rows = [results[c] for c in configs]
     table = table_rows(rows)
     command = "python tools/sweep_hw.py " + " ".join(sys.argv[1:] if argv is None else argv)
     text = markdown(table, args.fpga, command.strip())

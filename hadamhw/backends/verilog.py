@@ -149,9 +149,42 @@ class _Wires:
     def __init__(self) -> None:
         self.decls: list[dict] = []
 
-    def add(self, name: str, width: int, expr: str, signed: bool = False) -> str:
-        self.decls.append({"name": name, "msb": width - 1, "expr": expr, "signed": signed})
+    def add(self, name: str, width: int, expr: str, signed: bool = False,
+            keep: bool = False) -> str:
+        self.decls.append({"name": name, "msb": width - 1, "expr": expr, "signed": signed,
+                           "keep": keep})
         return name
+
+    def add_sum(self, name: str, width: int, terms: list[Term], constant: int) -> str:
+        """`name` = constant + terms (mod 2^width) as a balanced tree of two-input adders.
+
+        Every inner node is a `(* keep *)` wire: given one long sum, Yosys's alumacc builds a
+        single multi-operand $macc and maps it to LUT full adders, several times larger (and
+        slower to synthesize) than one carry-chain adder per node. Positive and negative
+        terms form separate trees joined by one subtraction, so the tree has exactly
+        adders_for(terms, constant) adders.
+        """
+        def operand(t: Term) -> str:
+            return t.signal if t.shift == 0 else f"({t.signal} << {t.shift})"
+
+        pos = ([lit(constant, width)] if constant else []) + [operand(t) for t in terms
+                                                                if t.sign > 0]
+        neg = [operand(t) for t in terms if t.sign < 0]
+        if len(pos) + len(neg) <= 2:
+            return self.add(name, width, sum_expr(terms, constant, width))
+        nodes = iter(range(len(pos) + len(neg)))
+
+        def reduce(level: list[str], keep_last_pair: bool) -> list[str]:
+            while len(level) > (2 if keep_last_pair else 1):
+                nxt = [self.add(f"{name}_t{next(nodes)}", width, f"{a} + {b}", keep=True)
+                       for a, b in zip(level[0::2], level[1::2], strict=False)]
+                level = nxt + level[len(nxt) * 2:]
+            return level
+
+        if not neg:
+            return self.add(name, width, " + ".join(reduce(pos, keep_last_pair=True)))
+        minuend = reduce(pos, keep_last_pair=False)[0] if pos else lit(0, width)
+        return self.add(name, width, f"{minuend} - {reduce(neg, keep_last_pair=False)[0]}")
 
 
 def _input_words(ir: IntegerRNN) -> tuple[int, int]:
@@ -250,7 +283,7 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
             for j in range(words):
                 terms += product_terms(f"xe_{j}", int(ir.input_weight[i, j]))
             bias = int(ir.input_bias[i])
-            inp.add(f"a_{i}", Wa, sum_expr(terms, bias, Wa))
+            inp.add_sum(f"a_{i}", Wa, terms, bias)
             adders["input"] += adders_for(terms, bias)
 
     # requantization of every state element
@@ -273,7 +306,7 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         # stage fold: r = s * f is never formed, the sign flips the add/subtract of f * M_r
         negate = stage_fold and int(ir.signs[i]) < 0
         terms = _requant_terms(ir, r_ext, ae, negate)
-        v = req.add(f"v_{i}", Wv, sum_expr(terms, half, Wv))
+        v = req.add_sum(f"v_{i}", Wv, terms, half)
         adders["requant"] += adders_for(terms, half)
         if rq.shift > 0 or Wq < Wv - rq.shift:
             unused.append(v)
@@ -300,7 +333,7 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         for i in range(n):
             terms += product_terms(f"ze_{i}", int(ir.output_weight[o, i]))
         bias = int(ir.output_bias[o])
-        y = rd.add(f"y_{o}", Wacc, sum_expr(terms, bias, Wacc))
+        y = rd.add_sum(f"y_{o}", Wacc, terms, bias)
         adders["readout"] += adders_for(terms, bias)
         orq = ir.output_requant
         if orq is None:
@@ -312,7 +345,7 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         ye = rd.add(f"ye_{o}", Wp, resize(y, bit_slice(y, Wacc - 1, 1), Wacc, Wp))
         ohalf = (1 << (orq.shift - 1)) if orq.shift > 0 else 0
         pterms = product_terms(ye, orq.mult)
-        p = rd.add(f"p_{o}", Wp, sum_expr(pterms, ohalf, Wp))
+        p = rd.add_sum(f"p_{o}", Wp, pterms, ohalf)
         adders["readout"] += adders_for(pterms, ohalf)
         Wpq = max(1, Wp - orq.shift)
         if orq.shift > 0:
