@@ -194,8 +194,11 @@ def test_csim_rejects_other_targets(tmp_path):
         {"format": "hadamhw-design", "version": 1, "target": "verilog", "top": "x"}))
     with pytest.raises(HadamhwError, match="--target hls"):
         csim.build_csim(tmp_path)
-    with pytest.raises(HadamhwError, match="no manifest"):
+    with pytest.raises(HadamhwError, match="no such design folder"):
         csim.build_csim(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(HadamhwError, match="no manifest"):
+        csim.build_csim(tmp_path / "empty")
 
 
 # -- C simulation ----------------------------------------------------------------------------

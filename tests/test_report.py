@@ -182,7 +182,7 @@ def test_load_design_errors(tmp_path):
     with pytest.raises(HadamhwError, match="no manifest.json"):
         load_design(tmp_path)
     write_design(tmp_path / "a", "toy", TOY_VERILOG, "toy", hdl_files=["gone.v"])
-    with pytest.raises(HadamhwError, match="'hdl_files' names 'gone.v'"):
+    with pytest.raises(HadamhwError, match="file 'gone.v' named in manifest.json"):
         load_design(tmp_path / "a")
     write_design(tmp_path / "b", "toy", TOY_VERILOG, "not an identifier")
     with pytest.raises(HadamhwError, match="field 'top'"):

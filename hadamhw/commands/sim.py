@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.commands.common import add_lowering_arguments, load_ir
 from hadamhw.errors import HadamhwError
 
@@ -82,20 +83,6 @@ def _design_ir(design_dir: Path, manifest: dict, args):
     return IntegerRNN.load(path)
 
 
-def _read_manifest(design_dir: Path) -> dict:
-    path = design_dir / "manifest.json"
-    if not path.is_file():
-        raise HadamhwError(f"{design_dir}: is a folder without manifest.json (expected a "
-                           "'hadamhw generate' output folder)")
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != "hadamhw-design":
-        raise HadamhwError(f"{path}: not a hadamhw design manifest")
-    return manifest
-
-
 def _stimulus(ir, args, count: int):
     from hadamhw.verify.stimulus import expected, make_stimulus
 
@@ -127,7 +114,7 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix="hadamhw-sim-") as tmp:
         if path.is_dir():
             design_dir = path
-            manifest = _read_manifest(design_dir)
+            manifest = read_design_manifest(design_dir)
             if args.fold is not None and manifest.get("fold") not in (None, args.fold):
                 raise HadamhwError(f"{design_dir} was generated with fold "
                                    f"{manifest.get('fold')!r}, not {args.fold!r}; run "

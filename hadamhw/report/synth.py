@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 
 FAMILIES = ("generic", "ice40", "ecp5", "xilinx")
@@ -168,28 +169,10 @@ class Design:
 
 def load_design(path: str | Path, top: str | None = None) -> Design:
     path = Path(path)
-    if not path.is_dir():
-        raise HadamhwError(f"{path}: no such design folder")
+    manifest = read_design_manifest(path, target="verilog", purpose="synthesis",
+                                    file_fields=("hdl_files",))
     mpath = path / "manifest.json"
-    if not mpath.is_file():
-        raise HadamhwError(f"{path}: no manifest.json (not a generated design folder; "
-                           "make one with 'hadamhw generate')")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise HadamhwError(f"{mpath}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise HadamhwError(f"{mpath}: top level must be a JSON object")
-    files = manifest.get("hdl_files")
-    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        raise HadamhwError(f"{mpath}: field 'hdl_files' must be a non-empty list of file names, "
-                           f"got {files!r}")
-    hdl = []
-    for name in files:
-        fpath = path / name
-        if not fpath.is_file():
-            raise HadamhwError(f"{mpath}: 'hdl_files' names {name!r}, which is not in {path}")
-        hdl.append(fpath)
+    hdl = [path / name for name in manifest["hdl_files"]]
     top = top or manifest.get("top")
     if not isinstance(top, str) or not top.isidentifier():
         raise HadamhwError(f"{mpath}: field 'top' must name the top module, got {top!r} "

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
@@ -95,29 +96,9 @@ def default_cache_dir() -> Path:
 
 
 def read_manifest(design_dir: str | Path) -> dict:
-    design_dir = Path(design_dir)
-    path = design_dir / "manifest.json"
-    if not design_dir.is_dir():
-        raise HadamhwError(f"{design_dir}: no such design folder")
-    if not path.is_file():
-        raise HadamhwError(f"{design_dir}: no manifest.json (not a 'hadamhw generate' folder)")
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != "hadamhw-design":
-        raise HadamhwError(f"{path}: not a hadamhw design manifest")
-    for key in ("top", "hdl_files", "input", "output", "argmax_bits", "readout"):
-        if key not in manifest:
-            raise HadamhwError(f"{path}: field '{key}' is missing")
-    if manifest.get("target", "verilog") != "verilog":
-        raise HadamhwError(f"{path}: target is {manifest.get('target')!r}; the cocotb bench "
-                           "needs a Verilog design")
-    for name in manifest["hdl_files"]:
-        if not (design_dir / name).is_file():
-            raise HadamhwError(f"{design_dir}: HDL file '{name}' named in manifest.json is "
-                               "missing")
-    return manifest
+    return read_design_manifest(design_dir, target="verilog", purpose="the cocotb bench",
+                                fields=("top", "input", "output", "argmax_bits", "readout"),
+                                file_fields=("hdl_files",))
 
 
 def _tool_version(name: str) -> str:

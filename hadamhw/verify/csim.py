@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
@@ -89,26 +89,8 @@ def find_compiler() -> str:
 
 def read_manifest(design_dir: str | Path) -> dict:
     """The manifest of an HLS design folder, checked."""
-    design = Path(design_dir)
-    path = design / "manifest.json"
-    if not path.is_file():
-        raise HadamhwError(f"{design}: no manifest.json (not a folder from 'hadamhw generate')")
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != "hadamhw-design":
-        raise HadamhwError(f"{path}: not a hadamhw design manifest")
-    if manifest.get("target") != "hls":
-        raise HadamhwError(f"{path}: target is {manifest.get('target')!r}; C simulation needs "
-                           "a design generated with --target hls")
-    for key in ("top", "sources", "testbench", "ir"):
-        if key not in manifest:
-            raise HadamhwError(f"{path}: field '{key}' is missing")
-    for name in [*manifest["sources"], manifest["testbench"], manifest["ir"]]:
-        if not (design / name).is_file():
-            raise HadamhwError(f"{design / name}: missing (the manifest lists it)")
-    return manifest
+    return read_design_manifest(design_dir, target="hls", purpose="C simulation",
+                                fields=("top",), file_fields=("sources", "testbench", "ir"))
 
 
 def compile_command(compiler: str, ap_types: Path, sources: list[Path], output: Path,

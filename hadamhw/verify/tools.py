@@ -7,7 +7,6 @@ split into several C++ files need MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" (DESIG
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 
 LINT_TIMEOUT_S = 300
@@ -60,19 +60,9 @@ def verilator_bin() -> str:
 def design_files(design_dir: str | Path) -> tuple[str, list[Path]]:
     """(top module, HDL files in compile order) from a generated design's manifest.json."""
     design_dir = Path(design_dir)
-    path = design_dir / "manifest.json"
-    if not path.is_file():
-        raise HadamhwError(f"{design_dir}: no manifest.json (not a generated design folder)")
-    try:
-        man = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise HadamhwError(f"{path}: not valid JSON ({exc})") from None
-    if man.get("format") != "hadamhw-design" or man.get("target") != "verilog":
-        raise HadamhwError(f"{path}: not a Verilog design manifest")
-    files = [design_dir / name for name in man.get("hdl_files", [])]
-    missing = [str(f) for f in files if not f.is_file()]
-    if not files or missing:
-        raise HadamhwError(f"{path}: HDL file(s) missing: {', '.join(missing) or 'none listed'}")
+    man = read_design_manifest(design_dir, target="verilog", purpose="Verilator",
+                               fields=("top",), file_fields=("hdl_files",))
+    files = [design_dir / name for name in man["hdl_files"]]
     return man["top"], files
 
 

@@ -10,7 +10,6 @@ the build flags, so repeated calls (and tests in one run) reuse one executable.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import sim_dir
@@ -134,10 +134,6 @@ def build(design_dir: str | Path, build_dir: str | Path | None = None,
     return Build(exe, False, time.monotonic() - start)
 
 
-def _read_manifest(design_dir: Path) -> dict:
-    return json.loads((design_dir / "manifest.json").read_text())
-
-
 def _check_stimulus(ir: IntegerRNN, stimulus: Stimulus) -> None:
     """The stimulus must be shaped for this design's IR (it is written as plain integers)."""
     if len(stimulus.sequences) == 0:
@@ -163,8 +159,8 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     (every output word plus the argmax of each beat), as the other simulators do.
     """
     design_dir = Path(design_dir)
-    design_files(design_dir)  # clear error for a folder that is not a design
-    man = _read_manifest(design_dir)
+    man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
+                               file_fields=("hdl_files",))
     ir = IntegerRNN.load(design_dir / man.get("ir", "model.ir.json"))
     _check_stimulus(ir, stimulus)
     exe = build(design_dir, build_dir).executable

@@ -1,0 +1,61 @@
+"""read_design_manifest: every way a design folder can be wrong is a one-line error."""
+
+import json
+
+import pytest
+
+from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.errors import HadamhwError
+
+
+def _write(folder, **fields):
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"format": "hadamhw-design", "target": "verilog", "top": "t",
+            "hdl_files": ["t.v"], **fields}
+    (folder / "manifest.json").write_text(json.dumps(data))
+    return folder
+
+
+def test_reads_a_valid_manifest(tmp_path):
+    folder = _write(tmp_path / "d")
+    (folder / "t.v").write_text("module t; endmodule\n")
+    man = read_design_manifest(folder, target="verilog", fields=("top",),
+                               file_fields=("hdl_files",))
+    assert man["top"] == "t"
+
+
+@pytest.mark.parametrize("case, match", [
+    ("no-folder", "no such design folder"),
+    ("no-manifest", "no manifest.json"),
+    ("bad-json", "not valid JSON"),
+    ("foreign", "not a hadamhw design manifest"),
+    ("other-target", "target is 'hls'; the check needs a design generated with --target "
+                     "verilog"),
+    ("missing-field", "field 'top' is missing"),
+    ("missing-file", "file 't.v' named in manifest.json \\('hdl_files'\\) is missing"),
+    ("bad-file-list", "field 'hdl_files' must name files"),
+])
+def test_errors_name_the_problem(tmp_path, case, match):
+    folder = tmp_path / "d"
+    if case == "no-manifest":
+        folder.mkdir()
+    elif case == "bad-json":
+        folder.mkdir()
+        (folder / "manifest.json").write_text("{")
+    elif case == "foreign":
+        _write(folder, format="something-else")
+    elif case == "other-target":
+        _write(folder, target="hls")
+    elif case == "missing-field":
+        _write(folder)
+        data = json.loads((folder / "manifest.json").read_text())
+        del data["top"]
+        (folder / "manifest.json").write_text(json.dumps(data))
+    elif case == "missing-file":
+        _write(folder)
+    elif case == "bad-file-list":
+        _write(folder, hdl_files=[])
+    with pytest.raises(HadamhwError, match=match) as info:
+        read_design_manifest(folder, target="verilog", purpose="the check", fields=("top",),
+                             file_fields=("hdl_files",))
+    assert "\n" not in str(info.value)
