@@ -208,6 +208,27 @@ def test_tool_failure_names_the_error_or_the_crash(tmp_path):
     message = tool_failure(log, out)
     assert "crashed (thrown Wasm exception" in message
     assert message.endswith("during 'XAIGER2 backend'")
+    # a broken mapped netlist stops the run at `check -assert`: the first problem is named
+    log.write_text("7.50. Executing CHECK pass (checking for obvious problems).\n"
+                   "Checking module top...\n"
+                   "Warning: multiple conflicting drivers for top.\\a_0_t0 [4]:\n"
+                   "    port Z[0] of cell a_LUT4_Z (LUT4)\n"
+                   "ERROR: Found 1 problems in 'check -assert'.\n")
+    out.write_text("")
+    assert tool_failure(log, out) == (
+        "the mapped netlist is broken: Warning: multiple conflicting drivers for "
+        "top.\\a_0_t0 [4] (ERROR: Found 1 problems in 'check -assert'.)")
+
+
+def test_synthesis_scripts_guard_against_broken_netlists(tmp_path):
+    """Every Yosys run uses the abc9 writer that maps correctly and checks the netlist."""
+    f = tmp_path / "x.v"
+    f.write_text("module x; endmodule\n")
+    for family in ("generic", "ice40", "ecp5", "xilinx"):
+        script = yosys_script([f], "x", family, tmp_path).splitlines()
+        assert script[0] == "scratchpad -set abc9.xaiger 1"
+        mapping = next(i for i, line in enumerate(script) if line.startswith("synth"))
+        assert script[mapping + 1] == "check -assert"
 
 
 def test_wrapper_serializes_every_port(tmp_path):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from hadamhw.errors import HadamhwError
 from hadamhw.report.synth import (
+    ABC9_WORKAROUND,
+    NETLIST_CHECK,
     Design,
     Resources,
     log_tail_step,
@@ -177,8 +179,11 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     for stale in ("wrapped.json", "wrapped.stat.json", "pnr.report.json"):
         (build / stale).unlink(missing_ok=True)
     synth = "synth_ecp5" if family == "ecp5" else "synth_ice40"
-    script = read_commands([*design.hdl_files, build / "pnr_top.v"], build) + [
-        f"{synth} -top {WRAPPER_TOP} -json wrapped.json",
+    script = [ABC9_WORKAROUND] + read_commands([*design.hdl_files, build / "pnr_top.v"],
+                                               build) + [
+        f"{synth} -top {WRAPPER_TOP}",
+        NETLIST_CHECK,
+        "write_json wrapped.json",
         f"tee -q -o wrapped.stat.json stat -json -top {WRAPPER_TOP}",
     ]
     (build / "pnr_synth.ys").write_text("\n".join(script) + "\n")

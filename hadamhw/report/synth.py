@@ -41,6 +41,14 @@ SYNTH_COMMANDS = {
     "xilinx": "synth_xilinx -top {top} -family xc7 -noiopad",
 }
 
+# Yosys 0.70's abc9 hands the netlist to ABC through the new XAIGER2 writer by default, which
+# can return a netlist whose wires have several drivers (YosysHQ/yosys#6237; seen here on
+# sums of sign-extended operands). The older writer maps the same designs correctly.
+ABC9_WORKAROUND = "scratchpad -set abc9.xaiger 1"
+# A mapped netlist with conflicting drivers or other structural problems is an error, not a
+# number to report.
+NETLIST_CHECK = "check -assert"
+
 # Cell type -> (category, weight). Weight is LUTs held (lut/carry: LUT equivalents) or bits
 # stored (memory). ECP5's CCU2C carries two LUT4s, which nextpnr counts as logic.
 _CELLS: dict[str, dict[str, tuple[str, int]]] = {
@@ -319,8 +327,17 @@ def tool_failure(log: Path, out: Path) -> str:
             text = path.read_text(errors="replace")
         except OSError:
             continue
-        for line in text.splitlines():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
             if "ERROR:" in line:
+                if "check -assert" in line:  # name the first problem the check found
+                    start = max((j for j in range(i) if "Executing CHECK pass" in lines[j]),
+                                default=0)
+                    problem = next((x.strip() for x in lines[start:i]
+                                    if x.startswith("Warning:")), "")
+                    if problem:
+                        return (f"the mapped netlist is broken: {problem.rstrip(':')} "
+                                f"({line.strip()})")
                 return line.strip()
     try:
         tail = [line.strip() for line in out.read_text(errors="replace").splitlines()
@@ -348,13 +365,14 @@ def yosys_script(hdl_files: list[Path], top: str, family: str, cwd: Path) -> str
     """The hierarchical synthesis script: coarse stat (for $mul), family mapping, mapped stat."""
     if family not in SYNTH_COMMANDS:
         raise HadamhwError(f"--fpga must be one of {FAMILIES}, got {family!r}")
-    lines = read_commands(hdl_files, cwd) + [
+    lines = [ABC9_WORKAROUND] + read_commands(hdl_files, cwd) + [
         f"hierarchy -check -top {top}",
         "proc",
         "opt_expr",
         "opt_clean",
         f"tee -q -o coarse.stat.json stat -json -top {top}",
         SYNTH_COMMANDS[family].format(top=top),
+        NETLIST_CHECK,
         f"tee -q -o mapped.stat.json stat -json -top {top}",
     ]
     return "\n".join(lines) + "\n"
