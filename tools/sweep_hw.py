@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weight-bits", type=int, default=4)
     p.add_argument("--full-dense", action="store_true",
                    help="synthesize whole dense designs (default: the dense core only)")
+    p.add_argument("--cores-only", action="store_true",
+                   help="synthesize the two recurrent cores only, not the whole designs "
+                        "(for sizes where the whole design's synthesis takes too long)")
     p.add_argument("--dense-chunk", type=int, default=32, metavar="PATTERNS",
                    help="synthesize a dense core with more row modules than this in chunks "
                         "of this many (default 32; WebAssembly Yosys has 4 GiB of memory)")
@@ -222,12 +225,19 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
     row["morgenstern"] = morgenstern_bound(n, m)
     cache = root / "cache" / fam
 
-    # whole FWHT design (gives the top module's own cells and the FWHT core)
     folder, man = designs["fwht"]
-    whole = load_design(folder)
-    key = _digest(whole.hdl_files, fam, "whole")
-    row["fwht"] = cached(cache / f"n{n}_m{m}_fwht_whole.json", key,
-                         lambda: synth_numbers(whole, fam, folder / "build" / fam, args))
+    if args.cores_only:
+        fcore = core_design(folder, man)
+        key = _digest(fcore.hdl_files, fam, "core")
+        core = cached(cache / f"n{n}_m{m}_fwht_core.json", key,
+                      lambda: synth_numbers(fcore, fam, folder / "build" / f"{fam}-core", args))
+        row["fwht"] = {"core": core["total"], "seconds_synth": core["seconds_synth"]}
+    else:
+        # whole FWHT design (gives the top module's own cells and the FWHT core)
+        whole = load_design(folder)
+        key = _digest(whole.hdl_files, fam, "whole")
+        row["fwht"] = cached(cache / f"n{n}_m{m}_fwht_whole.json", key,
+                             lambda: synth_numbers(whole, fam, folder / "build" / fam, args))
     # dense core alone, and the whole dense design
     dfolder, dman = designs["dense"]
     dcore = core_design(dfolder, dman)
@@ -244,6 +254,10 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
                             lambda: synth_numbers(dcore, fam,
                                                   dfolder / "build" / f"{fam}-core", args))
     row["dense"] = {"core": dense_core["total"], "seconds_synth": dense_core["seconds_synth"]}
+    if args.cores_only:
+        if args.pnr:
+            _pnr_cores(row, designs, n, m, fam, cache, args)
+        return row
     top_own = row["fwht"]["top_own"]
     composed = {k: top_own[k] + dense_core["total"][k] for k in top_own
                 if isinstance(top_own[k], int)}
@@ -258,15 +272,9 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
     else:
         row["dense"]["total"] = composed
     if args.pnr:
+        _pnr_cores(row, designs, n, m, fam, cache, args)
         for rec in ("fwht", "dense"):
             f, mf = designs[rec]
-            core = core_design(f, mf)
-            est = row[rec]["core"]["lut_equivalents"] + n * mf["widths"]["rotated"]
-            key = _digest(core.hdl_files, fam, "pnr-core")
-            row[rec]["pnr_core"] = cached(
-                cache / f"n{n}_m{m}_{rec}_pnr_core.json", key,
-                lambda core=core, f=f, est=est: pnr_numbers(core, fam, f / "build" / "pnr-core",
-                                                            args, est))
             if args.pnr_whole:
                 wd = load_design(f)
                 est = row[rec]["total"]["lut_equivalents"]
@@ -277,6 +285,19 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
                                                             args, est,
                                                             args.pnr_whole_max_luts))
     return row
+
+
+def _pnr_cores(row: dict, designs: dict, n: int, m: int, fam: str, cache: Path, args) -> None:
+    """Place and route each recurrent core alone (where it fits), into row[rec]["pnr_core"]."""
+    for rec in ("fwht", "dense"):
+        f, mf = designs[rec]
+        core = core_design(f, mf)
+        est = row[rec]["core"]["lut_equivalents"] + n * mf["widths"]["rotated"]
+        key = _digest(core.hdl_files, fam, "pnr-core")
+        row[rec]["pnr_core"] = cached(
+            cache / f"n{n}_m{m}_{rec}_pnr_core.json", key,
+            lambda core=core, f=f, est=est: pnr_numbers(core, fam, f / "build" / "pnr-core",
+                                                        args, est))
 
 
 def _timed_config(n: int, m: int, args, root: Path) -> tuple[dict, float]:
@@ -298,7 +319,9 @@ def table_rows(rows: list[dict]) -> list[dict]:
     for r in rows:
         f, d = r["fwht"], r["dense"]
         core_f, core_d = f["core"]["lut_equivalents"], d["core"]["lut_equivalents"]
-        whole_f, whole_d = f["total"]["lut_equivalents"], d["total"]["lut_equivalents"]
+        whole = "total" in f  # absent with --cores-only
+        whole_f = f["total"]["lut_equivalents"] if whole else None
+        whole_d = d["total"]["lut_equivalents"] if whole else None
         fmax_cf, fmax_cd = _fmax(f.get("pnr_core")), _fmax(d.get("pnr_core"))
         fmax_wf, fmax_wd = _fmax(f.get("pnr_whole")), _fmax(d.get("pnr_whole"))
         out.append({
@@ -311,8 +334,10 @@ def table_rows(rows: list[dict]) -> list[dict]:
             "core_carry_fwht": f["core"]["carry"], "core_carry_dense": d["core"]["carry"],
             "whole_luts_fwht": whole_f, "whole_luts_dense": whole_d,
             "whole_ratio": whole_d / whole_f if whole_f else None,
-            "whole_ffs": f["total"]["ffs"], "whole_ffs_dense": d["total"]["ffs"],
-            "mul_cells": f["total"]["mul"] + d["total"]["mul"],
+            "whole_ffs": f["total"]["ffs"] if whole else None,
+            "whole_ffs_dense": d["total"]["ffs"] if whole else None,
+            "mul_cells": (f["total"] if whole else f["core"])["mul"]
+            + (d["total"] if whole else d["core"])["mul"],
             "fmax_core_fwht": fmax_cf, "fmax_core_dense": fmax_cd,
             "fmax_whole_fwht": fmax_wf, "fmax_whole_dense": fmax_wd,
             "cycles_per_step": r["cycles_per_step"],
@@ -415,7 +440,8 @@ def plot(table: list[dict], family: str, path: Path) -> None:
             ax.axhline(10, color="grey", lw=0.8, ls=":")
         ax.set_title(title)
         ax.set_xlabel("hidden size n")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     ax = axes[1, 2]
     for i, b in enumerate(blocks):
         rows = series(b)
@@ -468,10 +494,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             results[(n, m)] = row
             t = table_rows([row])[0]
+            whole = ("" if t["whole_ratio"] is None else
+                     f" whole {t['whole_luts_fwht']} vs {t['whole_luts_dense']} "
+                     f"({t['whole_ratio']:.2f}x);")
             print(f"n={n:4d} m={m:4d}: core LUT eq. FWHT {t['core_luts_fwht']}, dense "
-                  f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x); whole "
-                  f"{t['whole_luts_fwht']} vs {t['whole_luts_dense']} "
-                  f"({t['whole_ratio']:.2f}x); {seconds:.0f} s", flush=True)
+                  f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x);{whole} {seconds:.0f} s",
+                  flush=True)
     rows = [results[c] for c in configs]
     table = table_rows(rows)
     command = "python tools/sweep_hw.py " + " ".join(sys.argv[1:] if argv is None else argv)

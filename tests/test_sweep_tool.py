@@ -1,0 +1,73 @@
+"""tools/sweep_hw.py: its table arithmetic, and chunked synthesis of a dense core."""
+
+from __future__ import annotations
+
+import importlib.util
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hadamhw.backends import GenerateOptions
+from hadamhw.backends import verilog as vg
+from hadamhw.ir.random import random_ir
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "sweep_hw.py"
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    spec = importlib.util.spec_from_file_location("sweep_hw", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _res(luts: int, carry: int, ffs: int = 0) -> dict:
+    return {"luts": luts, "lut_equivalents": luts + 2 * carry, "ffs": ffs, "carry": carry,
+            "muxes": 0, "dsp": 0, "memory_bits": 0, "io": 0, "other": 0, "mul": 0,
+            "other_types": {}}
+
+
+def test_configurations_expand_m_equals_n_and_skip_m_above_n(sweep):
+    assert sweep.configurations([16, 64], ["4", "16", "n"]) == [
+        (16, 4), (16, 16), (64, 4), (64, 16), (64, 64)]
+    assert sweep.configurations([8], ["16"]) == []
+
+
+def test_table_ratios_and_cores_only_rows(sweep):
+    base = {"n": 64, "m": 64, "k": 6, "adders_fwht": 384, "adders_dense": 4032,
+            "morgenstern": 192, "cycles_per_step": 1}
+    whole = {**base,
+             "fwht": {"core": _res(100, 50), "total": _res(1000, 500, 30),
+                      "pnr_core": {"status": "routed", "fmax_mhz": 51.3}},
+             "dense": {"core": _res(100, 950), "total": _res(1000, 1400, 30),
+                       "pnr_core": {"status": "skipped: too large"}}}
+    row = sweep.table_rows([whole])[0]
+    assert row["core_ratio"] == 2000 / 200
+    assert row["whole_ratio"] == 3800 / 2000
+    assert row["adders_over_bound"] == 2.0
+    assert (row["fmax_core_fwht"], row["fmax_core_dense"]) == (51.3, None)
+    cores = {**base, "fwht": {"core": _res(10, 5)}, "dense": {"core": _res(10, 45)}}
+    row = sweep.table_rows([cores])[0]
+    assert row["core_ratio"] == 100 / 20
+    assert row["whole_ratio"] is None and row["whole_luts_fwht"] is None
+    text = sweep.markdown(sweep.table_rows([whole, cores]), "ecp5", "python tools/sweep_hw.py")
+    assert "| 64 | 64 | 384 | 192 | 2.00 | 4032 | 200 | 2000 | 10.0 |" in text
+    assert text.count("\n| 64 |") == 2
+
+
+@pytest.mark.synth
+def test_chunked_dense_core_equals_one_run(sweep, tmp_path):
+    """Row modules keep their hierarchy, so synthesizing them a chunk at a time gives the
+    same cells as one run over the whole core."""
+    ir = random_ir(np.random.default_rng(0), 16, 16, state_bits=8, weight_bits=4)
+    folder = tmp_path / "dense"
+    man = vg.generate(ir, folder, GenerateOptions(recurrent="dense", top=sweep.TOP))
+    args = Namespace(quiet=True, timeout=600.0, dense_chunk=5)
+    one = sweep.synth_numbers(sweep.core_design(folder, man), "ecp5", tmp_path / "one", args)
+    chunked = sweep.dense_core_in_chunks(ir, folder, "ecp5", tmp_path / "chunks", args)
+    assert chunked["chunks"] == 4  # 16 row patterns, 5 per run
+    assert chunked["total"] == one["total"]
+    assert one["total"]["carry"] > 0
