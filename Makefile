@@ -36,8 +36,8 @@ demo: $(STAMP)
 	$(BIN)/hadamhw sim $(DEMO)/rtl --sequences 20
 	@echo "== 6/7 direct Verilator harness: the whole copy-task test set, bit-exact"
 	$(BIN)/hadamhw sim $(DEMO)/rtl --batch --task-data --sequences 2000
-	@echo "== 7/7 synthesis report (Yosys, iCE40): LUTs, FFs, zero multipliers"
-	$(BIN)/hadamhw report $(DEMO)/rtl --fpga ice40
+	@echo "== 7/7 synthesis report (Yosys, ECP5): LUTs, FFs, zero multipliers"
+	$(BIN)/hadamhw report $(DEMO)/rtl --fpga ecp5
 	@echo "demo done: artifacts in $(DEMO)/"
 
 test: $(STAMP)
