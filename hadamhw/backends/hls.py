@@ -27,13 +27,13 @@ import jinja2
 import numpy as np
 
 from hadamhw.backends import GenerateOptions, template_environment
+from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import check_int64
 from hadamhw.ir.schema import IntegerRNN, required_widths
 from hadamhw.resources import templates_dir
 from hadamhw.verify.stimulus import make_stimulus, write_vectors
 
-DESIGN_FORMAT = "hadamhw-design"
 DESIGN_VERSION = 1
 IR_FILE = "model.ir.json"
 VECTORS_FILE = "tb_vectors.txt"
@@ -238,9 +238,6 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
     }
 
 
-def _environment(template_dir: Path) -> jinja2.Environment:
-    return template_environment(template_dir)
-
 
 def interface_description(ctx: dict) -> dict:
     top = ctx["top"]
@@ -272,7 +269,7 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
     tdir = Path(template_dir) if template_dir is not None else hls_templates_dir()
     if not tdir.is_dir():
         raise HadamhwError(f"{tdir}: HLS template folder not found")
-    env = _environment(tdir)
+    env = template_environment(tdir)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise HadamhwError(f"{out}: exists and is not a folder")

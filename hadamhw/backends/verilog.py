@@ -30,11 +30,11 @@ import numpy as np
 
 from hadamhw.backends import GenerateOptions, template_environment
 from hadamhw.backends.csd import Term, adders_for, product_terms
+from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import templates_dir
 
-FORMAT = "hadamhw-design"
 VERSION = 1
 # Beats in flight (readout register + output FIFO) at which s_axis_tready drops; the FIFO has
 # one more slot than needed so that a full FIFO never overwrites its head.
@@ -519,7 +519,7 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
     words, word_bits = _input_words(ir)
     wd = ir.to_dict()["widths"]
     return {
-        "format": FORMAT,
+        "format": DESIGN_FORMAT,
         "version": VERSION,
         "target": "verilog",
         "top": options.top,
@@ -553,9 +553,6 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
 
 
 # -- rendering -------------------------------------------------------------------------------
-def _environment(template_dir: Path) -> jinja2.Environment:
-    return template_environment(template_dir)
-
 
 def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
     try:
@@ -586,7 +583,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     tdir = Path(template_dir) if template_dir is not None else templates_dir() / "verilog"
     if not tdir.is_dir():
         raise HadamhwError(f"{tdir}: template folder not found")
-    env = _environment(tdir)
+    env = template_environment(tdir)
     top = options.top
     ctx, adders = _top_context(ir, options)
     files: dict[str, str] = {}
