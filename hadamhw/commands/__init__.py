@@ -4,6 +4,8 @@ The order here is the order of `hadamhw --help`.
 """
 
 COMMAND_MODULES = [
+    "hadamhw.commands.train",
+    "hadamhw.commands.info",
     "hadamhw.commands.lower",
     "hadamhw.commands.evaluate",
     "hadamhw.commands.generate",
