@@ -15,8 +15,16 @@ Semantics per time step (state h of `widths.state` bits, h_0 = 0):
     y  = clamp((y * mult + 2^(shift-1)) >> shift, B_y)   if output_requant     widths.output
     argmax = lowest index of the largest y
 
+Token inputs: an id v with input.size <= v < 2^input.bits (representable on the input port,
+outside the vocabulary) selects no column of U: a = b, the bias alone, as if U[:, v] were
+zero. Ids that the port cannot carry (v >= 2^input.bits, or negative) are refused.
+
 Every width is signed two's complement except `input` (per `input.signed`) and
 `readout_in` (unsigned). Widths are derived from worst-case intervals, never observed values.
+
+The JSON form is published as a JSON Schema (ir-v1.schema.json beside this module, described
+in docs/ir-format.md); `IntegerRNN.from_dict` validates against it, then checks what a schema
+cannot express (shapes, divisibility, stage counts, widths that must hold the worst case).
 """
 
 from __future__ import annotations
@@ -30,15 +38,47 @@ import numpy as np
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir import widths as W
+from hadamhw.ir.json_schema import first_error, show
 
 FORMAT = "hadamhw-ir"
 VERSION = 1
 MAX_WIDTH = 62  # the golden model computes in int64; keep one bit of margin
 MAX_DECLARED_WIDTH = 256  # sanity bound on any declared width
+MAX_META_DEPTH = 64  # free-form provenance; deeper nesting is junk (and recursion trouble)
 
 
 def _fail(field_name: str, message: str) -> HadamhwError:
     return HadamhwError(f"IR field '{field_name}': {message}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_scale(value) -> bool:
+    """A real scale: a positive finite number (never a bool or a string)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and math.isfinite(value) and value > 0)
+
+
+def _nesting(value) -> int:
+    """Depth of nested lists and objects, without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_META_DEPTH:
+                todo.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+# The integer arrays of the IR and their nesting depth / allowed values, for the schema
+# check's fast path (a 10,000-token table is a million integers).
+_FAST_ARRAYS = {"signs": (1, (-1, 1)), "input_weight": (2, ()), "input_bias": (1, ()),
+                "output_weight": (2, ()), "output_bias": (1, ())}
 
 
 @dataclass(frozen=True)
@@ -50,9 +90,16 @@ class InputSpec:
     scale: float = 1.0  # real value of one integer step (reporting and float->int conversion)
 
     def range(self) -> tuple[int, int]:
+        """The values one input word can carry: for tokens every id the port can represent,
+        [0, 2^bits - 1], of which [size, 2^bits - 1] drive the bias only."""
         if self.kind == "token":
-            return 0, self.size - 1
+            return 0, (1 << self.bits) - 1
         return W.input_range(self.bits, self.signed)
+
+    @property
+    def bias_only_tokens(self) -> bool:
+        """True when the port can carry ids outside the vocabulary (they select no column)."""
+        return self.kind == "token" and self.size < (1 << self.bits)
 
 
 @dataclass(frozen=True)
@@ -134,6 +181,8 @@ def required_widths(ir_parts: dict) -> dict:
     rq: Requant = ir_parts["requant"]
     if inp.kind == "token":
         a_lo, a_hi = W.table_interval(U, b)
+        if inp.bias_only_tokens:  # an id outside the vocabulary drives a = b
+            a_lo, a_hi = min(a_lo, int(np.min(b))), max(a_hi, int(np.max(b)))
     else:
         x_lo, x_hi = inp.range()
         a_lo, a_hi = W.matvec_interval(U, x_lo, x_hi, b)
@@ -220,9 +269,14 @@ class IntegerRNN:
 
     @staticmethod
     def _check_structure(parts: dict, state_bits: int) -> None:
+        """Types and values of the scalar fields, and the array shapes.
+
+        A file is checked against the JSON Schema first (hadamhw.ir.json_schema); these
+        checks hold for IRs built in Python too, and add what a schema cannot say.
+        """
         n, m, d_out = parts["hidden_size"], parts["block_size"], parts["output_size"]
         for name, value in (("hidden_size", n), ("block_size", m), ("output_size", d_out)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise _fail(name, f"must be a positive integer, got {value!r}")
         if m < 2 or m & (m - 1):
             raise _fail("block_size", f"{m} is not a power of two >= 2")
@@ -232,17 +286,24 @@ class IntegerRNN:
             raise _fail("mode", f"must be 'linear' or 'vanilla', got {parts['mode']!r}")
         if parts["readout"] not in ("every", "last"):
             raise _fail("readout", f"must be 'every' or 'last', got {parts['readout']!r}")
-        if not isinstance(state_bits, int) or not 2 <= state_bits <= 48:
+        if not _is_int(state_bits) or not 2 <= state_bits <= 48:
             raise _fail("widths.state", f"must be an integer in [2, 48], got {state_bits!r}")
         inp: InputSpec = parts["input"]
         if inp.kind not in ("int", "token"):
             raise _fail("input.kind", f"must be 'int' or 'token', got {inp.kind!r}")
-        if not isinstance(inp.size, int) or inp.size < 1:
+        if not _is_int(inp.size) or inp.size < 1:
             raise _fail("input.size", f"must be a positive integer, got {inp.size!r}")
-        if not isinstance(inp.bits, int) or not 1 <= inp.bits <= 32:
+        if not _is_int(inp.bits) or not 1 <= inp.bits <= 32:
             raise _fail("input.bits", f"must be an integer in [1, 32], got {inp.bits!r}")
+        if not isinstance(inp.signed, (bool, np.bool_)):
+            raise _fail("input.signed", f"must be a boolean, got {show(inp.signed)}")
+        if not _is_scale(inp.scale):
+            raise _fail("input.scale", f"must be a positive finite number, got {show(inp.scale)}")
         if inp.kind == "token" and (1 << inp.bits) < inp.size:
             raise _fail("input.bits", f"{inp.bits} bits cannot index {inp.size} tokens")
+        if inp.kind == "token" and inp.signed:
+            raise _fail("input.signed", "token ids are unsigned: must be false for input "
+                                        "kind 'token'")
         if inp.kind == "int" and inp.signed and inp.bits < 2:
             raise _fail("input.bits", "a signed input needs at least 2 bits")
         signs = parts["signs"] = _int_array("signs", parts["signs"], (n,))
@@ -258,7 +319,7 @@ class IntegerRNN:
             rq = parts["requant"] = Requant(**rq)
         for name in ("rotate_mult", "input_mult", "shift"):
             value = getattr(rq, name)
-            if not isinstance(value, int) or value < 0:
+            if not _is_int(value) or value < 0:
                 raise _fail(f"requant.{name}", f"must be a non-negative integer, got {value!r}")
         if rq.shift > 60:
             raise _fail("requant.shift", f"{rq.shift} is larger than 60")
@@ -268,13 +329,26 @@ class IntegerRNN:
         if orq is not None:
             for name in ("mult", "shift", "bits"):
                 value = getattr(orq, name)
-                if not isinstance(value, int) or value < 0:
+                if not _is_int(value) or value < 0:
                     raise _fail(f"output_requant.{name}",
                                 f"must be a non-negative integer, got {value!r}")
+            if orq.shift > 60:
+                raise _fail("output_requant.shift", f"{orq.shift} is larger than 60")
             if not 2 <= orq.bits <= 48:
                 raise _fail("output_requant.bits", f"must be in [2, 48], got {orq.bits}")
         if isinstance(parts.get("scales"), dict):
             parts["scales"] = Scales(**parts["scales"])
+        scales = parts.get("scales")
+        if scales is not None:
+            for f in fields(Scales):
+                if not _is_scale(getattr(scales, f.name)):
+                    raise _fail(f"scales.{f.name}", "must be a positive finite number, got "
+                                                    f"{show(getattr(scales, f.name))}")
+        meta = parts.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise _fail("meta", f"must be an object, got {show(meta)}")
+        if meta and _nesting(meta) > MAX_META_DEPTH:
+            raise _fail("meta", f"is nested more than {MAX_META_DEPTH} levels deep")
 
     def __post_init__(self) -> None:
         parts = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -282,8 +356,14 @@ class IntegerRNN:
         for name in ("signs", "input_weight", "input_bias", "output_weight", "output_bias",
                      "input", "requant", "output_requant", "scales"):
             object.__setattr__(self, name, parts[name])
-        required = required_widths({**parts, "state_bits": self.widths.state})
         declared = self.widths
+        for f in fields(Widths):
+            values = declared.fwht if f.name == "fwht" else (getattr(declared, f.name),)
+            if (not isinstance(values, (tuple, list)) or not values
+                    or not all(_is_int(v) and 1 <= v <= MAX_DECLARED_WIDTH for v in values)):
+                raise _fail(f"widths.{f.name}", f"must be integer(s) in [1, "
+                                                f"{MAX_DECLARED_WIDTH}], got {values!r}")
+        required = required_widths({**parts, "state_bits": self.widths.state})
         if len(declared.fwht) != self.k:
             raise _fail("widths.fwht", f"has {len(declared.fwht)} stages, block size "
                                        f"{self.block_size} needs {self.k}")
@@ -340,72 +420,39 @@ class IntegerRNN:
 
     @classmethod
     def from_dict(cls, data: dict) -> IntegerRNN:
+        """An IR from its parsed JSON: the schema first, then the semantic checks."""
         if not isinstance(data, dict):
-            raise HadamhwError("IR: top level must be a JSON object")
+            raise HadamhwError(f"IR: the top level must be a JSON object, got {show(data)}")
+        # Format and version first: a file of another kind or version would otherwise be
+        # reported by its first field that this version does not know.
         if data.get("format") != FORMAT:
-            raise _fail("format", f"expected '{FORMAT}', got {data.get('format')!r}")
-        if data.get("version") != VERSION:
-            raise _fail("version", f"version {data.get('version')!r} is not supported "
+            raise _fail("format", f"expected '{FORMAT}', got {show(data.get('format'))}")
+        if data.get("version") != VERSION or not _is_int(data.get("version")):
+            raise _fail("version", f"version {show(data.get('version'))} is not supported "
                                    f"(this hadamhw reads version {VERSION})")
-        required = ("hidden_size", "block_size", "output_size", "mode", "readout", "input",
-                    "signs", "input_weight", "input_bias", "output_weight", "output_bias",
-                    "requant", "widths")
-        for key in required:
-            if key not in data:
-                raise _fail(key, "is missing")
-        known = set(required) | {"format", "version", "output_requant", "scales", "meta"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise _fail(unknown[0], "is not a field of IR version 1")
-        try:
-            inp = InputSpec(**data["input"])
-        except TypeError as exc:
-            raise _fail("input", str(exc)) from None
-        try:
-            requant = Requant(**data["requant"])
-        except TypeError as exc:
-            raise _fail("requant", str(exc)) from None
-        try:
-            orq = None if data.get("output_requant") is None else OutputRequant(
-                **data["output_requant"])
-        except TypeError as exc:
-            raise _fail("output_requant", str(exc)) from None
-        wd = dict(data["widths"]) if isinstance(data["widths"], dict) else None
-        if wd is None:
-            raise _fail("widths", "must be an object")
-        expected = {f.name for f in fields(Widths)}
-        missing = sorted(expected - set(wd))
-        if missing:
-            raise _fail(f"widths.{missing[0]}", "is missing")
-        extra = sorted(set(wd) - expected)
-        if extra:
-            raise _fail(f"widths.{extra[0]}", "is not a width of IR version 1")
-        for name, value in wd.items():
-            values = value if name == "fwht" else [value]
-            if not isinstance(values, list) or not all(
-                    isinstance(v, int) and not isinstance(v, bool)
-                    and 1 <= v <= MAX_DECLARED_WIDTH for v in values):
-                raise _fail(f"widths.{name}", f"must be integer(s) in [1, {MAX_DECLARED_WIDTH}], "
-                                              f"got {value!r}")
+        problem = first_error("ir", data, _FAST_ARRAYS,
+                              unknown=f"is not a field of IR version {VERSION}")
+        if problem is not None:
+            raise _fail(*problem)
+        wd = dict(data["widths"])
         wd["fwht"] = tuple(wd["fwht"])
-        try:
-            scales = Scales(**data.get("scales", {}))
-        except TypeError as exc:
-            raise _fail("scales", str(exc)) from None
+        scales = {name: float(value) for name, value in data.get("scales", {}).items()}
+        inp = dict(data["input"])
+        if "scale" in inp:
+            inp["scale"] = float(inp["scale"])
+        orq = data.get("output_requant")
         return cls(hidden_size=data["hidden_size"], block_size=data["block_size"],
                    output_size=data["output_size"], mode=data["mode"], readout=data["readout"],
-                   input=inp, signs=data["signs"], input_weight=data["input_weight"],
-                   input_bias=data["input_bias"], output_weight=data["output_weight"],
-                   output_bias=data["output_bias"], requant=requant, widths=Widths(**wd),
-                   output_requant=orq, scales=scales, meta=dict(data.get("meta") or {}))
+                   input=InputSpec(**inp), signs=data["signs"],
+                   input_weight=data["input_weight"], input_bias=data["input_bias"],
+                   output_weight=data["output_weight"], output_bias=data["output_bias"],
+                   requant=Requant(**data["requant"]), widths=Widths(**wd),
+                   output_requant=None if orq is None else OutputRequant(**orq),
+                   scales=Scales(**scales), meta=dict(data.get("meta", {})))
 
     @classmethod
     def from_json(cls, text: str) -> IntegerRNN:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HadamhwError(f"IR: not valid JSON ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "IR"))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json())
@@ -416,12 +463,30 @@ class IntegerRNN:
         if not path.is_file():
             raise HadamhwError(f"{path}: no such IR file")
         try:
-            return cls.from_json(path.read_text())
+            return cls.from_json(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise HadamhwError(f"{path}: not an IR file (not UTF-8 text)") from None
+        except OSError as exc:
+            raise HadamhwError(f"{path}: cannot read ({exc.strerror or exc})") from None
         except HadamhwError as exc:
             raise HadamhwError(f"{path}: {exc}") from None
 
     def equals(self, other: IntegerRNN) -> bool:
         return self.to_json() == other.to_json()
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str, what: str):
+    """json.loads, with every failure (NaN and Infinity included) one HadamhwError line."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise HadamhwError(f"{what}: not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise HadamhwError(f"{what}: not valid JSON ({exc})") from None
 
 
 def _dump(obj, indent: int = 0) -> str:
