@@ -27,7 +27,8 @@ def scalar_reference(ir: IntegerRNN, seq) -> tuple[list, list]:
         new_h = []
         for i in range(n):
             if ir.input.kind == "token":
-                a = U[i][int(x)] + b[i]
+                # an id outside the vocabulary (still on the port) drives the bias alone
+                a = (U[i][int(x)] if int(x) < ir.input.size else 0) + b[i]
             else:
                 a = sum(U[i][j] * int(x[j]) for j in range(ir.input.size)) + b[i]
             base = i // m * m
@@ -207,3 +208,57 @@ def test_golden_checks_inputs():
         run(ir, np.zeros((2, 3), dtype=np.int64))
     with pytest.raises(HadamhwError, match="integers"):
         run(ir, np.zeros((1, 1, 1)) + 0.5)
+
+
+def token_ir(columns=((1, -1), (2, -2), (3, -3)), bits: int = 2) -> IntegerRNN:
+    """n = m = 2, identity-like requantization: h' = FWHT(h) * s + U[:, v] + b."""
+    return IntegerRNN.build(
+        state_bits=8, hidden_size=2, block_size=2, output_size=2, mode="linear",
+        readout="every", input=InputSpec(kind="token", size=len(columns), bits=bits),
+        signs=[1, -1], input_weight=np.array(columns).T,
+        input_bias=[10, 20], output_weight=[[1, 0], [0, 1]], output_bias=[0, 0],
+        requant=Requant(rotate_mult=1, input_mult=1, shift=0))
+
+
+def test_out_of_vocabulary_token_drives_the_bias_only():
+    """Vocabulary 3 on a 2-bit port: id 3 selects no column, a = b exactly."""
+    ir = token_ir()
+    assert ir.input.range() == (0, 3) and ir.input.bias_only_tokens
+    res = run(ir, np.array([[3, 1, 3]]), return_states=True)
+    # step 0: a = b = [10, 20] -> h = [10, 20]
+    # step 1: FWHT [30, -10], signs (1, -1) -> [30, 10]; a = U[:, 1] + b = [12, 18]
+    #         -> h = [42, 28]
+    # step 2: FWHT [70, 14] -> [70, -14]; a = b -> h = [80, 6]
+    assert res.states[0].tolist() == [[10, 20], [42, 28], [80, 6]]
+    # exactly as if U's column for the id were zero
+    zero_column = token_ir(((1, -1), (2, -2), (3, -3), (0, 0)))
+    assert not zero_column.input.bias_only_tokens
+    again = run(zero_column, np.array([[3, 1, 3]]), return_states=True)
+    assert again.states.tolist() == res.states.tolist()
+
+
+def test_tokens_the_port_cannot_carry_are_refused():
+    ir = token_ir()
+    with pytest.raises(HadamhwError, match=r"token ids must lie in \[0, 3\] .*2-bit"):
+        run(ir, np.array([[0, 4]]))
+    with pytest.raises(HadamhwError, match=r"token ids must lie in \[0, 3\]"):
+        run(ir, np.array([[-1, 0]]))
+    from hadamhw.ir.encode import encode_inputs
+
+    with pytest.raises(HadamhwError, match=r"token ids must lie in \[0, 3\]"):
+        encode_inputs(ir, np.array([[0, 4]]))
+    assert encode_inputs(ir, np.array([[0, 3]])).tolist() == [[0, 3]]
+
+
+def test_bias_only_tokens_widen_the_accumulator():
+    """A bias that no table entry reaches still has to fit widths.input_acc when an
+    out-of-vocabulary id can select it."""
+    args = dict(state_bits=8, hidden_size=2, block_size=2, output_size=1, mode="linear",
+                readout="every", signs=[1, 1], input_weight=[[-5, -5], [-5, -5]],
+                input_bias=[3, 3], output_weight=[[1, 1]], output_bias=[0],
+                requant=Requant(rotate_mult=1, input_mult=1, shift=0))
+    full = IntegerRNN.build(input=InputSpec(kind="token", size=2, bits=1), **args)
+    assert full.widths.input_acc == 2  # entries -2 only: [-2, 1]
+    spare = IntegerRNN.build(input=InputSpec(kind="token", size=2, bits=2), **args)
+    assert spare.widths.input_acc == 3  # ids 2, 3 drive b = 3
+    assert run(spare, np.array([[3]])).outputs.tolist() == [[[6]]]

@@ -245,7 +245,8 @@ def interface_description(ctx: dict) -> dict:
         "kind": "one call per time step",
         "signature": (f"bool {top}(const input_t x[{ctx['input_words']}], bool last, "
                       f"output_t y[{ctx['output_size']}], argmax_t *argmax)"),
-        "x": (f"token id ({ctx['types']['input_t']}, < {ctx['input_size']})"
+        "x": (f"token id ({ctx['types']['input_t']}; ids >= {ctx['input_size']} drive the "
+              "bias only)"
               if ctx["input_kind"] == "token"
               else f"{ctx['input_size']} x {ctx['types']['input_t']}"),
         "last": "true on the final step of a sequence; the state resets to 0 after that step",

@@ -262,8 +262,13 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
             for i in range(n):
                 packed |= (int(table[i, tok]) % (1 << Wa)) << (i * Wa)
             entries.append({"token": lit(tok, word_bits), "value": lit(packed, n * Wa)})
+        # Ids the port carries beyond the vocabulary select no column: a = b (IR semantics).
+        bias_only = 0
+        for i in range(n):
+            bias_only |= (int(ir.input_bias[i]) % (1 << Wa)) << (i * Wa)
         rom = {"select": x_src, "msb": n * Wa - 1, "entries": entries,
-               "complete": ir.input.size == 1 << word_bits, "zero": lit(0, n * Wa)}
+               "complete": ir.input.size == 1 << word_bits,
+               "bias_only": lit(bias_only, n * Wa)}
         for i in range(n):
             inp.add(f"a_{i}", Wa, bit_slice("a_rom", i * Wa, Wa))
     else:

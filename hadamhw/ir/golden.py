@@ -85,11 +85,22 @@ def check_inputs(ir: IntegerRNN, x: np.ndarray) -> np.ndarray:
             f"integer inputs must have shape (batch, steps, {ir.input.size}), got {x.shape}")
     lo, hi = ir.input.range()
     if x.size and (x.min() < lo or x.max() > hi):
+        if ir.input.kind == "token":
+            raise HadamhwError(
+                f"token ids must lie in [0, {hi}] (what the {ir.input.bits}-bit input port "
+                f"carries), got [{int(x.min())}, {int(x.max())}]")
         raise HadamhwError(f"input values must lie in [{lo}, {hi}], got "
                            f"[{int(x.min())}, {int(x.max())}]")
     if x.shape[1] < 1:
         raise HadamhwError("sequences must have at least one step")
     return x
+
+
+def token_table(ir: IntegerRNN) -> np.ndarray:
+    """U with one zero column appended: column min(v, size) is the drive of token id v, so an
+    id outside the vocabulary (size <= v < 2^bits) adds nothing to the bias."""
+    U = ir.input_weight.astype(np.int64)
+    return np.concatenate([U, np.zeros((ir.hidden_size, 1), dtype=np.int64)], axis=1)
 
 
 def _track(ranges: dict | None, name: str, v: np.ndarray) -> None:
@@ -107,7 +118,7 @@ def run(ir: IntegerRNN, x: np.ndarray, return_states: bool = False,
     x = check_inputs(ir, x)
     batch, steps = x.shape[:2]
     n = ir.hidden_size
-    U = ir.input_weight.astype(np.int64)
+    U = token_table(ir) if ir.input.kind == "token" else ir.input_weight.astype(np.int64)
     b = ir.input_bias.astype(np.int64)
     V = ir.output_weight.astype(np.int64)
     c = ir.output_bias.astype(np.int64)
@@ -121,7 +132,7 @@ def run(ir: IntegerRNN, x: np.ndarray, return_states: bool = False,
     outputs, argmaxes = [], []
     for t in range(steps):
         if ir.input.kind == "token":
-            a = U[:, x[:, t]].T + b
+            a = U[:, np.minimum(x[:, t], ir.input.size)].T + b
         else:
             a = x[:, t] @ U.T + b
         _track(ranges, "input_acc", a)

@@ -53,10 +53,19 @@ def random_ir(rng: np.random.Generator, hidden_size: int = 16, block_size: int |
 
 def random_inputs(rng: np.random.Generator, ir: IntegerRNN, sequences: int, steps: int,
                   extreme: float = 0.25) -> np.ndarray:
-    """Random legal inputs; a fraction `extreme` of the values sit at the range ends."""
+    """Random legal inputs; a fraction `extreme` of the values sit at the range ends.
+
+    Token ids are drawn from the vocabulary [0, size); the extremes are its first and last
+    id and, when the input port can carry more ids, the first and last id outside it (which
+    drive the bias only).
+    """
     lo, hi = ir.input.range()
+    ends_at = [lo, hi]
+    if ir.input.kind == "token":
+        hi = ir.input.size - 1
+        ends_at = sorted({0, hi, *((hi + 1, ends_at[1]) if ir.input.bias_only_tokens else ())})
     shape = (sequences, steps) if ir.input.kind == "token" else (sequences, steps, ir.input.size)
     x = rng.integers(lo, hi + 1, size=shape)
     ends = rng.random(shape) < extreme
-    x[ends] = rng.choice([lo, hi], size=int(ends.sum()))
+    x[ends] = rng.choice(ends_at, size=int(ends.sum()))
     return x.astype(np.int64)
