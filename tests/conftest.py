@@ -1,4 +1,8 @@
-"""Shared fixtures. Threads are limited so that pytest-xdist workers share 2 cores well."""
+"""Shared fixtures. Threads are limited so that pytest-xdist workers share 2 cores well.
+
+External tools: `@pytest.mark.needs("icarus")` (and the markers hls, synth) skip a test
+where the tool is missing, or fail it when CI is set; see tests/needs.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,41 @@ import os
 
 import pytest
 
+from tests.needs import MARKER_TOOLS, TOOLS, in_ci, need, summary
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", f"needs(*tools): external tools the test runs ({', '.join(TOOLS)}); "
+                   "skipped without them, failed without them when CI is set")
+
+
+def pytest_runtest_setup(item) -> None:
+    # Before any fixture: a missing tool must not surface as a build error further in.
+    tools = [tool for mark in item.iter_markers("needs") for tool in mark.args]
+    for marker, implied in MARKER_TOOLS.items():
+        if item.get_closest_marker(marker) is not None:
+            tools += implied
+    need(*dict.fromkeys(tools))
+
+
+def pytest_report_header(config) -> list[str]:
+    lines = summary()
+    if not lines:
+        return ["external tools: all found"]
+    verdict = "tests that need them FAIL (CI is set)" if in_ci() else \
+        "tests that need them are skipped (set CI=1 to fail them)"
+    return [f"external tools NOT found, {verdict}:"] + [f"  {line}" for line in lines]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = summary()
+    if lines:
+        terminalreporter.write_sep("=", "external tools not found")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True, scope="session")

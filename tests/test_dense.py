@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def _worst_case_states(ir, rng: np.random.Generator) -> np.ndarray:
 
 
 @pytest.mark.sim
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
+@pytest.mark.needs("icarus")
 @pytest.mark.parametrize("values", PAIRWISE, ids=_ids)
 def test_rotate_module_matches_the_matrix(values, tmp_path):
     ir = _ir(values, 1)
@@ -177,6 +176,7 @@ def batch_build_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.sim
+@pytest.mark.needs("verilator")
 @pytest.mark.parametrize("values", PAIRWISE, ids=_ids)
 def test_dense_design_is_bit_exact(values, batch_build_dir, tmp_path):
     from hadamhw.verify.tools import lint

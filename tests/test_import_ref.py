@@ -581,6 +581,7 @@ SIM_CASES = ("block-m2m-onehot", "block-last-embedding", "full-last-real-qout")
 
 
 @pytest.mark.sim
+@pytest.mark.needs("verilator")
 @pytest.mark.parametrize("name", SIM_CASES)
 def test_imported_model_simulates_bit_exact(imported, tmp_path, name):
     from hadamhw.backends import GenerateOptions

@@ -23,7 +23,7 @@ from hadamhw.resources import templates_dir
 from hadamhw.verify.stimulus import make_stimulus
 from hadamhw.verify.verilator_batch import build, run_batch
 
-pytestmark = pytest.mark.sim
+pytestmark = [pytest.mark.sim, pytest.mark.needs("verilator")]
 
 FACTORS = {
     "n": (8, 16, 64, 128),

@@ -302,16 +302,25 @@ def _sim_dir() -> Path:
 
 
 def _parse_results_xml(path: Path) -> dict[str, dict]:
-    """testcase name -> {"time": real seconds, "failure": message or None}."""
+    """testcase name -> {"time": real seconds, "failure": message or None}.
+
+    A skipped test is a failure: it checked nothing (a bench that skips on a condition it
+    cannot handle must never let a run pass).
+    """
     cases: dict[str, dict] = {}
-    root = ElementTree.parse(path).getroot()
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as exc:
+        raise HadamhwError(f"{path}: unreadable cocotb results ({exc})") from None
     for case in root.iter("testcase"):
-        failure = case.find("failure")
-        if failure is None:
-            failure = case.find("error")
         message = None
-        if failure is not None:
-            message = (failure.get("message") or failure.text or "failed").strip()
+        for verdict in ("failure", "error", "skipped"):
+            found = case.find(verdict)
+            if found is not None:
+                text = (found.get("message") or found.text or "").strip()
+                message = (f"skipped: {text or 'no reason given'}" if verdict == "skipped"
+                           else text or "failed")
+                break
         cases[case.get("name", "?")] = {"time": float(case.get("time", 0.0) or 0.0),
                                         "failure": message}
     return cases
