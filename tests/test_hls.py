@@ -302,7 +302,18 @@ CORRUPTIONS = {
                  "input_acc[i] * INPUT_MULT;", "parallel"),
     "state-width": ("top.h.j2", "typedef {{ types.state_t }} state_t;",
                     "typedef ap_int<{{ widths.state - 1 }}> state_t;", "parallel"),
+    # Ties must go to the lowest index; >= hands them to the highest.
+    "argmax-tie": ("top.cpp.j2", "if (out[o] > best_value) {", "if (out[o] >= best_value) {",
+                   "parallel"),
 }
+
+
+def test_fixed_stimulus_has_argmax_ties(fixed_design):
+    """Precondition of the argmax-tie corruption: some readouts share their largest value
+    (the 8-bit output requantization saturates)."""
+    _, _, stim = fixed_design
+    ties = sum(int(np.sum(row == row.max()) > 1) for out in stim.outputs for row in out)
+    assert ties >= 2
 
 
 @pytest.mark.hls

@@ -114,7 +114,8 @@ def test_lower_with_calibration_file(cli, copy_checkpoint, tmp_path):
     np.save(tmp_path / "calib.npy", tokens)
     code, text, err = cli("lower", copy_checkpoint, "-o", tmp_path / "a.json",
                           "--calib-data", tmp_path / "calib.npy")
-    assert code == 0, err and "16 sequences x 26 steps" in text
+    assert code == 0, err
+    assert "16 sequences x 26 steps" in text
     np.save(tmp_path / "bad.npy", tokens + 20)
     code, _, err = cli("lower", copy_checkpoint, "-o", tmp_path / "b.json",
                        "--calib-data", tmp_path / "bad.npy")
