@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hadamhw.commands.common import add_lowering_arguments, lower_checkpoint
+from hadamhw.commands.common import add_lowering_arguments, is_ir_path, lower_checkpoint
+from hadamhw.errors import HadamhwError
 
 
 def register(sub) -> None:
@@ -20,9 +21,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    path = Path(args.checkpoint)
+    if path.is_file() and is_ir_path(path):  # refused before torch is imported
+        raise HadamhwError(f"{path}: is an integer IR already; 'hadamhw lower' takes a "
+                           "checkpoint (model.pt)")
     from hadamhw.ir.lower import format_summary
 
-    ir, summary, _, _ = lower_checkpoint(Path(args.checkpoint), args)
+    ir, summary, _, _ = lower_checkpoint(path, args)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     ir.save(args.output)
     if args.json:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hadamhw.errors import HadamhwError
-from hadamhw.tasks.base import InputQuant, Task
+
+if TYPE_CHECKING:
+    from hadamhw.tasks.base import InputQuant, Task
 
 TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist")
 
@@ -33,6 +37,15 @@ def task_from_metadata(meta: dict, data: str | None = None) -> Task:
     if meta["name"] == "copy":
         return get_task("copy", seq_len=meta["seq_len"], seed=meta.get("seed", 0), **options)
     return get_task(meta["name"], seed=meta.get("seed", 0), data=data)
+
+
+def __getattr__(name: str):
+    # Lazily: the command line registers `--task` choices from TASKS without torch.
+    if name in ("InputQuant", "Task"):
+        from hadamhw.tasks import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["TASKS", "InputQuant", "Task", "get_task", "task_from_metadata"]
