@@ -213,8 +213,10 @@ def test_bad_design_folder_is_a_one_line_error(tmp_path):
     with pytest.raises(HadamhwError, match="no manifest.json"):
         read_manifest(tmp_path)
     (tmp_path / "manifest.json").write_text('{"format": "hadamhw-design", "top": "x", '
-                                            '"hdl_files": ["x.v"], "input": {}, '
-                                            '"output": {}, "argmax_bits": 1, '
+                                            '"hdl_files": ["x.v"], '
+                                            '"input": {"words": 1, "word_bits": 4}, '
+                                            '"output": {"words": 1, "word_bits": 8}, '
+                                            '"argmax_bits": 1, '
                                             '"readout": "every"}')
     with pytest.raises(HadamhwError, match="x.v"):
         read_manifest(tmp_path)

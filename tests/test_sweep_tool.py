@@ -71,3 +71,28 @@ def test_chunked_dense_core_equals_one_run(sweep, tmp_path):
     assert chunked["chunks"] == 4  # 16 row patterns, 5 per run
     assert chunked["total"] == one["total"]
     assert one["total"]["carry"] > 0
+
+
+def test_cached_results_reuse_and_redecide(sweep, tmp_path):
+    """The sweep's result cache (hadamhw.verify.build_cache): computed once per key, kept
+    across runs, computed again for a new key, a failed place and route, or a damaged file."""
+    calls = []
+
+    def compute(status="routed"):
+        def run():
+            calls.append(status)
+            return {"status": status, "fmax_mhz": 50.0}
+        return run
+
+    path = tmp_path / "cache" / "n16_m4_fwht_pnr_core.json"
+    assert sweep.cached(path, "k1", compute())["fmax_mhz"] == 50.0
+    assert sweep.cached(path, "k1", compute())["status"] == "routed" and len(calls) == 1
+    sweep.cached(path, "k2", compute())
+    assert len(calls) == 2
+    sweep.cached(path, "k2", compute("failed: nextpnr"))  # reused: routed is decided
+    assert len(calls) == 2
+    (path.parent / path.stem / sweep.RESULT).write_text('{"status": "routed"')  # damaged
+    sweep.cached(path, "k2", compute("failed: nextpnr"))
+    assert calls[-1] == "failed: nextpnr"
+    sweep.cached(path, "k2", compute())  # a failure is decided again
+    assert calls == ["routed", "routed", "failed: nextpnr", "routed"]

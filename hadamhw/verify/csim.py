@@ -2,7 +2,8 @@
 
 The design folder's test bench (`<top>_tb.cpp`) replays a hadamhw vector file through the top
 function and prints one line per mismatch plus a summary line; this module builds it (cached
-by the hash of the sources, the flags and the headers' location), writes the stimulus with
+by hadamhw.verify.build_cache under the hash of the sources, the flags, the compiler's
+version and the headers' location), writes the stimulus with
 its golden outputs, runs it and turns its report into a CheckResult.
 
 The headers come from, in order: the folder named by HADAMHW_AP_TYPES (a Vitis install's
@@ -12,7 +13,6 @@ package. The packages are located with importlib's finder and never imported.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
+from hadamhw.verify.build_cache import build_once, command_version, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
 
@@ -103,12 +104,13 @@ def compile_command(compiler: str, ap_types: Path, sources: list[Path], output: 
 
 def build_key(design_dir: Path, manifest: dict, compiler: str, ap_types: Path) -> str:
     """Hash of everything the executable depends on."""
-    digest = hashlib.sha256()
-    for part in (compiler, str(ap_types), CXX_STANDARD, *OPT_FLAGS, *WARNING_FLAGS):
-        digest.update(part.encode() + b"\0")
-    for name in sorted([*manifest["sources"], manifest["testbench"]]):
-        digest.update(name.encode() + b"\0" + (design_dir / name).read_bytes() + b"\0")
-    return digest.hexdigest()
+    flags = " ".join((CXX_STANDARD, *OPT_FLAGS, *WARNING_FLAGS))
+    return content_key(f"unity build {flags}",
+                       tools={"compiler": f"{compiler} {command_version(compiler, '--version')}",
+                              "ap_types": str(ap_types)},
+                       sources=[(name, (design_dir / name).read_bytes())
+                                for name in sorted([*manifest["sources"],
+                                                    manifest["testbench"]])])
 
 
 def build_csim(design_dir: str | Path, build_dir: str | Path | None = None) -> Path:
@@ -120,33 +122,30 @@ def build_csim(design_dir: str | Path, build_dir: str | Path | None = None) -> P
     compiler = find_compiler()
     key = build_key(design, manifest, compiler, ap_types)
     folder = Path(build_dir) if build_dir is not None else design / "csim"
-    folder.mkdir(parents=True, exist_ok=True)
-    exe = folder / f"{manifest['top']}_csim_{key[:16]}"
-    if exe.is_file():
-        return exe
-    # One translation unit (design first, then test bench) parses the vendor headers once:
-    # about a third less compile time. test_hls compiles them separately as well.
-    sources = [design / s for s in manifest["sources"] if s.endswith((".cpp", ".cc"))]
-    sources.append(design / manifest["testbench"])
-    partial = folder / f".{exe.name}.{os.getpid()}.tmp"
-    unity = folder / f".{exe.name}.{os.getpid()}.cpp"
-    unity.write_text("".join(f'#include "{s.resolve()}"\n' for s in sources))
-    cmd = compile_command(compiler, ap_types, [unity], partial)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                              cwd=design)
-    except subprocess.TimeoutExpired:
-        unity.unlink(missing_ok=True)
-        raise HadamhwError(f"{design}: C simulation build timed out after "
-                           f"{BUILD_TIMEOUT_S} s") from None
-    unity.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        partial.unlink(missing_ok=True)
-        log = (proc.stderr or proc.stdout).strip().splitlines()
-        shown = "\n".join(log[:40])
-        raise HadamhwError(f"{design}: C simulation build failed:\n{' '.join(cmd)}\n{shown}")
-    os.replace(partial, exe)  # atomic: a concurrent build of the same key is harmless
-    return exe
+    exe_name = f"{manifest['top']}_csim"
+
+    def compile_into(work: Path) -> None:
+        # One translation unit (design first, then test bench) parses the vendor headers
+        # once: about a third less compile time. test_hls compiles them separately as well.
+        sources = [design / s for s in manifest["sources"] if s.endswith((".cpp", ".cc"))]
+        sources.append(design / manifest["testbench"])
+        unity = work / "unity.cpp"
+        unity.write_text("".join(f'#include "{s.resolve()}"\n' for s in sources))
+        cmd = compile_command(compiler, ap_types, [unity], work / exe_name)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=BUILD_TIMEOUT_S, cwd=design)
+        except subprocess.TimeoutExpired:
+            raise HadamhwError(f"{design}: C simulation build timed out after "
+                               f"{BUILD_TIMEOUT_S} s") from None
+        if proc.returncode != 0:
+            log = (proc.stderr or proc.stdout).strip().splitlines()
+            shown = "\n".join(log[:40])
+            raise HadamhwError(f"{design}: C simulation build failed:\n{' '.join(cmd)}\n{shown}")
+
+    entry = build_once(folder, f"{manifest['top']}-{key[:16]}", key, compile_into,
+                       outputs=[exe_name])
+    return entry.path / exe_name
 
 
 def parse_report(text: str) -> tuple[list[Mismatch], dict | None]:

@@ -3,19 +3,17 @@
 `run_batch` compiles the design once together with sim/batch_harness.cpp (no Python per
 cycle), streams a whole Stimulus through the AXI4-Stream ports with seeded random input gaps
 and output back-pressure, and compares every output beat (words, argmax, tlast) with the
-golden values. Builds are cached per design: the key hashes the HDL files, the harness and
-the build flags, so repeated calls (and tests in one run) reuse one executable.
+golden values. Builds are cached per design (hadamhw.verify.build_cache): the key hashes the
+HDL files, the harness, the build flags and the Verilator version, so repeated calls (and
+tests in one run) reuse one executable.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import sim_dir
+from hadamhw.verify.build_cache import build_once, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors
 from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
@@ -60,9 +59,7 @@ def harness_source() -> Path:
 
 def default_cache_dir() -> Path:
     """$HADAMHW_CACHE_DIR/verilator-batch, else ~/.cache/hadamhw/verilator-batch."""
-    base = os.environ.get("HADAMHW_CACHE_DIR")
-    root = Path(base) if base else Path.home() / ".cache" / "hadamhw"
-    return root / "verilator-batch"
+    return cache_root("verilator-batch")
 
 
 def _verilator_version() -> str:
@@ -77,14 +74,10 @@ def _verilator_version() -> str:
 def build_key(design_dir: str | Path) -> str:
     """Hash of everything the executable depends on."""
     top, files = design_files(design_dir)
-    digest = hashlib.sha256()
-    digest.update(f"top={top}\nflags={' '.join(BUILD_FLAGS)}\n".encode())
-    digest.update(f"verilator={_verilator_version()}\n".encode())
-    digest.update(harness_source().read_bytes())
-    for f in files:
-        digest.update(f"\nfile {f.name}\n".encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
+    sources = [(HARNESS, harness_source().read_bytes())]
+    sources += [(f.name, f.read_bytes()) for f in files]
+    return content_key(f"top={top} flags={' '.join(BUILD_FLAGS)}",
+                       tools={"verilator": _verilator_version()}, sources=sources)
 
 
 def build(design_dir: str | Path, build_dir: str | Path | None = None,
@@ -92,46 +85,35 @@ def build(design_dir: str | Path, build_dir: str | Path | None = None,
     """Compile (or reuse) the harness executable for a design."""
     design_dir = Path(design_dir)
     top, files = design_files(design_dir)
-    key = build_key(design_dir)[:24]
-    root = Path(build_dir) if build_dir is not None else default_cache_dir()
-    final = root / key
-    exe = final / EXECUTABLE
-    if exe.is_file():
-        return Build(exe, True, 0.0)
-    root.mkdir(parents=True, exist_ok=True)
-    work = root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    src = work / "src"
-    src.mkdir(parents=True)
-    # Stable relative paths keep the generated C++ identical across builds (ccache hits).
-    for f in files:
-        shutil.copyfile(f, src / f.name)
-    shutil.copyfile(harness_source(), src / HARNESS)
-    cmd = [verilator_bin(), *BUILD_FLAGS, "-j", str(max(1, jobs)), "--top-module", top,
-           "-Mdir", "obj", "-o", EXECUTABLE,
-           *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, cwd=str(work), env=verilator_env(), capture_output=True,
-                              text=True, timeout=BUILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(work, ignore_errors=True)
-        raise HadamhwError(f"Verilator build of {design_dir} timed out after "
-                           f"{BUILD_TIMEOUT_S} s") from None
-    built = work / "obj" / EXECUTABLE
-    if proc.returncode != 0 or not built.is_file():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-25:]
-        shutil.rmtree(work, ignore_errors=True)
-        raise HadamhwError(f"Verilator build of {design_dir} failed:\n" + "\n".join(tail))
-    shutil.move(str(built), str(work / EXECUTABLE))
-    shutil.rmtree(work / "obj", ignore_errors=True)
-    shutil.rmtree(src, ignore_errors=True)
-    try:
-        os.rename(work, final)
-    except OSError:  # a concurrent build finished first: keep its result
-        shutil.rmtree(work, ignore_errors=True)
-    if not exe.is_file():
-        raise HadamhwError(f"{final}: Verilator build vanished")
-    return Build(exe, False, time.monotonic() - start)
+    key = build_key(design_dir)
+
+    def compile_into(work: Path) -> None:
+        src = work / "src"
+        src.mkdir()
+        # Stable relative paths keep the generated C++ identical across builds (ccache hits).
+        for f in files:
+            shutil.copyfile(f, src / f.name)
+        shutil.copyfile(harness_source(), src / HARNESS)
+        cmd = [verilator_bin(), *BUILD_FLAGS, "-j", str(max(1, jobs)), "--top-module", top,
+               "-Mdir", "obj", "-o", EXECUTABLE,
+               *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
+        try:
+            proc = subprocess.run(cmd, cwd=str(work), env=verilator_env(),
+                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise HadamhwError(f"Verilator build of {design_dir} timed out after "
+                               f"{BUILD_TIMEOUT_S} s") from None
+        built = work / "obj" / EXECUTABLE
+        if proc.returncode != 0 or not built.is_file():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-25:]
+            raise HadamhwError(f"Verilator build of {design_dir} failed:\n" + "\n".join(tail))
+        shutil.move(str(built), str(work / EXECUTABLE))
+        shutil.rmtree(work / "obj", ignore_errors=True)
+        shutil.rmtree(src, ignore_errors=True)
+
+    root = cache_root("verilator-batch", build_dir)
+    entry = build_once(root, key, key, compile_into, outputs=[EXECUTABLE])
+    return Build(entry.path / EXECUTABLE, entry.cached, entry.seconds)
 
 
 def _check_stimulus(ir: IntegerRNN, stimulus: Stimulus) -> None:
