@@ -27,6 +27,9 @@ def test_wheel_ships_templates_and_generates(tmp_path):
     assert any(n.startswith("hadamhw/templates/verilog/") for n in names)
     assert any(n.startswith("hadamhw/templates/hls/") for n in names)
     assert any(n.startswith("hadamhw/sim/") for n in names)
+    # the published schemas travel with the loader that validates against them
+    assert "hadamhw/ir/ir-v1.schema.json" in names
+    assert "hadamhw/ir/design-manifest-v1.schema.json" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     ir_path = tmp_path / "m.ir.json"
@@ -36,6 +39,8 @@ def test_wheel_ships_templates_and_generates(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = ("import hadamhw, hadamhw.resources as r, sys; "
             "assert str(r.templates_dir()).startswith(sys.argv[1]), r.templates_dir(); "
+            "from hadamhw.ir.json_schema import schema_path as p; "
+            "assert str(p('ir')).startswith(sys.argv[1]), p('ir'); "
             "from hadamhw.cli import main; sys.exit(main(sys.argv[2:]))")
     for target in ("verilog", "hls"):
         out = tmp_path / target
