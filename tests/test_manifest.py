@@ -42,6 +42,7 @@ def test_reads_a_valid_manifest(tmp_path):
     ("bad-readout", "field 'readout': must be one of \"every\", \"last\", got \"sometimes\""),
     ("bad-version", "field 'version': must be 1, got 2"),
     ("ports-junk", "field 'ports\\[0\\].width': must be an integer, got null"),
+    ("width-junk", "field 'widths.state': has none of its allowed forms, got \"12\""),
     ("nan", "not valid JSON \\(NaN is not a JSON number\\)"),
     ("list", "not a hadamhw design manifest"),
     ("binary", "not a hadamhw design manifest \\(not UTF-8 text\\)"),
@@ -78,6 +79,8 @@ def test_errors_name_the_problem(tmp_path, case, match):
         _write(folder, readout="sometimes")
     elif case == "bad-version":
         _write(folder, version=2)
+    elif case == "width-junk":
+        _write(folder, widths={"state": "12"})
     elif case == "ports-junk":
         _write(folder, ports=[{"name": "clk", "direction": "input", "width": None}])
     elif case in ("nan", "list", "binary"):

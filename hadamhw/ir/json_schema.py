@@ -115,6 +115,8 @@ def _describe(error, unknown: str) -> tuple[list, str]:
     if keyword in ("minLength", "pattern"):
         what = error.schema.get("description", f"a string matching {expected}")
         return path, f"must be {what}, got {show(value)}"
+    if keyword in ("anyOf", "oneOf"):
+        return path, f"has none of its allowed forms, got {show(value)}"
     return path, error.message.splitlines()[0][:200]
 
 
