@@ -282,6 +282,20 @@ def test_mismatch_is_located(fixed_design, csim_cache):
 
 @pytest.mark.hls
 @pytest.mark.xdist_group("hls")
+def test_mismatch_count_is_the_true_total(fixed_design, csim_cache):
+    """The test bench lists the first 1000 mismatches; the count is the summary's total."""
+    ir, out, _ = fixed_design
+    stim = make_stimulus(ir, sequences=60, seed=4, min_steps=6, max_steps=14)
+    wrong = sum(int(o.size) for o in stim.outputs)
+    assert wrong > 1000
+    tampered = type(stim)(stim.sequences, [o + 1 for o in stim.outputs], stim.argmax)
+    result = csim.run_csim(out, tampered, csim_cache)
+    assert result.mismatch_count == wrong and result.to_dict()["mismatches"] == wrong
+    assert len(result.mismatches) == 1000
+
+
+@pytest.mark.hls
+@pytest.mark.xdist_group("hls")
 def test_testbench_rejects_bad_vector_file(fixed_design, csim_cache, tmp_path):
     _, out, _ = fixed_design
     exe = csim.build_csim(out, csim_cache)
