@@ -282,6 +282,21 @@ def test_mismatch_is_located(fixed_design, csim_cache):
 
 @pytest.mark.hls
 @pytest.mark.xdist_group("hls")
+def test_relative_design_path(fixed_design, tmp_path, monkeypatch):
+    """g++ and the test bench run with cwd=design: a relative design path must still work,
+    on a fresh build and on the cached one."""
+    ir, out, stim = fixed_design
+    shutil.copytree(out, tmp_path / "hls")
+    monkeypatch.chdir(tmp_path)
+    exe = csim.build_csim("hls")
+    assert exe.is_absolute() and exe.parent == tmp_path / "hls" / "csim"
+    assert csim.run_csim("hls", stim).ok
+    assert csim.run_csim("hls/", stim, build_dir="cache").ok
+    assert (tmp_path / "cache").is_dir()
+
+
+@pytest.mark.hls
+@pytest.mark.xdist_group("hls")
 def test_mismatch_count_is_the_true_total(fixed_design, csim_cache):
     """The test bench lists the first 1000 mismatches; the count is the summary's total."""
     ir, out, _ = fixed_design
