@@ -7,13 +7,21 @@ import importlib
 import sys
 
 from hadamhw.commands import COMMAND_MODULES
+from hadamhw.commands.paths import os_error_message
 from hadamhw.errors import HadamhwError
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (the sub-command parsers share it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from hadamhw import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hadamhw",
         description="HadamRNN / Block-HadamRNN from PyTorch to bit-exact verified hardware.",
     )
@@ -37,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # a file-system error no up-front check foresaw
+        print(f"hadamhw {args.command}: error: {os_error_message(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

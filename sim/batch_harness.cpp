@@ -7,7 +7,9 @@
 //
 // RESULTS lines:
 //   M <sequence> <step> <index> <expected> <got>   a mismatch; index -1 argmax, -2 tlast
-//   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors>   summary
+//                                                  (the first kMaxReported only)
+//   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors>   summary;
+//                                                  <mismatches> is the true total
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

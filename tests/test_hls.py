@@ -282,6 +282,35 @@ def test_mismatch_is_located(fixed_design, csim_cache):
 
 @pytest.mark.hls
 @pytest.mark.xdist_group("hls")
+def test_relative_design_path(fixed_design, tmp_path, monkeypatch):
+    """g++ and the test bench run with cwd=design: a relative design path must still work,
+    on a fresh build and on the cached one."""
+    ir, out, stim = fixed_design
+    shutil.copytree(out, tmp_path / "hls")
+    monkeypatch.chdir(tmp_path)
+    exe = csim.build_csim("hls")
+    assert exe.is_absolute() and exe.parent.parent == tmp_path / "hls" / "csim"
+    assert csim.run_csim("hls", stim).ok
+    assert csim.run_csim("hls/", stim, build_dir="cache").ok
+    assert (tmp_path / "cache").is_dir()
+
+
+@pytest.mark.hls
+@pytest.mark.xdist_group("hls")
+def test_mismatch_count_is_the_true_total(fixed_design, csim_cache):
+    """The test bench lists the first 1000 mismatches; the count is the summary's total."""
+    ir, out, _ = fixed_design
+    stim = make_stimulus(ir, sequences=60, seed=4, min_steps=6, max_steps=14)
+    wrong = sum(int(o.size) for o in stim.outputs)
+    assert wrong > 1000
+    tampered = type(stim)(stim.sequences, [o + 1 for o in stim.outputs], stim.argmax)
+    result = csim.run_csim(out, tampered, csim_cache)
+    assert result.mismatch_count == wrong and result.to_dict()["mismatches"] == wrong
+    assert len(result.mismatches) == 1000
+
+
+@pytest.mark.hls
+@pytest.mark.xdist_group("hls")
 def test_testbench_rejects_bad_vector_file(fixed_design, csim_cache, tmp_path):
     _, out, _ = fixed_design
     exe = csim.build_csim(out, csim_cache)

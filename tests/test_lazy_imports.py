@@ -56,7 +56,7 @@ def test_help_info_and_lower_refusal_without_torch(run_without_torch, tmp_path):
     info_json = run_without_torch("info", ir_path, "--json")
     assert json.loads(info_json.stdout)["shapes"]["input_weight"] == [8, 5]
     lower = run_without_torch("lower", ir_path, "-o", tmp_path / "x.json")
-    assert lower.returncode == 2 and "is an integer IR already" in lower.stderr
+    assert lower.returncode == 2 and "is an integer IR file, not a checkpoint" in lower.stderr
 
 
 @pytest.mark.slow

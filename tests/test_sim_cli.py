@@ -40,7 +40,10 @@ def design(tmp_path_factory, ir_file) -> Path:
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    rc = main(["sim", *argv])
+    try:
+        rc = main(["sim", *argv])
+    except SystemExit as exc:  # a usage error, reported by argparse
+        rc = exc.code
     captured = capsys.readouterr()
     return rc, captured.out, captured.err
 

@@ -76,7 +76,7 @@ def test_train_on_small_mnist_files(cli, tmp_path):
     (["--task", "imagenet"], "invalid choice"),
     (["--task", "smnist"], "--data DIR"),
     (["--task", "smnist", "--data", "/no/such/dir"], "does not exist"),
-    (["--task", "digits", "--steps", "0"], "--steps must be >= 1"),
+    (["--task", "digits", "--steps", "0"], "argument --steps: expected an integer >= 1"),
 ])
 def test_train_errors_are_one_line(cli, tmp_path, args, message):
     code, out, err = cli("train", *args, "-o", tmp_path / "x.pt")
@@ -95,7 +95,7 @@ def test_bad_checkpoints(cli, tmp_path):
     code, _, err = cli("info", foreign)
     assert code == 2 and "not a hadamhw checkpoint" in err
     code, _, err = cli("info", tmp_path / "missing.pt")
-    assert code == 2 and "no such checkpoint" in err
+    assert code == 2 and "missing.pt: no such file" in err
     wrong = tmp_path / "wrong.pt"
     model = HadamRNN(ModelConfig(input_size=2, hidden_size=8, output_size=2))
     save_checkpoint(wrong, model, None)

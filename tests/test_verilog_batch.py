@@ -161,6 +161,25 @@ def test_detects_back_pressure_violation(build_dir, tmp_path):
     assert not broken.ok
 
 
+def _all_outputs_off_by_one(stim):
+    """The stimulus with every expected output word wrong (argmax left as it is)."""
+    return type(stim)(stim.sequences, [o + 1 for o in stim.outputs], stim.argmax)
+
+
+def test_mismatch_count_is_the_true_total(build_dir, tmp_path):
+    """Details stop at the harness's first 1000 mismatches; the count does not."""
+    ir = random_ir(np.random.default_rng(9), 8, 4, output_size=5)
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    stim = make_stimulus(ir, sequences=80, seed=5, min_steps=4, max_steps=8)
+    wrong = sum(int(o.size) for o in stim.outputs)
+    assert wrong > 1000
+    result = run_batch(tmp_path / "rtl", _all_outputs_off_by_one(stim), build_dir=build_dir)
+    assert result.mismatch_count == wrong
+    assert result.to_dict()["mismatches"] == wrong
+    assert len(result.mismatches) == 1000
+    assert {m.expected - m.got for m in result.mismatches} == {1}
+
+
 def test_not_a_design_folder(tmp_path):
     ir = random_ir(np.random.default_rng(0), 8, 4)
     with pytest.raises(HadamhwError, match="manifest.json"):

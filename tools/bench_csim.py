@@ -44,7 +44,7 @@ def main() -> int:
                     build_s = time.perf_counter() - start
                     result = run_csim(design, stim, Path(tmp) / "build")
                 rate = result.steps / result.seconds if result.seconds else float("nan")
-                verdict = "bit-exact" if result.ok else f"{len(result.mismatches)} MISMATCHES"
+                verdict = "bit-exact" if result.ok else f"{result.mismatch_count} MISMATCHES"
                 print(f"{n:>5} {m:>5} {fold:>8} {build_s:>8.2f} {result.seconds:>7.3f} "
                       f"{rate:>10.0f}  {verdict}")
     return 0

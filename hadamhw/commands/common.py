@@ -5,34 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hadamhw.commands.inputs import IR, expect_checkpoint, expect_model
+from hadamhw.commands.options import COUNT, float_range, int_range
+from hadamhw.commands.paths import user_path
 from hadamhw.errors import HadamhwError
 
 
 def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None = None) -> None:
     g = p.add_argument_group("lowering (when given a checkpoint)")
-    g.add_argument("--state-bits", type=int, default=state_default,
-                   help="hidden-state width B_h (default 12)")
-    g.add_argument("--calib", type=int, default=512,
+    # The ranges are LoweringSettings.validate's, checked here before anything is loaded.
+    g.add_argument("--state-bits", type=int_range(2, 32), default=state_default,
+                   help="hidden-state width B_h, 2..32 (default 12)")
+    g.add_argument("--calib", type=COUNT, default=512,
                    help="calibration sequences from the task's training data (default 512)")
-    g.add_argument("--calib-data", default=None, metavar="FILE.npy",
+    g.add_argument("--calib-data", type=user_path, default=None, metavar="FILE.npy",
                    help="calibrate on these input sequences instead of task data")
-    g.add_argument("--percentile", type=float, default=100.0,
-                   help="percentile of |h| mapped to full scale (default 100: the maximum)")
-    g.add_argument("--precision", type=int, default=16,
-                   help="significant bits of the requantization constants (default 16)")
-    g.add_argument("--output-bits", type=int, default=None,
-                   help="requantize the logits to this many bits (default: full width)")
-    g.add_argument("--data", default=None, help="folder with MNIST IDX files (MNIST tasks)")
-
-
-def is_ir_path(path: Path) -> bool:
-    if path.suffix == ".json":
-        return True
-    try:
-        with path.open("rb") as fh:
-            return fh.read(1) == b"{"
-    except OSError:
-        return False
+    g.add_argument("--percentile", type=float_range(0, 100), default=100.0,
+                   help="percentile of |h| mapped to full scale, in (0, 100] "
+                        "(default 100: the maximum)")
+    g.add_argument("--precision", type=int_range(4, 30), default=16,
+                   help="significant bits of the requantization constants, 4..30 (default 16)")
+    g.add_argument("--output-bits", type=int_range(2, 32), default=None,
+                   help="requantize the logits to this many bits, 2..32 (default: full width)")
+    g.add_argument("--data", type=user_path, default=None,
+                   help="folder with MNIST IDX files (MNIST tasks)")
 
 
 def lowering_settings(args):
@@ -44,8 +40,9 @@ def lowering_settings(args):
         output_bits=args.output_bits)
 
 
-def lower_checkpoint(path: Path, args):
+def lower_checkpoint(path: Path, args, command: str = "lower"):
     """Lower a checkpoint with the CLI's lowering options; returns (ir, summary, model, task)."""
+    expect_checkpoint(path, command)  # before torch is imported: an IR is refused without it
     from hadamhw.checkpoint import load_checkpoint
     from hadamhw.ir.lower import calibration_inputs, load_calibration_file, lower
     from hadamhw.tasks import task_from_metadata
@@ -69,16 +66,12 @@ def lower_checkpoint(path: Path, args):
     return ir, summary, model, task
 
 
-def load_ir(path: str | Path, args=None):
+def load_ir(path: str | Path, args=None, command: str = "generate"):
     """An IR from a .json file, or lowered from a checkpoint with the CLI's options."""
     from hadamhw.ir.schema import IntegerRNN
 
     path = Path(path)
-    if not path.exists():
-        raise HadamhwError(f"{path}: no such file")
-    if path.is_dir():
-        raise HadamhwError(f"{path}: is a folder, expected a checkpoint or an IR file")
-    if is_ir_path(path):
+    if expect_model(path, command) == IR:
         if args is not None and getattr(args, "state_bits", None) is not None:
             raise HadamhwError("--state-bits applies when lowering a checkpoint; an IR file "
                                "has its widths fixed (run 'hadamhw lower' again)")
@@ -86,4 +79,4 @@ def load_ir(path: str | Path, args=None):
     if args is None:
         args = argparse.Namespace(state_bits=None, calib=512, calib_data=None,
                                   percentile=100.0, precision=16, output_bits=None, data=None)
-    return lower_checkpoint(path, args)[0]
+    return lower_checkpoint(path, args, command)[0]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
-from hadamhw.errors import HadamhwError
+from hadamhw.commands.inputs import expect_design
+from hadamhw.commands.options import COUNT, SEED
+from hadamhw.commands.paths import check_output_folder, user_path
 
 SHOWN_MISMATCHES = 10
 
@@ -16,13 +17,14 @@ def register(sub) -> None:
                        description="Build the design's C++ test bench with g++ against the "
                                    "Xilinx ap_types headers, replay random sequences and "
                                    "compare every output with the golden model.")
-    p.add_argument("design", help="folder written by 'hadamhw generate --target hls'")
-    p.add_argument("--sequences", type=int, default=32,
+    p.add_argument("design", type=user_path,
+                   help="folder written by 'hadamhw generate --target hls'")
+    p.add_argument("--sequences", type=COUNT, default=32,
                    help="random sequences to replay (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="stimulus seed (default 0)")
-    p.add_argument("--max-steps", type=int, default=24,
+    p.add_argument("--seed", type=SEED, default=0, help="stimulus seed (default 0)")
+    p.add_argument("--max-steps", type=COUNT, default=24,
                    help="longest sequence; lengths are drawn from [1, max] (default 24)")
-    p.add_argument("--build-dir", default=None,
+    p.add_argument("--build-dir", type=user_path, default=None,
                    help="where to build and cache the executable (default DESIGN/csim)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -33,14 +35,12 @@ def run(args) -> int:
     from hadamhw.verify.csim import build_csim, read_manifest, run_csim
     from hadamhw.verify.stimulus import make_stimulus
 
-    design = Path(args.design)
-    if not design.is_dir():
-        raise HadamhwError(f"{design}: no such design folder")
-    if args.sequences < 1:
-        raise HadamhwError(f"--sequences must be >= 1, got {args.sequences}")
-    if args.max_steps < 1:
-        raise HadamhwError(f"--max-steps must be >= 1, got {args.max_steps}")
+    design = expect_design(args.design, "csim", "hls")
     manifest = read_manifest(design)
+    if args.build_dir:
+        check_output_folder(args.build_dir, "build folder")
+    else:
+        check_output_folder(design / "csim", "build folder", hint="; give --build-dir")
     ir = IntegerRNN.load(design / manifest["ir"])
     stimulus = make_stimulus(ir, sequences=args.sequences, seed=args.seed,
                              max_steps=args.max_steps)
@@ -52,12 +52,12 @@ def run(args) -> int:
         print(json.dumps({**result.to_dict(), "build_seconds": round(build_seconds, 3)},
                          indent=2))
     else:
-        verdict = "bit-exact" if result.ok else f"{len(result.mismatches)} mismatches"
+        verdict = "bit-exact" if result.ok else f"{result.mismatch_count} mismatches"
         print(f"{result.simulator}: {result.sequences} sequences, {result.steps} steps, "
               f"{result.outputs_checked} outputs checked: {verdict} "
               f"(build {build_seconds:.1f} s, run {result.seconds:.2f} s)")
         for mismatch in result.mismatches[:SHOWN_MISMATCHES]:
             print(f"  {mismatch.describe()}")
-        if len(result.mismatches) > SHOWN_MISMATCHES:
-            print(f"  ... and {len(result.mismatches) - SHOWN_MISMATCHES} more")
+        if result.mismatch_count > SHOWN_MISMATCHES:
+            print(f"  ... and {result.mismatch_count - SHOWN_MISMATCHES} more")
     return 0 if result.ok else 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hadamhw.commands.common import add_lowering_arguments, is_ir_path, lower_checkpoint
+from hadamhw.commands.common import add_lowering_arguments, lower_checkpoint
+from hadamhw.commands.inputs import IR, expect_checkpoint, expect_model
+from hadamhw.commands.options import COUNT, SEQ_LEN
+from hadamhw.commands.paths import user_path
 from hadamhw.errors import HadamhwError
 
 
@@ -15,13 +18,15 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="compare the float and the integer model on task data",
                        description="Report the float model's metric, the integer model's "
                                    "metric, their argmax agreement and the state saturation.")
-    p.add_argument("model", help="model.pt (lowered on the fly) or model.ir.json")
+    p.add_argument("model", type=user_path,
+                   help="model.pt (lowered on the fly) or model.ir.json")
     p.add_argument("--task", choices=TASKS, default=None,
                    help="task to evaluate on (default: the one recorded in the model)")
-    p.add_argument("--seq-len", type=int, default=None, help="copy task delay T override")
+    p.add_argument("--seq-len", type=SEQ_LEN, default=None, help="copy task delay T override")
     p.add_argument("--split", choices=("val", "test"), default="test")
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N sequences")
-    p.add_argument("--checkpoint", default=None,
+    p.add_argument("--limit", type=COUNT, default=None,
+                   help="evaluate the first N sequences (N >= 1)")
+    p.add_argument("--checkpoint", type=user_path, default=None,
                    help="with an IR file: the float checkpoint to compare against")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     add_lowering_arguments(p)
@@ -49,19 +54,23 @@ def run(args) -> int:
     from hadamhw.ir.schema import IntegerRNN
 
     path = Path(args.model)
-    if not path.exists():
-        raise HadamhwError(f"{path}: no such file")
     model = None
-    if is_ir_path(path):
+    if expect_model(path, "eval") == IR:
         if args.state_bits is not None:
             raise HadamhwError("--state-bits applies when lowering a checkpoint; an IR file "
                                "has its widths fixed (run 'hadamhw lower' again)")
+        if args.checkpoint:
+            expect_checkpoint(args.checkpoint, "eval", option="--checkpoint")
         ir = IntegerRNN.load(path)
         if args.checkpoint:
             model, _ = load_checkpoint(args.checkpoint)
         meta = ir.meta.get("task")
     else:
-        ir, _, model, _ = lower_checkpoint(path, args)
+        if args.checkpoint:
+            raise HadamhwError(f"--checkpoint {args.checkpoint}: the model {path} is already "
+                               "a checkpoint, the float model compared against; --checkpoint "
+                               "goes with an IR file")
+        ir, _, model, _ = lower_checkpoint(path, args, "eval")
         meta = ir.meta.get("task")
     task = _task(args, meta)
     if model is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hadamhw.commands.common import add_lowering_arguments, load_ir
+from hadamhw.commands.paths import check_output_folder, user_path
 
 
 def register(sub) -> None:
@@ -14,9 +14,11 @@ def register(sub) -> None:
     p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
                        description="Render the integer model into synthesizable hardware "
                                    "sources plus manifest.json, a README and the IR it came from.")
-    p.add_argument("model", help="model.pt (lowered on the fly) or model.ir.json")
+    p.add_argument("model", type=user_path,
+                   help="model.pt (lowered on the fly) or model.ir.json")
     p.add_argument("--target", choices=tuple(TARGETS), default="verilog")
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("-o", "--output", type=user_path, required=True,
+                   help="output folder (created if missing)")
     p.add_argument("--fold", choices=FOLDS, default="parallel",
                    help="parallel: all butterfly stages in one cycle (one step per cycle); "
                         "stage: one butterfly stage per cycle, the n/2 butterflies reused")
@@ -32,10 +34,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from hadamhw.backends import GenerateOptions, get_backend
 
-    ir = load_ir(args.model, args)
     options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top)
     options.validate()
-    out = Path(args.output)
+    out = check_output_folder(args.output, "design folder")
+    ir = load_ir(args.model, args, "generate")
     manifest = get_backend(args.target).generate(ir, out, options)
     if args.json:
         print(json.dumps(manifest, indent=2, sort_keys=True))

@@ -1,11 +1,13 @@
-"""`hadamhw info`: print what a checkpoint or an integer IR file holds."""
+"""`hadamhw info`: print what a checkpoint or an IR file holds."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from hadamhw.commands.common import is_ir_path
+from hadamhw.commands.inputs import DESIGN, FOLDER, IR, MISSING, input_kind
+from hadamhw.commands.paths import user_path
+from hadamhw.errors import HadamhwError
 
 # The IR's big arrays; the summary gives their shapes instead.
 _ARRAYS = ("signs", "input_weight", "input_bias", "output_weight", "output_bias")
@@ -13,59 +15,53 @@ _ARRAYS = ("signs", "input_weight", "input_bias", "output_weight", "output_bias"
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="print what a checkpoint or an IR file holds",
-                       description="Summarize a checkpoint (model.pt: model, task, metrics) "
-                                   "or an integer IR (model.ir.json: sizes, widths, "
-                                   "requantization, provenance). An IR needs no torch.")
-    p.add_argument("checkpoint", metavar="MODEL", help="model.pt or model.ir.json")
+                       description="Print the model, task and metrics of a checkpoint, or the "
+                                   "model, widths and requantization of an integer IR file.")
+    p.add_argument("model", metavar="MODEL",
+                   type=user_path, help="model.pt (a checkpoint) or model.ir.json (an IR file)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
 
+def _kind_text(n: int, m: int) -> str:
+    return "HadamRNN (binary)" if m == n else \
+        f"Block-HadamRNN (ternary, density {m / n:.3g})"
+
+
+def _task_text(task: dict) -> str:
+    return f"{task.get('name')} (seq_len {task.get('seq_len')}, seed {task.get('seed')})"
+
+
 def run(args) -> int:
-    if is_ir_path(Path(args.checkpoint)):
-        return _ir_info(args)
-    from hadamhw.checkpoint import read_checkpoint
-    from hadamhw.nn.model import ModelConfig
-
-    payload = read_checkpoint(args.checkpoint)
-    config = ModelConfig.from_dict(payload["config"])
-    if args.json:
-        out = {k: payload[k] for k in ("format", "version", "config", "task", "training")}
-        out["metrics"] = {k: v for k, v in payload.get("metrics", {}).items() if k != "history"}
-        print(json.dumps(out, indent=2, sort_keys=True, default=str))
-        return 0
-    kind = "HadamRNN (binary)" if config.m == config.hidden_size else \
-        f"Block-HadamRNN (ternary, density {config.m / config.hidden_size:.3g})"
-    print(f"{args.checkpoint}: hadamhw checkpoint v{payload['version']}")
-    print(f"  model: {kind}, n={config.hidden_size}, block_size={config.m}, "
-          f"inputs={config.input_size} ({config.input_kind}), outputs={config.output_size}")
-    print(f"  mode={config.mode}, readout={config.readout}, weight_bits={config.weight_bits}")
-    task = payload.get("task") or {}
-    if task:
-        print(f"  task: {task.get('name')} (seq_len {task.get('seq_len')}, "
-              f"seed {task.get('seed')})")
-    params = sum(v.numel() for v in payload["state_dict"].values())
-    print(f"  parameters: {params}")
-    for split in ("val", "test"):
-        m = payload.get("metrics", {}).get(split)
-        if m:
-            print(f"  {split}: " + ", ".join(f"{k} {v:.6g}" for k, v in m.items()))
-    return 0
+    path = Path(args.model)
+    kind = input_kind(path)
+    if kind == MISSING:
+        raise HadamhwError(f"{path}: no such file; 'hadamhw info' takes a checkpoint (model.pt) "
+                           "or an IR file (model.ir.json)")
+    if kind == DESIGN:
+        raise HadamhwError(f"{path}: is a design folder from 'hadamhw generate'; its "
+                           "manifest.json describes it, and 'hadamhw info "
+                           f"{path / 'model.ir.json'}' its model")
+    if kind == FOLDER:
+        raise HadamhwError(f"{path}: is a folder; 'hadamhw info' takes a checkpoint (model.pt) "
+                           "or an IR file (model.ir.json)")
+    if kind == IR:
+        return _ir_info(path, args.json)
+    return _checkpoint_info(path, args.json)
 
 
-def _ir_info(args) -> int:
+def _ir_info(path: Path, as_json: bool) -> int:
     from hadamhw.ir.schema import IntegerRNN
 
-    ir = IntegerRNN.load(args.checkpoint)
+    ir = IntegerRNN.load(path)
     data = ir.to_dict()
-    if args.json:
+    if as_json:
         out = {k: v for k, v in data.items() if k not in _ARRAYS}
         out["shapes"] = {name: list(getattr(ir, name).shape) for name in _ARRAYS}
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
     w, rq, inp = ir.widths, ir.requant, ir.input
-    kind = "HadamRNN (binary)" if ir.block_size == ir.hidden_size else \
-        f"Block-HadamRNN (ternary, density {ir.block_size / ir.hidden_size:.3g})"
+    kind = _kind_text(ir.hidden_size, ir.block_size)
     if inp.kind == "token":
         drive = f"token ids, vocabulary {inp.size}, {inp.bits}-bit port"
         if inp.bias_only_tokens:
@@ -75,7 +71,7 @@ def _ir_info(args) -> int:
     else:
         drive = (f"{inp.size} x {inp.bits}-bit {'signed' if inp.signed else 'unsigned'} "
                  f"integers, scale {inp.scale:.6g}")
-    print(f"{args.checkpoint}: hadamhw integer IR v{data['version']}")
+    print(f"{path}: hadamhw integer IR v{data['version']}")
     print(f"  model: {kind}, n={ir.hidden_size}, block_size={ir.block_size}, "
           f"outputs={ir.output_size}, mode={ir.mode}, readout={ir.readout}")
     print(f"  input: {drive}")
@@ -93,4 +89,32 @@ def _ir_info(args) -> int:
         print(f"  task: {task.get('name')} (seq_len {task.get('seq_len')})")
     if meta.get("source"):
         print(f"  lowered from: {meta['source']}")
+    return 0
+
+
+def _checkpoint_info(path: Path, as_json: bool) -> int:
+    from hadamhw.checkpoint import read_checkpoint
+    from hadamhw.nn.model import ModelConfig
+
+    payload = read_checkpoint(path)
+    config = ModelConfig.from_dict(payload["config"])
+    if as_json:
+        out = {k: payload[k] for k in ("format", "version", "config", "task", "training")}
+        out["metrics"] = {k: v for k, v in payload.get("metrics", {}).items() if k != "history"}
+        print(json.dumps(out, indent=2, sort_keys=True, default=str))
+        return 0
+    print(f"{path}: hadamhw checkpoint v{payload['version']}")
+    print(f"  model: {_kind_text(config.hidden_size, config.m)}, n={config.hidden_size}, "
+          f"block_size={config.m}, inputs={config.input_size} ({config.input_kind}), "
+          f"outputs={config.output_size}")
+    print(f"  mode={config.mode}, readout={config.readout}, weight_bits={config.weight_bits}")
+    task = payload.get("task") or {}
+    if task:
+        print(f"  task: {_task_text(task)}")
+    params = sum(v.numel() for v in payload["state_dict"].values())
+    print(f"  parameters: {params}")
+    for split in ("val", "test"):
+        m = payload.get("metrics", {}).get(split)
+        if m:
+            print(f"  {split}: " + ", ".join(f"{k} {v:.6g}" for k, v in m.items()))
     return 0

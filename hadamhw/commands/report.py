@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from hadamhw.commands.inputs import expect_design
+from hadamhw.commands.options import float_range
+from hadamhw.commands.paths import check_output_file, check_output_folder, user_path
+from hadamhw.errors import HadamhwError
 
 
 def register(sub) -> None:
@@ -16,30 +22,59 @@ def register(sub) -> None:
                     "count, cycles per step and storage. With --pnr, place and route with "
                     "nextpnr through a few-pin wrapper and report Fmax. Exit status 1 when "
                     "the design holds multipliers.")
-    p.add_argument("design", metavar="OUT", help="design folder written by 'hadamhw generate'")
+    p.add_argument("design", metavar="OUT", type=user_path,
+                   help="design folder written by 'hadamhw generate'")
     p.add_argument("--fpga", choices=FAMILIES, default="generic",
                    help="technology: generic (4-input LUTs), ice40, ecp5, xilinx (xc7); "
                         "default generic")
     p.add_argument("--pnr", action="store_true",
                    help="also place and route (ice40, ecp5) and report Fmax")
-    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+    p.add_argument("--freq", type=float_range(0), default=None, metavar="MHZ",
                    help="target clock for place and route (default 100 MHz)")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
     fmt.add_argument("--markdown", action="store_true", help="print the report as Markdown")
-    p.add_argument("--plot", default=None, metavar="FILE.png",
-                   help="write a bar chart of the per-module cells")
-    p.add_argument("--build-dir", default=None,
+    p.add_argument("--plot", type=user_path, default=None, metavar="FILE.png",
+                   help="write a bar chart of the per-module cells (.png, .svg, .pdf, ...)")
+    p.add_argument("--build-dir", type=user_path, default=None,
                    help="folder for scripts, logs and netlists (default OUT/build/report-FPGA)")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
+    p.add_argument("--timeout", type=float_range(0), default=None, metavar="S",
                    help="give up on a tool after this many seconds")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
 
+def _check_plot(path: str) -> None:
+    """--plot: a writable file in a format matplotlib writes (else synthesis would be lost)."""
+    check_output_file(path, "plot", example="report.png")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise HadamhwError("--plot needs matplotlib (pip install 'hadamhw[synth]')") from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if Path(path).suffix.lstrip(".").lower() not in formats:
+        raise HadamhwError(f"{path}: --plot writes the format its suffix names, one of "
+                           f"{', '.join('.' + f for f in sorted(formats))}")
+
+
+def _check_outputs(args) -> None:
+    """Every path the report writes, checked before synthesis (minutes) starts."""
+    from hadamhw.report.synth import load_design
+
+    design = load_design(expect_design(args.design, "report", "verilog"), args.top)
+    if args.build_dir:
+        check_output_folder(args.build_dir, "build folder")
+    else:
+        from hadamhw.report.synth import default_build_dir
+
+        check_output_folder(default_build_dir(design, args.fpga), "build folder",
+                            hint="; give --build-dir")
+    if args.plot:
+        _check_plot(args.plot)
+
+
 def run(args) -> int:
-    from hadamhw.errors import HadamhwError
     from hadamhw.report import make_report
     from hadamhw.report.render import (
         mul_warning,
@@ -49,10 +84,7 @@ def run(args) -> int:
         render_text,
     )
 
-    if args.freq is not None and not args.freq > 0:
-        raise HadamhwError(f"--freq must be a positive number of MHz, got {args.freq}")
-    if args.timeout is not None and not args.timeout > 0:
-        raise HadamhwError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    _check_outputs(args)
     report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
                          freq_mhz=args.freq, timeout=args.timeout)

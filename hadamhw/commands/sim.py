@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.commands.common import add_lowering_arguments, load_ir
+from hadamhw.commands.inputs import DESIGN, FOLDER, expect_model, input_kind
+from hadamhw.commands.options import COUNT, SEED
+from hadamhw.commands.paths import check_output_file, check_output_folder, user_path
 from hadamhw.errors import HadamhwError
 
 COCOTB_SEQUENCES = 20
@@ -24,15 +28,16 @@ def register(sub) -> None:
                     "stream random sequences (or the task's test inputs) through it and "
                     "compare every output word, the argmax and tlast with the golden model. "
                     "Exit status 0: bit-exact; 1: a mismatch.")
-    p.add_argument("model", help="model.pt (lowered on the fly), model.ir.json, or a folder "
-                                 "written by 'hadamhw generate' (Verilog or HLS)")
-    p.add_argument("--sequences", type=int, default=None,
+    p.add_argument("model", type=user_path,
+                   help="model.pt (lowered on the fly), model.ir.json, or a folder written by "
+                        "'hadamhw generate' (Verilog or HLS)")
+    p.add_argument("--sequences", type=COUNT, default=None,
                    help=f"sequences to simulate (default {COCOTB_SEQUENCES}, "
                         f"{BATCH_SEQUENCES} with --batch)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=SEED, default=0,
                    help="seed of the random sequences, input gaps and back-pressure")
-    p.add_argument("--min-steps", type=int, default=1, help="shortest random sequence (1)")
-    p.add_argument("--max-steps", type=int, default=16, help="longest random sequence (16)")
+    p.add_argument("--min-steps", type=COUNT, default=1, help="shortest random sequence (1)")
+    p.add_argument("--max-steps", type=COUNT, default=16, help="longest random sequence (16)")
     p.add_argument("--task-data", action="store_true",
                    help="simulate the first --sequences test inputs of the model's task "
                         "instead of random sequences")
@@ -42,13 +47,14 @@ def register(sub) -> None:
                    help="fast direct Verilator C++ harness instead of cocotb (many sequences)")
     p.add_argument("--no-gaps", action="store_true",
                    help="stream at full rate: no input gaps, no output back-pressure")
-    p.add_argument("--waves", nargs="?", const="", default=None, metavar="FILE",
+    p.add_argument("--waves", nargs="?", type=_waves_path, const="", default=None,
+                   metavar="FILE",
                    help="write waveforms (cocotb only; default <top>.vcd for Verilator, "
                         "<top>.fst for Icarus, in --build-dir or the current folder)")
     p.add_argument("--fold", choices=FOLDS, default=None,
                    help="fold of the generated design (default parallel; a design folder "
                         "keeps its own)")
-    p.add_argument("--build-dir", default=None, metavar="DIR",
+    p.add_argument("--build-dir", type=user_path, default=None, metavar="DIR",
                    help="keep the generated design and the simulator builds here "
                         "(default: a temporary design and the user cache)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -56,11 +62,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _waves_path(text: str) -> str:
+    """--waves FILE as an absolute path; bare --waves ("") picks the default name later."""
+    return user_path(text) if text else ""
+
+
 def _check_args(args) -> None:
-    if args.sequences is not None and args.sequences < 1:
-        raise HadamhwError(f"--sequences must be >= 1, got {args.sequences}")
-    if args.min_steps < 1:
-        raise HadamhwError(f"--min-steps must be >= 1, got {args.min_steps}")
     if args.max_steps < args.min_steps:
         raise HadamhwError(f"--max-steps ({args.max_steps}) is below --min-steps "
                            f"({args.min_steps})")
@@ -102,13 +109,42 @@ def _stimulus(ir, args, count: int):
     return expected(ir, [x[i] for i in range(len(x))])
 
 
+def _check_outputs(args, path: Path) -> None:
+    """Every path the run writes, checked before lowering, building or simulating."""
+    if args.build_dir:
+        check_output_folder(args.build_dir, "build folder")
+    if args.waves is None:
+        return
+    if not args.waves:
+        # the default name needs the top module: the design's, or the generator's default
+        top = "hadamrnn"
+        if input_kind(path) == DESIGN:
+            top = read_design_manifest(path).get("top", top)
+        ext = "vcd" if args.simulator == "verilator" else "fst"
+        args.waves = str(Path(args.build_dir or Path.cwd()) / f"{top}.{ext}")
+    check_output_file(args.waves, "waveform file", example="waves.vcd")
+    args.waves_before = _file_signature(args.waves)
+
+
+def _file_signature(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def run(args) -> int:
     from hadamhw.backends import GenerateOptions
 
     _check_args(args)
     path = Path(args.model)
-    if not path.exists():
-        raise HadamhwError(f"{path}: no such file or folder")
+    kind = input_kind(path)
+    if kind == FOLDER:
+        read_design_manifest(path)  # names what the folder lacks
+    elif kind != DESIGN:
+        expect_model(path, "sim")
+    _check_outputs(args, path)
     build_root = Path(args.build_dir) if args.build_dir else None
     count = args.sequences or (BATCH_SEQUENCES if args.batch else COCOTB_SEQUENCES)
     with tempfile.TemporaryDirectory(prefix="hadamhw-sim-") as tmp:
@@ -121,7 +157,7 @@ def run(args) -> int:
                                    "'hadamhw generate' again or drop --fold")
             ir = _design_ir(design_dir, manifest, args)
         else:
-            ir = load_ir(path, args)
+            ir = load_ir(path, args, "sim")
             options = GenerateOptions(fold=args.fold or "parallel")
             options.validate()
             design_dir = (build_root / "design") if build_root else Path(tmp) / "design"
@@ -131,6 +167,8 @@ def run(args) -> int:
         stimulus = _stimulus(ir, args, count)
         result = _simulate(design_dir, manifest, stimulus, args, build_root)
     _report(result, args)
+    if args.waves is not None and _written_waves(args) is None:
+        raise HadamhwError(f"{args.waves}: the simulator wrote no waveform file")
     return 0 if result.ok else 1
 
 
@@ -151,12 +189,7 @@ def _simulate(design_dir: Path, manifest: dict, stimulus, args, build_root: Path
         return run_batch(design_dir, stimulus, build_dir=batch_dir, seed=args.seed, gaps=gaps)
     from hadamhw.verify.cocotb_sim import run_cocotb
 
-    waves = None
-    if args.waves is not None:
-        default = f"{manifest.get('top', 'hadamrnn')}." + \
-            ("vcd" if args.simulator == "verilator" else "fst")
-        waves = Path(args.waves or (build_root or Path.cwd()) / default)
-        args.waves_path = str(waves)
+    waves = None if args.waves is None else Path(args.waves)
     return run_cocotb(design_dir, stimulus, simulator=args.simulator, seed=args.seed,
                       gaps=gaps, waves=waves,
                       build_dir=None if build_root is None else build_root / "cocotb")
@@ -171,7 +204,7 @@ def _report(result, args) -> None:
         first = result.mismatches[0] if result.mismatches else None
         out["first_mismatch_at"] = None if first is None else {
             "sequence": first.sequence, "step": first.step, "index": first.index}
-        out["waves"] = getattr(args, "waves_path", None)
+        out["waves"] = _written_waves(args)
         print(json.dumps(out, indent=2))
         return
     print(f"simulator: {result.simulator}")
@@ -180,17 +213,26 @@ def _report(result, args) -> None:
     if rate is not None:
         cycles = f", {result.cycles} cycles" if result.cycles is not None else ""
         print(f"  simulation: {result.seconds:.3f} s{cycles}, {rate:,.0f} time-steps/s")
-    if getattr(args, "waves_path", None):
-        print(f"  waves: {args.waves_path}")
+    if _written_waves(args):
+        print(f"  waves: {args.waves}")
     if result.ok:
         print("  mismatches: 0 (bit-exact)")
         return
     if not result.mismatches:
         print("  FAILED: no outputs were checked")
         return
-    print(f"  mismatches: {len(result.mismatches)}")
+    print(f"  mismatches: {result.mismatch_count}")
     for m in result.mismatches[:10]:
         print(f"  MISMATCH {m.describe()}")
-    if len(result.mismatches) > 10:
-        print(f"  ... and {len(result.mismatches) - 10} more")
+    if result.mismatch_count > 10:
+        print(f"  ... and {result.mismatch_count - 10} more")
 
+
+
+def _written_waves(args) -> str | None:
+    """The waveform file, when one was asked for and this run wrote it."""
+    if args.waves is None or not Path(args.waves).is_file():
+        return None
+    if _file_signature(args.waves) == getattr(args, "waves_before", None):
+        return None  # an older file left as it was
+    return args.waves

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from hadamhw.commands.options import COUNT, SEED, SEQ_LEN, float_range, int_range, power_of_two
+from hadamhw.commands.paths import check_output_file, user_path
 from hadamhw.errors import HadamhwError
 
 
@@ -27,32 +29,58 @@ def register(sub) -> None:
                        description="Train a model and write a self-describing checkpoint.")
     p.add_argument("--task", required=True, choices=TASKS, metavar="{" + ",".join(TASKS) + "}",
                    help="copy task, (permuted) sklearn digits, or (permuted) MNIST")
-    p.add_argument("--seq-len", type=int, default=None,
+    p.add_argument("--seq-len", type=SEQ_LEN, default=None,
                    help="copy task delay T (total length T + 20); default 100")
-    p.add_argument("--hidden", type=int, default=128, help="hidden size n (default 128)")
-    p.add_argument("--block-size", type=int, default=None,
+    p.add_argument("--hidden", type=int_range(2), default=128,
+                   help="hidden size n (default 128; a power of two without --block-size)")
+    p.add_argument("--block-size", type=power_of_two(2), default=None,
                    help="Hadamard block size m, a power of two dividing n (default n: HadamRNN)")
     p.add_argument("--weight-bits", type=_weight_bits, default=4,
                    help="bits p of the quantized U and V (default 4; 'float' keeps them float)")
     p.add_argument("--mode", choices=("linear", "vanilla"), default="linear",
                    help="linear recurrence with ReLU readout (reference) or ReLU in the loop")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (image tasks)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (overrides epochs)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--lr-decay", type=float, default=1.0,
-                   help="StepLR factor applied every --decay-every steps (default 1: none)")
-    p.add_argument("--decay-every", type=int, default=100)
-    p.add_argument("--val-every", type=int, default=200, help="validate every N steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", default=None, help="folder with the MNIST IDX files")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--epochs", type=COUNT, default=None, help="epochs (image tasks)")
+    p.add_argument("--steps", type=COUNT, default=None,
+                   help="optimizer steps (overrides epochs)")
+    p.add_argument("--batch-size", type=COUNT, default=128)
+    p.add_argument("--lr", type=float_range(0), default=1e-3,
+                   help="Adam learning rate (default 1e-3)")
+    p.add_argument("--lr-decay", type=float_range(0, 1), default=1.0,
+                   help="StepLR factor in (0, 1] applied every --decay-every steps "
+                        "(default 1: none)")
+    p.add_argument("--decay-every", type=COUNT, default=100)
+    p.add_argument("--val-every", type=COUNT, default=200, help="validate every N steps")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--data", type=user_path, default=None,
+                   help="folder with the MNIST IDX files")
+    p.add_argument("--threads", type=COUNT, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-o", "--output", required=True, help="checkpoint to write (model.pt)")
+    p.add_argument("-o", "--output", type=user_path, required=True,
+                   help="checkpoint to write (model.pt); checked before training starts")
     p.set_defaults(func=run)
 
 
+def check_model_shape(hidden: int, block_size: int | None) -> None:
+    """n and m as the options give them, blamed on the option the user gave."""
+    if block_size is None:
+        if hidden & (hidden - 1):
+            below = 1 << (hidden.bit_length() - 1)
+            keep = hidden & -hidden  # the largest power of two dividing n
+            block = (f", or keep n = {hidden} as a Block-HadamRNN with --block-size {keep} "
+                     "(m: a power of two dividing n)") if keep >= 2 else ""
+            raise HadamhwError(
+                f"--hidden {hidden}: without --block-size the model is a HadamRNN (m = n), "
+                f"and n must be a power of two: use --hidden {below} or {2 * below}{block}")
+    elif hidden % block_size:
+        raise HadamhwError(f"--hidden {hidden} is not a multiple of block size {block_size} "
+                           "(--block-size)")
+
+
 def run(args) -> int:
+    # Checked before anything is loaded: a bad -o must never cost a training run.
+    check_output_file(args.output, "checkpoint", example="model.pt")
+    check_model_shape(args.hidden, args.block_size)
+
     import torch
 
     from hadamhw.checkpoint import save_checkpoint
@@ -61,10 +89,6 @@ def run(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.seq_len is not None and args.seq_len < 1:
-        raise HadamhwError(f"--seq-len must be >= 1, got {args.seq_len}")
-    if args.batch_size < 1:
-        raise HadamhwError(f"--batch-size must be >= 1, got {args.batch_size}")
     bits = args.weight_bits
     task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data)
     config = config_for_task(task, args.hidden, args.block_size, bits, args.mode)

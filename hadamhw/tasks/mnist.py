@@ -56,6 +56,9 @@ def load_mnist(data_dir: str | Path) -> tuple[dict, dict]:
     if data_dir is None:
         raise HadamhwError("MNIST tasks need --data DIR pointing to the MNIST IDX files")
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise HadamhwError(f"{data_dir}: is a file; --data names the folder holding the "
+                           "MNIST IDX files")
     if not data_dir.is_dir():
         raise HadamhwError(f"MNIST data folder {data_dir} does not exist")
     arrays = {key: read_idx(_locate(data_dir, stem)) for key, stem in FILES.items()}

@@ -121,7 +121,8 @@ def build_csim(design_dir: str | Path, build_dir: str | Path | None = None) -> P
     ap_types = find_ap_types()
     compiler = find_compiler()
     key = build_key(design, manifest, compiler, ap_types)
-    folder = Path(build_dir) if build_dir is not None else design / "csim"
+    # Absolute: g++ and the executable run with cwd=design, a relative path would miss.
+    folder = (Path(build_dir) if build_dir is not None else design / "csim").resolve()
     exe_name = f"{manifest['top']}_csim"
 
     def compile_into(work: Path) -> None:
@@ -201,4 +202,5 @@ def run_csim(design_dir: str | Path, stimulus: Stimulus,
                            "of the stimulus")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences),
                        steps=stimulus.steps, outputs_checked=summary["outputs_checked"],
-                       mismatches=mismatches, seconds=round(seconds, 6))
+                       mismatches=mismatches, seconds=round(seconds, 6),
+                       mismatch_total=summary["mismatches"])

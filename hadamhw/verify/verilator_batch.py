@@ -164,17 +164,17 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
             raise HadamhwError(f"{exe.name} failed (status {proc.returncode}): "
                                f"{proc.stderr.strip()[:500]}")
         mismatches: list[Mismatch] = []
-        cycles = beats = None
+        cycles = beats = total = None
         for line in results.read_text().splitlines():
             parts = line.split()
             if parts and parts[0] == "M":
                 seq, step, index, want, got = (int(v) for v in parts[1:6])
                 mismatches.append(Mismatch(seq, step, index, want, got))
-            elif parts and parts[0] == "S":
-                cycles, beats = int(parts[1]), int(parts[2])
+            elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
+                cycles, beats, total = int(parts[1]), int(parts[2]), int(parts[3])
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
                        outputs_checked=beats * (ir.output_size + 1),
                        mismatches=mismatches, cycles=cycles,
-                       seconds=seconds)
+                       seconds=seconds, mismatch_total=total)
