@@ -256,16 +256,31 @@ LINT_CASES = [
     (32, 8, "stage", "int", "linear", "last", 12, None, {"output_size": 1}),
     (128, 128, "parallel", "token", "linear", "every", 12, 8, {"input_size": 10}),
     (128, 4, "stage", "int", "vanilla", "every", 16, None, {"input_size": 1}),
+    # the lean datapath: requant constants as the lowering chooses, CSD or da4ml products,
+    # serial readouts with one lane, several lanes and one lane per output
+    (16, 8, "parallel", "int", "linear", "last", 12, None,
+     {"requant": "lean", "cmvm": "csd", "lanes": 1}),
+    (32, 32, "stage", "token", "vanilla", "last", 10, 6,
+     {"requant": "lean", "lanes": 2, "input_size": 5}),
+    (16, 16, "parallel", "int", "vanilla", "last", 8, None,
+     {"requant": "lean", "lanes": 5, "input_signed": False, "rotate_digits": 2}),
+    (64, 2, "stage", "int", "linear", "every", 12, 9, {"requant": "lean", "cmvm": "csd"}),
+    (8, 8, "parallel", "int", "linear", "last", 12, None,
+     {"requant": "lean", "lanes": 1, "output_size": 1}),
 ]
 
 
 @needs_verilator
-@pytest.mark.parametrize("case", LINT_CASES, ids=lambda c: f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}")
+@pytest.mark.parametrize("case", LINT_CASES,
+                         ids=lambda c: f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}-{c[5]}"
+                                       f"{'-lanes' + str(c[8]['lanes']) if 'lanes' in c[8] else ''}")
 def test_lint_clean(tmp_path, case):
     n, m, fold, kind, mode, readout, state, obits, extra = case
+    extra = dict(extra)
+    cmvm, lanes = extra.pop("cmvm", "da4ml"), extra.pop("lanes", None)
     ir = _ir(n + m, n, m, input_kind=kind, mode=mode, readout=readout, state_bits=state,
              output_bits=obits, **extra)
-    vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    vg.generate(ir, tmp_path, GenerateOptions(fold=fold, cmvm=cmvm, readout_lanes=lanes))
     assert tools.lint(tmp_path) == []
 
 
@@ -285,9 +300,9 @@ def _edge_ir() -> IntegerRNN:
 
 
 @needs_verilator
-@pytest.mark.parametrize("fold", ["parallel", "stage"])
-def test_lint_clean_edge_cases(tmp_path, fold):
-    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold))
+@pytest.mark.parametrize("fold,cmvm", [("parallel", "da4ml"), ("stage", "csd")])
+def test_lint_clean_edge_cases(tmp_path, fold, cmvm):
+    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold, cmvm=cmvm))
     assert tools.lint(tmp_path) == []
 
 

@@ -48,7 +48,11 @@ def random_ir(rng: np.random.Generator, hidden_size: int = 16, block_size: int |
     if requant == "lean":
         from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS, lean_requant
 
-        step_log2 = max(0, math.ceil(-math.log2(target * gain)))
+        # as the lowering: the state step is at least the accumulator step (j >= 0), except
+        # where the IR is meant to saturate
+        step_log2 = math.ceil(-math.log2(target * gain))
+        if not saturating:
+            step_log2 = max(0, step_log2)
         choice = lean_requant(m, step_log2, rotate_digits or DEFAULT_ROTATE_DIGITS)
         S, rotate_mult, input_mult = choice.shift, choice.rotate_mult, choice.input_mult
     elif requant != "random":

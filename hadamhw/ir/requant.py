@@ -100,11 +100,9 @@ class RequantChoice:
 def lean_requant(block_size: int, input_step_log2: int, rotate_digits: int) -> RequantChoice:
     """Constants for M_a / 2^S = 2^-input_step_log2 and M_r / 2^S ~ 1/sqrt(block_size).
 
-    input_step_log2 = log2(s_h / s_a) >= 0 (the state step in accumulator steps).
+    input_step_log2 = log2(s_h / s_a), the state step in accumulator steps (the lowering's
+    is >= 0; a negative one gives M_a = 2^(S + |j|), a gain above one).
     """
-    if input_step_log2 < 0:
-        raise HadamhwError(f"internal: state step below the accumulator step "
-                           f"(2^{input_step_log2})")
     k = block_size.bit_length() - 1
     if k % 2 == 0:
         rot_c, rot_exp = 1, -(k // 2)  # M_r / 2^S = 1 * 2^(-k/2)
