@@ -79,9 +79,8 @@ def _possible(a: str, va, b: str, vb) -> bool:
     pair = {a: va, b: vb}
     if pair.get("readout") == "every" and pair.get("lanes") is not None:
         return False
-    if pair.get("parity") == "odd" and (pair.get("block") == "4" or pair.get("n") in (16, 64)):
-        return False
-    return True
+    odd_impossible = pair.get("block") == "4" or pair.get("n") in (16, 64)
+    return not (pair.get("parity") == "odd" and odd_impossible)
 
 
 def _row(values: tuple) -> dict:

@@ -271,9 +271,12 @@ LINT_CASES = [
 
 
 @needs_verilator
-@pytest.mark.parametrize("case", LINT_CASES,
-                         ids=lambda c: f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}-{c[5]}"
-                                       f"{'-lanes' + str(c[8]['lanes']) if 'lanes' in c[8] else ''}")
+def _lint_id(c: tuple) -> str:
+    lanes = f"-lanes{c[8]['lanes']}" if "lanes" in c[8] else ""
+    return f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}-{c[5]}{lanes}"
+
+
+@pytest.mark.parametrize("case", LINT_CASES, ids=_lint_id)
 def test_lint_clean(tmp_path, case):
     n, m, fold, kind, mode, readout, state, obits, extra = case
     extra = dict(extra)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from hadamhw.backends.csd import nonzero_digits
 from hadamhw.errors import HadamhwError
@@ -28,7 +28,7 @@ SEARCH_BITS = 30  # fraction bits searched for the digit-limited sqrt(2)
 DEFAULT_ROTATE_DIGITS = 5
 
 
-@lru_cache(maxsize=None)
+@cache
 def sqrt2_constant(digits: int) -> tuple[int, int]:
     """(c, p): c with at most `digits` CSD digits and c / 2^p closest to sqrt(2), c odd.
 
