@@ -239,12 +239,12 @@ def _input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
                    for tok in range(ir.input.size)]
         rom = {"select": x_src, "msb": n * wd - 1, "entries": entries,
                "complete": ir.input.size == 1 << word_bits, "default": packed[-1]}
-        drive = []
+        drive, aliases = [], []
         for i in range(n):
-            decls.append(_decl(f"d_{i}", wd, bit_slice("d_rom", i * wd, wd)))
+            aliases.append(_decl(f"d_{i}", wd, bit_slice("d_rom", i * wd, wd)))
             drive.append((f"d_{i}", int(table[i].min()), int(table[i].max()), wd))
         return {"rom": rom, "decls": decls, "adders": 0, "unused": unused, "drive": drive,
-                "adder_bits": 0}
+                "drive_decls": aliases, "adder_bits": 0}
     graph = AdderGraph("in_n")
     x_lo, x_hi = ir.input.range()
     inputs: list[Signal | None] = []
@@ -265,15 +265,16 @@ def _input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
     check_rows(graph, inputs, rows, matrix, consts, "the input projection")
     decls += _graph_decls(graph)
     unused += graph.partial
-    drive = []
+    drive, aliases = [], []
     for i, sig in enumerate(rows):
-        decls.append(_decl(f"d_{i}", sig.width, sig.name))
+        aliases.append(_decl(f"d_{i}", sig.width, sig.name))
         lo, hi = graph.interval(sig.coef, sig.const)
         drive.append((f"d_{i}", lo, hi, sig.width))
     if ir.input.kind == "int" and not any(s is not None for s in inputs):
         unused.append(x_src)
     return {"rom": None, "decls": decls, "adders": graph.adders, "unused": unused,
-            "drive": drive, "adder_bits": sum(nd["width"] for nd in graph.nodes)}
+            "drive": drive, "drive_decls": aliases,
+            "adder_bits": sum(nd["width"] for nd in graph.nodes)}
 
 
 def _cmvm(method: str):
@@ -306,19 +307,21 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
         outputs.append(graph.row([*terms, Term(d, 0, 1)], 0))
     decls += _graph_decls(graph)
     unused += graph.partial
+    elements = []
     for i, v in enumerate(outputs):
-        decls.append(_decl(f"v_{i}", v.width, v.name))
         v_sig = Signal(f"v_{i}", v.width, {})
         if plan.shift > 0 or w.shifted < v.width:
             unused.append(f"v_{i}")  # the bits below the rounding shift
-        decls.append(_decl(f"q_{i}", w.shifted, arith_shift(v_sig, plan.shift, w.shifted)))
-        decls.append(_decl(f"hn_{i}", w.state,
-                           _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla")))
+        elements.append({
+            "v": _decl(f"v_{i}", v.width, v.name),
+            "q": _decl(f"q_{i}", w.shifted, arith_shift(v_sig, plan.shift, w.shifted)),
+            "h": _decl(f"hn_{i}", w.state,
+                       _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla"))})
     if r_w > ir.widths.rotated and not stage_fold:
         unused += [f"r_{i}" for i in range(n)]
     h_next = "{" + ", ".join(f"hn_{i}" for i in reversed(range(n))) + "}"
-    return {"decls": decls, "adders": graph.adders, "unused": unused, "h_next": h_next,
-            "adder_bits": sum(nd["width"] for nd in graph.nodes)}
+    return {"decls": decls, "elements": elements, "adders": graph.adders, "unused": unused,
+            "h_next": h_next, "adder_bits": sum(nd["width"] for nd in graph.nodes)}
 
 
 def _relu_decls(ir: IntegerRNN, src: str) -> tuple[list[dict], list[Signal | None], list[str],
@@ -571,9 +574,17 @@ def _interface_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
 def _unread(sections: list[dict], extra_readers: list[str]) -> list[str]:
     """Declared wires that nothing reads (a constant of 0, an all-zero weight column, ...)
     go to the sink too, so that lint stays silent for every IR."""
-    readers = [d["expr"] for sec in sections for d in sec["decls"]] + extra_readers
+    decls = [d for sec in sections for d in _all_decls(sec)]
+    readers = [d["expr"] for d in decls] + extra_readers
     referenced = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(readers)))
-    return [d["name"] for sec in sections for d in sec["decls"] if d["name"] not in referenced]
+    return [d["name"] for d in decls if d["name"] not in referenced]
+
+
+def _all_decls(section: dict) -> list[dict]:
+    out = list(section["decls"]) + list(section.get("drive_decls", []))
+    for el in section.get("elements", []):
+        out += [el["v"], el["q"], el["h"]]
+    return out
 
 
 def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
