@@ -157,6 +157,25 @@ def test_lower_and_eval_cli(cli, copy_checkpoint, tmp_path):
     assert code == 2 and "--state-bits applies when lowering" in err
 
 
+def test_lower_cli_requant_options(cli, copy_checkpoint, tmp_path):
+    """--rotate-digits and --state-scale reach the lowering; bad values are one-line errors."""
+    out = tmp_path / "d3.ir.json"
+    code, text, err = cli("lower", copy_checkpoint, "-o", out, "--rotate-digits", "3")
+    assert code == 0, err
+    ir = IntegerRNN.load(out)  # block size 8: log2 m odd, M_r = 23 * 2^x (3 digits)
+    assert ir.meta["lowering"]["rotate_digits"] == 3
+    assert ir.requant.rotate_mult >> (ir.requant.rotate_mult & -ir.requant.rotate_mult
+                                      ).bit_length() - 1 == 23
+    assert "lean requant: M_a = 2^" in text and "3 CSD digit(s)" in text
+    code, text, err = cli("lower", copy_checkpoint, "-o", tmp_path / "c.json",
+                          "--state-scale", "calibrated")
+    assert code == 0, err
+    assert IntegerRNN.load(tmp_path / "c.json").meta["lowering"]["state_scale"] == "calibrated"
+    code, _, err = cli("lower", copy_checkpoint, "-o", tmp_path / "x.json",
+                       "--rotate-digits", "0")
+    assert code == 2 and "--rotate-digits must be in [1, 12], got 0" in err
+
+
 def test_lower_with_calibration_file(cli, copy_checkpoint, tmp_path):
     tokens = np.random.default_rng(0).integers(0, 10, (16, 26))
     np.save(tmp_path / "calib.npy", tokens)
