@@ -371,8 +371,19 @@ def table_rows(rows: list[dict]) -> list[dict]:
             "cycles_per_step": r["cycles_per_step"],
             "steps_per_s_fwht": None if fmax_wf is None else fmax_wf * 1e6 / r["cycles_per_step"],
             "synth_s_whole_fwht": f.get("seconds"), "synth_s_core_dense": d.get("seconds_synth"),
+            # the datapath around the core: adders of input / requant / readout, the sum of
+            # their widths (an analytical LUT-equivalent estimate), serial readout cycles
+            "datapath_adders": _parts(r.get("adders_per_step")),
+            "datapath_adder_bits": (r.get("adder_bits") or {}).get("total"),
+            "readout_cycles": r.get("readout_cycles"),
         })
     return out
+
+
+def _parts(adders: dict | None) -> str | None:
+    if not adders:
+        return None
+    return "/".join(str(adders[k]) for k in ("input", "requant", "readout"))
 
 
 def _cell(value, digits: int = 1) -> str:
@@ -394,6 +405,8 @@ MD_COLUMNS = [
     ("core Fmax FWHT (MHz)", "fmax_core_fwht", 1), ("core Fmax dense (MHz)", "fmax_core_dense", 1),
     ("whole Fmax FWHT (MHz)", "fmax_whole_fwht", 1),
     ("whole Fmax dense (MHz)", "fmax_whole_dense", 1), ("cycles / step", "cycles_per_step", 0),
+    ("datapath adders in/rq/ro", "datapath_adders", 0),
+    ("datapath adder bits", "datapath_adder_bits", 0),
 ]
 
 
