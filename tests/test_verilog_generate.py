@@ -208,7 +208,7 @@ def test_lean_requant_costs_one_adder_per_digit(m):
     assert plan["shift"] + plan["common_shift"] == rq.shift
     # the random ("precise") constants of the same IR cost several adders per element
     precise = json.loads(vg.render(_ir(3, 32, m, shift=15))["manifest.json"])
-    assert precise["adders_per_step"]["requant"] >= 2 * man["adders_per_step"]["requant"]
+    assert precise["adders_per_step"]["requant"] >= 1.5 * man["adders_per_step"]["requant"]
 
 
 @pytest.mark.parametrize("size,bits", [(5, 3), (8, 3), (1, 1)])

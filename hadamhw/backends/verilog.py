@@ -303,6 +303,13 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
         d = graph.input(d_name, d_lo, d_hi, d_w)
         # stage fold: r = s * f is never formed; the sign flips the add/subtract of f M_r'
         flip = -1 if stage_fold and int(ir.signs[i]) < 0 else 1
+        if options.cmvm == "da4ml" and len(csd_digits(plan.rotate)) > 2:
+            # a short CSD constant (log2 m odd): da4ml's graph for [M_r', 1] reuses partial
+            # products of r (181 r + d: 4 adders, not 5)
+            row = np.array([[flip * plan.rotate, 1]], dtype=np.int64)
+            outputs.append(da4ml_rows(graph, [r, d], row, [0])[0])
+            check_rows(graph, [r, d], outputs[-1:], row, [0], "the requantization")
+            continue
         terms = [Term(r, dg.shift, dg.sign * flip) for dg in csd_digits(plan.rotate)]
         outputs.append(graph.row([*terms, Term(d, 0, 1)], 0))
     decls += _graph_decls(graph)
