@@ -24,7 +24,8 @@ from hadamhw.ir.random import random_ir
 
 # (label, requant, rotate digits, readout, lanes, cmvm)
 CHOICES = [
-    ("first sweep: random constants, CSD trees", "random", None, "every", None, "csd"),
+    ("random 12-16 bit constants (S as in the first sweep), CSD trees", "random", None,
+     "every", None, "csd"),
     ("lean constants, CSD trees", "lean", None, "every", None, "csd"),
     ("lean constants, da4ml", "lean", None, "every", None, "da4ml"),
     ("lean, M_r with 4 digits, da4ml", "lean", 4, "every", None, "da4ml"),

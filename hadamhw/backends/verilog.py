@@ -259,10 +259,26 @@ def _input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
             decls.append(_decl(f"xe_{j}", word_bits + 1, f"{{1'b0, {x}}}"))
             x = f"xe_{j}"
         inputs.append(graph.input(x, x_lo, x_hi, word_bits + (0 if ir.input.signed else 1)))
-    matrix = np.asarray(ir.input_weight, dtype=np.int64) * plan.input
-    consts = [int(b) * plan.input + plan.round_const for b in ir.input_bias]
+    pow2 = plan.input & (plan.input - 1) == 0
+    if pow2:  # M_a' = 2^e: a shift of the products, the rounding folded into the bias
+        matrix = np.asarray(ir.input_weight, dtype=np.int64) * plan.input
+        consts = [int(b) * plan.input + plan.round_const for b in ir.input_bias]
+    else:  # a = U x + b first, then a M_a' + round as shift-adds of each a_i
+        matrix = np.asarray(ir.input_weight, dtype=np.int64)
+        consts = [int(b) for b in ir.input_bias]
     rows = _cmvm(options.cmvm)(graph, inputs, matrix, consts)
     check_rows(graph, inputs, rows, matrix, consts, "the input projection")
+    if not pow2:
+        scaled = []
+        for sig in rows:
+            if plan.input == 0:
+                scaled.append(graph.constant(plan.round_const))
+                continue
+            term = Term(sig, 0, 1)
+            terms = [Term(sig, dg.shift, dg.sign) for dg in csd_digits(plan.input)]
+            scaled.append(graph.row(terms, plan.round_const) if len(terms) > 1 or
+                          plan.round_const else graph.add_constant(term, 0))
+        rows = scaled
     decls += _graph_decls(graph)
     unused += graph.partial
     drive, aliases = [], []
