@@ -1,21 +1,31 @@
 """Verilog backend: the integer IR as a synthesizable AXI4-Stream core.
 
-The context builder turns every constant multiplication into a canonical-signed-digit
-shift-add sum (hadamhw.backends.csd) and sizes every wire from the IR widths; the templates in
-templates/verilog/ hold the module structure, the handshake and the state machine.
+The generator grows by section: each datapath section has its own small context builder
+here and its own template part in templates/verilog/parts/ (top.v.j2 includes them in
+order). Constant products are adder graphs (hadamhw.backends.adder_graph: da4ml's shared
+graph or CSD trees) whose every node is sized from its exact interval.
 
-Datapath of one time step (the semantics of hadamhw.ir.schema):
+Sections of one time step (the semantics of hadamhw.ir.schema, rewritten by RequantPlan
+without the power of two that both requantization products share):
 
-- recurrent: r = s * FWHT_m(h). fold "parallel" computes all k = log2(m) butterfly stages in
-  one cycle in module <top>_rotate; fold "stage" reuses one bank of n/2 butterflies for k
-  cycles in the constant-geometry (Pease) order, whose wiring is the same every stage, and
-  folds the sign flip into the requantization's add/subtract;
-- input: a = U x + b (a ROM over tokens, or CSD shift-adds of the input words);
-- requant: h' = sat(round_shift(r M_r + a M_a, S)) with M_r, M_a as CSD shift-adds;
-- readout (one cycle later, from the state register): y = V relu(h') + c as CSD shift-adds,
-  optional output requantization, argmax by a comparison tree (ties to the lowest index);
-- a 4-entry output FIFO; s_axis_tready is a registered function of the beats in flight, so
-  there is no combinational path from m_axis_tready to s_axis_tready.
+- input (`_input_section`, parts/input.v.j2): the drive d = (U x + b) M_a' + round, from a
+  ROM over tokens (no adders; ids without a column read the bias-only drive) or as a
+  constant matrix-vector product of the input words;
+- rotation (`_bank_section`, parts/rotation.v.j2): r = s * FWHT_m(h). fold "parallel"
+  computes all k = log2(m) butterfly stages in one cycle in module <top>_rotate; fold
+  "stage" reuses one bank of n/2 butterflies for k cycles in the constant-geometry (Pease)
+  order, whose wiring is the same every stage, and folds the sign flip into the
+  requantization's add/subtract;
+- requantization (`_requant_section`, parts/requant.v.j2): v = r M_r' + d (one adder when
+  M_r' is a power of two), q = v >>> S', h' = clamp(q) (after max(q, 0) in vanilla mode);
+- readout (`_readout_section` / `_serial_readout_section`, parts/readout.v.j2): y =
+  V relu(h) + c from the state register, all outputs at once or serially in lanes, then
+  the optional output requantization and the argmax comparison tree (ties to the lowest
+  index);
+- interface (`_interface_section`, parts/control.v.j2 and parts/interface.v.j2): the
+  handshake, the state registers and a 4-entry output FIFO; s_axis_tready is a registered
+  function of the beats in flight (and, with a serial readout, of s_axis_tlast), so there
+  is no combinational path from m_axis_tready to s_axis_tready.
 """
 
 from __future__ import annotations
