@@ -18,10 +18,11 @@ from hadamhw.ir.random import random_ir
 from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 
-# Pairwise over n, state bits, block size, mode, readout, fold, saturation and input kind:
-# every pair of values of any two factors meets in at least one row
-# (test_configurations_cover_every_pair checks it). Output size and output requantization
-# vary along the rows as well.
+# Pairwise over n, state bits, block size, mode, readout, fold, saturation, input kind,
+# requant constants, constant products and serial readout, and odd or even log2 m: every
+# pair of values of any two factors meets in at least one row, except pairs no design can
+# have (test_configurations_cover_every_pair checks it). Output size and output
+# requantization vary along the rows as well.
 FACTORS = {
     "n": (8, 16, 64),
     "state_bits": (8, 12, 16),
@@ -31,33 +32,55 @@ FACTORS = {
     "fold": ("parallel", "stage"),
     "saturating": (False, True),
     "input_kind": ("int", "token"),
+    # the lean datapath: requant constants as the lowering chooses them or arbitrary ones,
+    # da4ml or CSD constant products, the readout at once or serial (one lane)
+    "requant": ("lean", "random"),
+    "cmvm": ("da4ml", "csd"),
+    "lanes": (None, 1),
 }
 CONFIGS = [
     dict(n=8, state_bits=8, block="4", mode="linear", readout="every", fold="stage",
-         saturating=False, input_kind="token", output_size=1),
+         saturating=False, input_kind="token", output_size=1,
+         requant="lean", cmvm="csd", lanes=None),
     dict(n=8, state_bits=12, block="n", mode="vanilla", readout="last", fold="parallel",
-         saturating=True, input_kind="int", output_size=5, output_bits=10),
+         saturating=True, input_kind="int", output_size=5, output_bits=10,
+         requant="random", cmvm="da4ml", lanes=1),
     dict(n=8, state_bits=16, block="n", mode="vanilla", readout="every", fold="stage",
-         saturating=False, input_kind="int", output_size=2, input_signed=False),
+         saturating=False, input_kind="int", output_size=2, input_signed=False,
+         requant="lean", cmvm="csd", lanes=None),
     dict(n=16, state_bits=8, block="4", mode="vanilla", readout="last", fold="parallel",
-         saturating=True, input_kind="token", output_size=9),
+         saturating=True, input_kind="token", output_size=9,
+         requant="lean", cmvm="da4ml", lanes=1),
     dict(n=16, state_bits=12, block="n", mode="linear", readout="every", fold="stage",
-         saturating=True, input_kind="token", output_size=3),
+         saturating=True, input_kind="token", output_size=3,
+         requant="lean", cmvm="csd", lanes=None),
     dict(n=16, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
-         saturating=False, input_kind="int", output_size=4),
+         saturating=False, input_kind="int", output_size=4,
+         requant="random", cmvm="csd", lanes=None),
     dict(n=64, state_bits=8, block="n", mode="vanilla", readout="last", fold="stage",
-         saturating=True, input_kind="int", output_size=10),
+         saturating=True, input_kind="int", output_size=10,
+         requant="random", cmvm="csd", lanes=1),
     dict(n=64, state_bits=12, block="4", mode="linear", readout="every", fold="parallel",
-         saturating=False, input_kind="token", output_size=6),
+         saturating=False, input_kind="token", output_size=6,
+         requant="lean", cmvm="da4ml", lanes=None),
     dict(n=64, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
-         saturating=True, input_kind="token", output_size=7, output_bits=12),
+         saturating=True, input_kind="token", output_size=7, output_bits=12,
+         requant="random", cmvm="da4ml", lanes=1),
+    # odd log2 m (n = m = 8) beside the pairs above
+    dict(n=8, state_bits=8, block="n", mode="linear", readout="last", fold="stage",
+         saturating=False, input_kind="token", output_size=4, requant="lean", cmvm="da4ml",
+         lanes=1),
+    dict(n=8, state_bits=12, block="n", mode="linear", readout="every", fold="parallel",
+         saturating=False, input_kind="token", output_size=3, requant="random", cmvm="csd",
+         lanes=None),
 ]
 ICARUS_CONFIGS = (0, 1, 4)  # small ones: Icarus is the slower simulator
 
 
 def _config_id(cfg: dict) -> str:
     return (f"n{cfg['n']}-m{cfg['block']}-{cfg['mode']}-{cfg['readout']}-{cfg['fold']}-"
-            f"s{cfg['state_bits']}{'-sat' if cfg['saturating'] else ''}-{cfg['input_kind']}")
+            f"s{cfg['state_bits']}{'-sat' if cfg['saturating'] else ''}-{cfg['input_kind']}-"
+            f"{cfg['requant']}-{cfg['cmvm']}{'-lanes' + str(cfg['lanes']) if cfg['lanes'] else ''}")
 
 
 def _ir(index: int):
@@ -69,7 +92,8 @@ def _ir(index: int):
         mode=cfg["mode"], readout=cfg["readout"], state_bits=cfg["state_bits"],
         input_kind=kind, input_size=10 if kind == "token" else 3,
         input_signed=cfg.get("input_signed", True), output_size=cfg["output_size"],
-        saturating=cfg["saturating"], output_bits=cfg.get("output_bits"))
+        saturating=cfg["saturating"], output_bits=cfg.get("output_bits"),
+        requant=cfg["requant"])
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +108,9 @@ def designs(tmp_path_factory):
         if index not in made:
             ir = _ir(index)
             out = root / f"design{index}"
-            generate(ir, out, GenerateOptions(fold=CONFIGS[index]["fold"]))
+            cfg = CONFIGS[index]
+            generate(ir, out, GenerateOptions(fold=cfg["fold"], cmvm=cfg["cmvm"],
+                                              readout_lanes=cfg["lanes"]))
             made[index] = (ir, out)
         return made[index]
 
@@ -99,11 +125,28 @@ def _skip_without(simulator: str) -> None:
     need(simulator)  # a skip on a developer's machine, a failure when CI is set
 
 
+def _parity(cfg: dict) -> str:
+    m = cfg["n"] if cfg["block"] == "n" else int(cfg["block"])
+    return "odd" if (m.bit_length() - 1) % 2 else "even"
+
+
+def _possible(pair: dict) -> bool:
+    """No serial readout of every step; log2 m is even for m = 4 and for n = m = 16, 64."""
+    if pair.get("readout") == "every" and pair.get("lanes") is not None:
+        return False
+    return not (pair.get("parity") == "odd"
+                and (pair.get("block") == "4" or pair.get("n") in (16, 64)))
+
+
 def test_configurations_cover_every_pair():
-    for (a, va), (b, vb) in itertools.combinations(FACTORS.items(), 2):
-        seen = {(cfg[a], cfg[b]) for cfg in CONFIGS}
-        missing = set(itertools.product(va, vb)) - seen
-        assert not missing, f"no configuration has {a}, {b} = {sorted(missing)[0]}"
+    factors = {**FACTORS, "parity": ("even", "odd")}
+    rows = [{**cfg, "parity": _parity(cfg)} for cfg in CONFIGS]
+    for (a, va), (b, vb) in itertools.combinations(factors.items(), 2):
+        seen = {(cfg[a], cfg[b]) for cfg in rows}
+        missing = {(x, y) for x, y in itertools.product(va, vb)
+                   if _possible({a: x, b: y})} - seen
+        assert not missing, f"no configuration has {a}, {b} = {sorted(missing, key=str)[0]}"
+    assert all(_possible(cfg) for cfg in rows)
 
 
 @pytest.mark.sim

@@ -27,25 +27,29 @@ from hadamhw.verify.stimulus import make_stimulus
 # The configuration sweep: a pairwise covering array (every pair of values of any two
 # columns meets in at least one row; test_sweep_is_pairwise checks it), 12 rows, each
 # built once. m is "4" or "n" (HadamRNN); out is the output requantization's width.
-SWEEP_COLUMNS = ("n", "m", "state", "mode", "readout", "fold", "input", "saturating", "out")
+SWEEP_COLUMNS = ("n", "m", "state", "mode", "readout", "fold", "input", "saturating", "out",
+                 "requant")
 SWEEP_VALUES = {
     "n": (8, 16, 64, 128), "m": ("4", "n"), "state": (8, 12, 16),
     "mode": ("linear", "vanilla"), "readout": ("every", "last"), "fold": ("parallel", "stage"),
     "input": ("int", "token"), "saturating": (False, True), "out": (None, 8),
+    # lean: the constants the lowering chooses (M_a a power of two, M_r a shift or a short
+    # CSD constant); random: arbitrary ones
+    "requant": ("lean", "random"),
 }
 SWEEP = [
-    (8, "n", 8, "vanilla", "last", "stage", "int", True, 8),
-    (8, "n", 12, "vanilla", "every", "parallel", "int", False, 8),
-    (8, "4", 16, "linear", "last", "parallel", "token", True, None),
-    (16, "4", 8, "vanilla", "every", "parallel", "int", False, None),
-    (16, "4", 12, "linear", "last", "stage", "token", True, None),
-    (16, "n", 16, "vanilla", "every", "stage", "int", True, 8),
-    (64, "n", 8, "linear", "every", "parallel", "int", True, None),
-    (64, "n", 12, "vanilla", "last", "stage", "token", True, 8),
-    (64, "4", 16, "linear", "last", "stage", "int", False, 8),
-    (128, "4", 8, "vanilla", "last", "stage", "token", False, 8),
-    (128, "n", 12, "linear", "every", "parallel", "int", True, 8),
-    (128, "n", 16, "vanilla", "every", "parallel", "token", True, None),
+    (8, "n", 8, "vanilla", "last", "stage", "int", True, 8, "random"),
+    (8, "n", 12, "vanilla", "every", "parallel", "int", False, 8, "lean"),
+    (8, "4", 16, "linear", "last", "parallel", "token", True, None, "lean"),
+    (16, "4", 8, "vanilla", "every", "parallel", "int", False, None, "lean"),
+    (16, "4", 12, "linear", "last", "stage", "token", True, None, "random"),
+    (16, "n", 16, "vanilla", "every", "stage", "int", True, 8, "random"),
+    (64, "n", 8, "linear", "every", "parallel", "int", True, None, "lean"),
+    (64, "n", 12, "vanilla", "last", "stage", "token", True, 8, "random"),
+    (64, "4", 16, "linear", "last", "stage", "int", False, 8, "random"),
+    (128, "4", 8, "vanilla", "last", "stage", "token", False, 8, "lean"),
+    (128, "n", 12, "linear", "every", "parallel", "int", True, 8, "random"),
+    (128, "n", 16, "vanilla", "every", "parallel", "token", True, None, "random"),
 ]
 FLOAT_WORDS = re.compile(r"\b(float|double|ap_fixed|ap_ufixed|ap_float)\b")
 
@@ -59,14 +63,15 @@ def sweep_ir(index: int):
         mode=row["mode"], readout=row["readout"], state_bits=row["state"],
         input_kind=row["input"], input_size=10 if token else 3,
         input_signed=index % 2 == 0,  # int rows alternate signed / unsigned inputs
-        saturating=row["saturating"], output_bits=row["out"], output_size=5)
+        saturating=row["saturating"], output_bits=row["out"], output_size=5,
+        requant=row["requant"])
 
 
 def sweep_id(index: int) -> str:
     row = dict(zip(SWEEP_COLUMNS, SWEEP[index], strict=True))
     return (f"n{row['n']}-m{row['m']}-b{row['state']}-{row['mode']}-{row['readout']}-"
             f"{row['fold']}-{row['input']}{'-sat' if row['saturating'] else ''}"
-            f"{'-out' + str(row['out']) if row['out'] else ''}")
+            f"{'-out' + str(row['out']) if row['out'] else ''}-{row['requant']}")
 
 
 def fixed_ir():
@@ -167,6 +172,8 @@ def test_generate_errors(tmp_path):
     for top in ("not a name", "main", "class", "state_t"):
         with pytest.raises(HadamhwError, match="top"):
             render(ir, tmp_path / "b", GenerateOptions(top=top))
+    with pytest.raises(HadamhwError, match="--readout-lanes applies to the Verilog"):
+        render(sweep_ir(0), tmp_path / "d", GenerateOptions(readout_lanes=1))
     (tmp_path / "file").write_text("")
     with pytest.raises(HadamhwError, match="not a folder"):
         render(ir, tmp_path / "file", GenerateOptions())

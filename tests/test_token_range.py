@@ -103,17 +103,17 @@ def test_cocotb_bias_only_tokens_bit_exact(verilog_design):
 @pytest.mark.sim
 @pytest.mark.needs("verilator")
 def test_verilog_rom_default_without_bias_is_caught(tmp_path):
-    """The replaced Verilog behaviour (default entry a = 0) fails the batch check at the first
-    out-of-vocabulary id."""
+    """The replaced Verilog behaviour (default entry: no drive at all) fails the batch check
+    at the first out-of-vocabulary id."""
     from hadamhw.backends.verilog import generate
     from hadamhw.verify.verilator_batch import run_batch
 
     templates = tmp_path / "templates"
     shutil.copytree(templates_dir() / "verilog", templates)
-    top = templates / "top.v.j2"
-    old = "default: a_rom = {{ rom.bias_only }};"
-    assert top.read_text().count(old) == 1
-    top.write_text(top.read_text().replace(old, "default: a_rom = {{ rom.msb + 1 }}'d0;"))
+    part = templates / "parts" / "input.v.j2"
+    old = "default: d_rom = {{ input.rom.default }};"
+    assert part.read_text().count(old) == 1
+    part.write_text(part.read_text().replace(old, "default: d_rom = {{ input.rom.msb + 1 }}'d0;"))
     ir = _ir()
     generate(ir, tmp_path / "rtl", GenerateOptions(), template_dir=templates)
     stim = _stimulus(ir)

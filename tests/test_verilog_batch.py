@@ -35,27 +35,52 @@ FACTORS = {
     "input": ("int", "token"),
     "saturating": (False, True),
     "output_bits": (None, 6),
+    # the lean datapath: requant constants as the lowering chooses them (M_a a power of
+    # two, M_r a shift or 5 CSD digits) or arbitrary ones; U and V as da4ml's shared graph
+    # or CSD trees; the readout at once (None) or serial with 1 or 3 lanes (readout last)
+    "requant": ("lean", "random"),
+    "cmvm": ("da4ml", "csd"),
+    "lanes": (None, 1, 3),
 }
-# Every pair of option values meets in at least one row (test_table_is_pairwise checks it);
-# each (n, state) pair appears once, so the slow n = 128 builds are three.
+# Every pair of option values meets in at least one row (test_table_is_pairwise checks it,
+# with log2 m odd or even as one more factor); each (n, state) pair of the first twelve rows
+# appears once, so the slow n = 128 builds are three.
 PAIRWISE = [
-    (8, 8, "4", "linear", "last", "stage", "token", False, 6),
-    (8, 12, "n", "vanilla", "last", "stage", "int", True, 6),
-    (8, 16, "4", "vanilla", "every", "parallel", "token", True, None),
-    (16, 8, "4", "linear", "every", "stage", "int", False, None),
-    (16, 12, "4", "vanilla", "last", "parallel", "token", False, None),
-    (16, 16, "n", "vanilla", "every", "parallel", "token", True, 6),
-    (64, 8, "4", "vanilla", "last", "parallel", "token", True, None),
-    (64, 12, "n", "vanilla", "last", "parallel", "int", False, None),
-    (64, 16, "n", "linear", "every", "stage", "int", False, 6),
-    (128, 8, "n", "vanilla", "last", "stage", "int", True, None),
-    (128, 12, "4", "linear", "every", "parallel", "token", False, 6),
-    (128, 16, "n", "linear", "last", "stage", "token", True, None),
+    (8, 8, "4", "linear", "last", "stage", "token", False, 6, "lean", "csd", 1),
+    (8, 12, "n", "vanilla", "last", "stage", "int", True, 6, "random", "da4ml", None),
+    (8, 16, "4", "vanilla", "every", "parallel", "token", True, None, "random", "csd", None),
+    (16, 8, "4", "linear", "every", "stage", "int", False, None, "lean", "da4ml", None),
+    (16, 12, "4", "vanilla", "last", "parallel", "token", False, None, "lean", "csd", 3),
+    (16, 16, "n", "vanilla", "every", "parallel", "token", True, 6, "lean", "da4ml", None),
+    (64, 8, "4", "vanilla", "last", "parallel", "token", True, None, "random", "da4ml", 1),
+    (64, 12, "n", "vanilla", "last", "parallel", "int", False, None, "random", "csd", 3),
+    (64, 16, "n", "linear", "every", "stage", "int", False, 6, "lean", "csd", None),
+    (128, 8, "n", "vanilla", "last", "stage", "int", True, None, "lean", "csd", 3),
+    (128, 12, "4", "linear", "every", "parallel", "token", False, 6, "random", "da4ml", None),
+    (128, 16, "n", "linear", "last", "stage", "token", True, None, "random", "da4ml", 1),
+    (8, 16, "n", "linear", "last", "parallel", "int", False, 6, "random", "da4ml", 3),
+    (16, 12, "4", "linear", "last", "stage", "int", False, 6, "random", "da4ml", 1),
+    (8, 8, "n", "linear", "every", "parallel", "int", True, 6, "lean", "da4ml", None),
 ]
 # Beyond the pairs: the single-stage bank (m = 2) and unsigned integer inputs.
 EXTRA = [
-    (8, 12, "2", "linear", "every", "stage", "int", True, None),
+    (8, 12, "2", "linear", "every", "stage", "int", True, None, "lean", "csd", None),
 ]
+
+
+def _parity(r: dict) -> str:
+    m = r["n"] if r["block"] == "n" else int(r["block"])
+    return "odd" if (m.bit_length() - 1) % 2 else "even"
+
+
+def _possible(a: str, va, b: str, vb) -> bool:
+    """Pairs no configuration can have: a serial readout of every step; an odd log2 m with
+    m = 4 or with n = 16 or 64 (m = n or m = 4: both even)."""
+    pair = {a: va, b: vb}
+    if pair.get("readout") == "every" and pair.get("lanes") is not None:
+        return False
+    odd_impossible = pair.get("block") == "4" or pair.get("n") in (16, 64)
+    return not (pair.get("parity") == "odd" and odd_impossible)
 
 
 def _row(values: tuple) -> dict:
@@ -66,15 +91,20 @@ def _ids(values: tuple) -> str:
     r = _row(values)
     return (f"n{r['n']}-m{r['block']}-B{r['state']}-{r['mode']}-{r['readout']}-{r['fold']}-"
             f"{r['input']}{'-sat' if r['saturating'] else ''}"
-            f"{'-o' + str(r['output_bits']) if r['output_bits'] else ''}")
+            f"{'-o' + str(r['output_bits']) if r['output_bits'] else ''}-{r['requant']}-"
+            f"{r['cmvm']}{'-lanes' + str(r['lanes']) if r['lanes'] else ''}")
 
 
 def test_table_is_pairwise():
-    rows = [_row(v) for v in PAIRWISE]
-    for a, b in itertools.combinations(FACTORS, 2):
-        need = set(itertools.product(FACTORS[a], FACTORS[b]))
+    rows = [{**_row(v), "parity": _parity(_row(v))} for v in PAIRWISE]
+    factors = {**FACTORS, "parity": ("even", "odd")}
+    for a, b in itertools.combinations(factors, 2):
+        need = {(va, vb) for va, vb in itertools.product(factors[a], factors[b])
+                if _possible(a, va, b, vb)}
         have = {(r[a], r[b]) for r in rows}
         assert need <= have, f"{a} x {b} misses {sorted(need - have, key=str)}"
+    for r in rows:
+        assert _possible("readout", r["readout"], "lanes", r["lanes"])
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +121,13 @@ def _make_ir(values: tuple, seed: int):
              else {"input_size": 3, "input_bits": 4 + n % 3, "input_signed": seed % 2 == 0})
     return random_ir(np.random.default_rng(seed), n, m, mode=r["mode"], readout=r["readout"],
                      state_bits=r["state"], input_kind=kind, output_size=7,
-                     saturating=r["saturating"], output_bits=r["output_bits"], **extra)
+                     saturating=r["saturating"], output_bits=r["output_bits"],
+                     requant=r["requant"], **extra)
+
+
+def _options(values: tuple) -> GenerateOptions:
+    r = _row(values)
+    return GenerateOptions(fold=r["fold"], cmvm=r["cmvm"], readout_lanes=r["lanes"])
 
 
 @pytest.mark.parametrize("values", PAIRWISE + EXTRA, ids=_ids)
@@ -102,7 +138,8 @@ def test_bit_exact(values, build_dir, tmp_path):
     if r["saturating"]:  # the clamp must really be exercised
         x = random_inputs(np.random.default_rng(seed), ir, 16, 12)
         assert golden_run(ir, x).saturated > 0
-    man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=r["fold"]))
+    man = vg.generate(ir, tmp_path / "rtl", _options(values))
+    assert man["readout_lanes"] == r["lanes"] and man["cmvm"] == r["cmvm"]
     sequences = 40 if r["n"] <= 16 else 24
     stim = make_stimulus(ir, sequences=sequences, seed=seed, max_steps=14, extreme=0.3)
     beats = sum(len(o) for o in stim.outputs) * (ir.output_size + 1)  # words + argmax
@@ -113,10 +150,16 @@ def test_bit_exact(values, build_dir, tmp_path):
     assert result.outputs_checked == beats
     assert result.ok
 
-    # no gaps, no back-pressure: one step every cycles_per_step cycles, plus the pipeline
+    # no gaps, no back-pressure: one step every cycles_per_step cycles, plus the pipeline;
+    # a serial readout holds back the next sequence's last step while it runs
     fast = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=seed, gaps=False)
     assert fast.ok and fast.outputs_checked == beats
-    assert fast.cycles <= stim.steps * man["cycles_per_step"] + man["latency_cycles"] + 1
+    serial = len(stim.sequences) * man["readout_cycles"]
+    assert fast.cycles <= (stim.steps * man["cycles_per_step"] + serial
+                           + man["latency_cycles"] + 1)
+    if r["lanes"]:
+        assert man["readout_cycles"] == vg.serial_readout_cycles(ir, r["lanes"]) + 1
+        assert man["latency_cycles"] == man["cycles_per_step"] + man["readout_cycles"]
 
 
 def test_build_is_cached(build_dir, tmp_path):
@@ -128,14 +171,17 @@ def test_build_is_cached(build_dir, tmp_path):
     assert again.cached and again.executable == first.executable
 
 
-def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "parallel") -> Path:
+def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "parallel",
+                    lanes: int | None = None) -> Path:
+    """The design rendered from a copy of the templates with `old` (found in exactly one
+    template file, once) replaced by `new`."""
     tdir = tmp_path / "templates"
     shutil.copytree(templates_dir() / "verilog", tdir)
-    path = tdir / "top.v.j2"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold), template_dir=tdir)
+    hits = [p for p in sorted(tdir.rglob("*.j2")) if old in p.read_text()]
+    assert len(hits) == 1 and hits[0].read_text().count(old) == 1, hits
+    hits[0].write_text(hits[0].read_text().replace(old, new))
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold, readout_lanes=lanes),
+                template_dir=tdir)
     return tmp_path / "rtl"
 
 
@@ -178,6 +224,22 @@ def test_mismatch_count_is_the_true_total(build_dir, tmp_path):
     assert result.to_dict()["mismatches"] == wrong
     assert len(result.mismatches) == 1000
     assert {m.expected - m.got for m in result.mismatches} == {1}
+
+
+@pytest.mark.parametrize("fold", ["parallel", "stage"])
+def test_detects_missing_serial_readout_stall(build_dir, tmp_path, fold):
+    """Without the stall, a last step that arrives while the serial readout runs restarts
+    it on the new state: short sequences back to back (no gaps) must catch that."""
+    ir = random_ir(np.random.default_rng(9), 16, 4, readout="last", output_size=5,
+                   requant="lean")
+    stim = make_stimulus(ir, sequences=30, seed=5, min_steps=1, max_steps=3)
+    clean = _mutated_design(tmp_path / "clean", ir, "& ~(ro_busy_q & s_axis_tlast)",
+                            "& ~(ro_busy_q & s_axis_tlast)", fold=fold, lanes=1)
+    assert run_batch(clean, stim, build_dir=build_dir, gaps=False).ok
+    rtl = _mutated_design(tmp_path / "broken", ir, "& ~(ro_busy_q & s_axis_tlast)", "",
+                          fold=fold, lanes=1)
+    broken = run_batch(rtl, stim, build_dir=build_dir, gaps=False)
+    assert not broken.ok
 
 
 def test_not_a_design_folder(tmp_path):

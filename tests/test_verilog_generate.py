@@ -168,47 +168,82 @@ def test_no_multiplication_operator():
             assert "*" not in code, name
 
 
-def _linear_form(text: str, name: str, root: str | None = None) -> dict[str, int]:
-    """Coefficients of the signals that wire `name` sums, its adder-tree nodes expanded."""
-    root = root or name
-    wires = dict(re.findall(r"(?:wire (?:signed )?\[\d+:0\]|assign) (\w+) = ([^;]+);", text))
-    coeffs: dict[str, int] = {}
-    for sign, signal, shift in re.findall(r"([+-])?\s*\(?(\w+)(?: << (\d+))?\)?",
-                                          re.sub(r"\d+'h[0-9a-f]+", "", wires[name])):
-        factor = (-1 if sign == "-" else 1) << int(shift or 0)
-        if re.fullmatch(rf"{root}_t\d+", signal):
-            for inner, value in _linear_form(text, signal, root).items():
-                coeffs[inner] = coeffs.get(inner, 0) + factor * value
-        else:
-            coeffs[signal] = coeffs.get(signal, 0) + factor
-    return coeffs
+def _kept_nodes(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"\(\* keep \*\) wire \[\d+:0\] (\w+);\n  assign \1 = ([^;]+);", text)
 
 
-def test_constants_are_shift_adds():
-    """M_r, M_a appear as their CSD digits: the sum of the shifts equals the constant."""
-    ir = _ir(6, 8, 4, shift=12)
-    text = vg.render(ir)["hadamrnn.v"]
-    coeffs = _linear_form(text, "v_0")
-    assert coeffs == {"re_0": ir.requant.rotate_mult, "ae_0": ir.requant.input_mult}
-
-
-def test_sums_are_trees_of_kept_two_input_adders():
-    """Every adder-tree node is a (* keep *) wire holding one two-input add or subtract, and
-    the nodes of a sum add up to the manifest's adder count."""
-    ir = _ir(6, 16, 4, shift=12)
-    files = vg.render(ir)
+@pytest.mark.parametrize("m,cmvm,lanes", [(4, "da4ml", None), (8, "csd", None),
+                                          (16, "csd", 2), (8, "da4ml", 1)])
+def test_sums_are_trees_of_kept_two_input_adders(m, cmvm, lanes):
+    """Every adder node is a (* keep *) wire holding one two-input add or subtract (a
+    shifted copy or a constant has none), and they add up to the manifest's count."""
+    ir = _ir(6, 16, m, requant="lean", readout="last" if lanes else "every", output_bits=7)
+    files = vg.render(ir, GenerateOptions(cmvm=cmvm, readout_lanes=lanes))
     text = files["hadamrnn.v"]
-    nodes = re.findall(r"\(\* keep \*\) wire \[\d+:0\] (\w+);\n  assign \1 = ([^;]+);", text)
+    nodes = _kept_nodes(text)
     assert nodes
-    for name, expr in nodes:
-        assert re.fullmatch(r"[avyp]_\d+_t\d+", name), name
-        assert len(re.findall(r" [+-] ", expr)) == 1, (name, expr)
+    ops = [len(re.findall(r" [+-] ", expr)) for _, expr in nodes]
+    assert set(ops) <= {0, 1}, nodes
     man = json.loads(files["manifest.json"])
-    roots = re.findall(r"\n  wire \[\d+:0\] ([avyp]_\d+) = ([^;]+);", text)
-    counted = len(nodes) + sum(1 for _, expr in roots if re.search(r" [+-] ", expr))
-    expected = (man["adders_per_step"]["input"] + man["adders_per_step"]["requant"]
-                + man["adders_per_step"]["readout"])
-    assert counted == expected
+    adds = man["adders_per_step"]
+    assert sum(ops) == adds["input"] + adds["requant"] + adds["readout"]
+    assert man["cmvm"] == cmvm and man["readout_lanes"] == lanes
+
+
+@pytest.mark.parametrize("m", [4, 8, 16, 32])
+def test_lean_requant_costs_one_adder_per_digit(m):
+    """M_a a power of two, M_r a shift (even log2 m) or D CSD digits: D adders per element,
+    the drive's rounding constant folded into the input projection's bias."""
+    from hadamhw.backends.csd import nonzero_digits
+
+    ir = _ir(3, 32, m, requant="lean", rotate_digits=3)
+    man = json.loads(vg.render(ir)["manifest.json"])
+    digits = nonzero_digits(ir.requant.rotate_mult)
+    assert digits == (1 if ir.k % 2 == 0 else 3)
+    assert man["adders_per_step"]["requant"] == 32 * digits
+    assert man["requant"]["rotate_digits"] == digits
+    rq, plan = ir.requant, man["requant"]
+    assert plan["rotate_mult"] << plan["common_shift"] == rq.rotate_mult
+    assert plan["input_mult"] << plan["common_shift"] == rq.input_mult
+    assert plan["shift"] + plan["common_shift"] == rq.shift
+    # the random ("precise") constants of the same IR cost several adders per element
+    precise = json.loads(vg.render(_ir(3, 32, m, shift=15))["manifest.json"])
+    assert precise["adders_per_step"]["requant"] >= 1.5 * man["adders_per_step"]["requant"]
+
+
+@pytest.mark.parametrize("size,bits", [(5, 3), (8, 3), (1, 1)])
+def test_token_rom_holds_the_requantized_drive(size, bits):
+    """Entry t is (U[:, t] + b) M_a' + round; ids without a column (size <= id < 2^bits)
+    get the bias-only drive, b M_a' + round (no input, as if U's column were zero)."""
+    ir = _ir(4, 8, 4, input_kind="token", input_size=size, requant="random")
+    assert ir.input.bits == max(1, (size - 1).bit_length())
+    text = vg.render(ir)["hadamrnn.v"]
+    plan = vg.requant_plan(ir)
+    assert plan.common > 0 or plan.input == ir.requant.input_mult
+    width = int(re.search(r"reg  \[(\d+):0\] d_rom;", text).group(1)) + 1
+    wd = width // 8
+
+    def unpack(literal: str) -> list[int]:
+        value = int(literal.split("'h")[1], 16)
+        out = []
+        for i in range(8):
+            v = (value >> (i * wd)) & ((1 << wd) - 1)
+            out.append(v - (1 << wd) if v >> (wd - 1) else v)
+        return out
+
+    entries = dict(re.findall(r"\n      (\d+'h[0-9a-f]+): d_rom = (\d+'h[0-9a-f]+);", text))
+    assert len(entries) == size
+    half = (1 << (ir.requant.shift - 1)) >> plan.common
+    for tok, literal in entries.items():
+        t = int(tok.split("'h")[1], 16)
+        want = (ir.input_weight[:, t] + ir.input_bias) * plan.input + half
+        assert unpack(literal) == [int(v) for v in want]
+    default = re.search(r"default: d_rom = (\d+'h[0-9a-f]+);", text)
+    if size == 1 << bits:
+        assert default is None
+    else:
+        assert unpack(default.group(1)) == [int(v) for v in ir.input_bias * plan.input + half]
+    assert json.loads(vg.render(ir)["manifest.json"])["adders_per_step"]["input"] == 0
 
 
 # -- lint ---------------------------------------------------------------------------------------
@@ -221,16 +256,34 @@ LINT_CASES = [
     (32, 8, "stage", "int", "linear", "last", 12, None, {"output_size": 1}),
     (128, 128, "parallel", "token", "linear", "every", 12, 8, {"input_size": 10}),
     (128, 4, "stage", "int", "vanilla", "every", 16, None, {"input_size": 1}),
+    # the lean datapath: requant constants as the lowering chooses, CSD or da4ml products,
+    # serial readouts with one lane, several lanes and one lane per output
+    (16, 8, "parallel", "int", "linear", "last", 12, None,
+     {"requant": "lean", "cmvm": "csd", "lanes": 1}),
+    (32, 32, "stage", "token", "vanilla", "last", 10, 6,
+     {"requant": "lean", "lanes": 2, "input_size": 5}),
+    (16, 16, "parallel", "int", "vanilla", "last", 8, None,
+     {"requant": "lean", "lanes": 5, "input_signed": False, "rotate_digits": 2}),
+    (64, 2, "stage", "int", "linear", "every", 12, 9, {"requant": "lean", "cmvm": "csd"}),
+    (8, 8, "parallel", "int", "linear", "last", 12, None,
+     {"requant": "lean", "lanes": 1, "output_size": 1}),
 ]
 
 
 @needs_verilator
-@pytest.mark.parametrize("case", LINT_CASES, ids=lambda c: f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}")
+def _lint_id(c: tuple) -> str:
+    lanes = f"-lanes{c[8]['lanes']}" if "lanes" in c[8] else ""
+    return f"n{c[0]}m{c[1]}-{c[2]}-{c[3]}-{c[5]}{lanes}"
+
+
+@pytest.mark.parametrize("case", LINT_CASES, ids=_lint_id)
 def test_lint_clean(tmp_path, case):
     n, m, fold, kind, mode, readout, state, obits, extra = case
+    extra = dict(extra)
+    cmvm, lanes = extra.pop("cmvm", "da4ml"), extra.pop("lanes", None)
     ir = _ir(n + m, n, m, input_kind=kind, mode=mode, readout=readout, state_bits=state,
              output_bits=obits, **extra)
-    vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    vg.generate(ir, tmp_path, GenerateOptions(fold=fold, cmvm=cmvm, readout_lanes=lanes))
     assert tools.lint(tmp_path) == []
 
 
@@ -250,9 +303,9 @@ def _edge_ir() -> IntegerRNN:
 
 
 @needs_verilator
-@pytest.mark.parametrize("fold", ["parallel", "stage"])
-def test_lint_clean_edge_cases(tmp_path, fold):
-    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold))
+@pytest.mark.parametrize("fold,cmvm", [("parallel", "da4ml"), ("stage", "csd")])
+def test_lint_clean_edge_cases(tmp_path, fold, cmvm):
+    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold, cmvm=cmvm))
     assert tools.lint(tmp_path) == []
 
 
@@ -289,10 +342,18 @@ def test_dense_with_stage_fold_is_rejected(tmp_path):
     (GenerateOptions(fold="half"), "--fold"),
     (GenerateOptions(recurrent="sparse"), "--recurrent"),
     (GenerateOptions(top="2fast"), "--top"),
+    (GenerateOptions(cmvm="mcm"), "--cmvm"),
+    (GenerateOptions(readout_lanes=0), "--readout-lanes"),
+    (GenerateOptions(readout_lanes=2), "readout 'last'"),
 ])
 def test_bad_options(options, match):
     with pytest.raises(HadamhwError, match=match):
         vg.render(_ir(), options)
+
+
+def test_more_readout_lanes_than_outputs_is_rejected():
+    with pytest.raises(HadamhwError, match="more than the 5 outputs"):
+        vg.render(_ir(readout="last"), GenerateOptions(readout_lanes=6))
 
 
 def test_corrupted_template_names_the_file(tmp_path):

@@ -65,6 +65,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of the random IRs (default 0)")
     p.add_argument("--state-bits", type=int, default=12)
     p.add_argument("--weight-bits", type=int, default=4)
+    p.add_argument("--pairs", default=None, metavar="N:M,...",
+                   help="exactly these (n, m) configurations, e.g. 16:4,128:128 (instead of "
+                        "--sizes x --blocks)")
+    p.add_argument("--requant", choices=("lean", "random"), default="lean",
+                   help="lean (default): M_a a power of two, M_r a shift or a short CSD "
+                        "constant, as the lowering chooses; random: the constants of the "
+                        "first sweep (16 significant bits)")
+    p.add_argument("--rotate-digits", type=int, default=None,
+                   help="CSD digits of M_r when log2 m is odd (lean requant; default: the "
+                        "lowering's default)")
+    p.add_argument("--readout", choices=("every", "last"), default="every",
+                   help="readout of the random IRs (default every step)")
+    p.add_argument("--readout-lanes", type=int, default=None,
+                   help="serial readout with this many lanes (readout last only)")
+    p.add_argument("--cmvm", choices=("da4ml", "csd"), default="da4ml",
+                   help="constant matrix products U x and V z (default da4ml)")
     p.add_argument("--full-dense", action="store_true",
                    help="synthesize whole dense designs (default: the dense core only)")
     p.add_argument("--cores-only", action="store_true",
@@ -104,7 +120,15 @@ def configurations(sizes: list[int], blocks: list[str]) -> list[tuple[int, int]]
 
 def make_ir(n: int, m: int, args: argparse.Namespace):
     return random_ir(np.random.default_rng(args.seed), n, m, state_bits=args.state_bits,
-                     weight_bits=args.weight_bits)
+                     weight_bits=args.weight_bits,
+                     requant=getattr(args, "requant", "random"),
+                     rotate_digits=getattr(args, "rotate_digits", None),
+                     readout=getattr(args, "readout", "every"))
+
+
+def generate_options(rec: str, args: argparse.Namespace) -> GenerateOptions:
+    return GenerateOptions(recurrent=rec, top=TOP, cmvm=getattr(args, "cmvm", "da4ml"),
+                           readout_lanes=getattr(args, "readout_lanes", None))
 
 
 def _digest(files: list[Path], *extra: str) -> str:
@@ -219,13 +243,17 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
     designs = {}
     for rec in ("fwht", "dense"):
         folder = root / f"n{n}_m{m}_{rec}"
-        man = vg.generate(ir, folder, GenerateOptions(recurrent=rec, top=TOP))
+        man = vg.generate(ir, folder, generate_options(rec, args))
         designs[rec] = (folder, man)
         row[f"adders_{rec}"] = man["adders_per_step"]["recurrent"]
         row["cycles_per_step"] = man["cycles_per_step"]
         row["adders_total_fwht" if rec == "fwht" else "adders_total_dense"] = \
             man["adders_per_step"]["total"]
         row["weight_storage_bits"] = man["weight_storage_bits"]
+        row["adders_per_step"] = man["adders_per_step"]
+        row["adder_bits"] = man["adder_bits"]
+        row["readout_cycles"] = man["readout_cycles"]
+        row["requant"] = man["requant"]
         row["state_bits"] = man["state_bits"]
     row["morgenstern"] = morgenstern_bound(n, m)
     cache = root / "cache" / fam
@@ -348,8 +376,19 @@ def table_rows(rows: list[dict]) -> list[dict]:
             "cycles_per_step": r["cycles_per_step"],
             "steps_per_s_fwht": None if fmax_wf is None else fmax_wf * 1e6 / r["cycles_per_step"],
             "synth_s_whole_fwht": f.get("seconds"), "synth_s_core_dense": d.get("seconds_synth"),
+            # the datapath around the core: adders of input / requant / readout, the sum of
+            # their widths (an analytical LUT-equivalent estimate), serial readout cycles
+            "datapath_adders": _parts(r.get("adders_per_step")),
+            "datapath_adder_bits": (r.get("adder_bits") or {}).get("total"),
+            "readout_cycles": r.get("readout_cycles"),
         })
     return out
+
+
+def _parts(adders: dict | None) -> str | None:
+    if not adders:
+        return None
+    return "/".join(str(adders[k]) for k in ("input", "requant", "readout"))
 
 
 def _cell(value, digits: int = 1) -> str:
@@ -371,6 +410,8 @@ MD_COLUMNS = [
     ("core Fmax FWHT (MHz)", "fmax_core_fwht", 1), ("core Fmax dense (MHz)", "fmax_core_dense", 1),
     ("whole Fmax FWHT (MHz)", "fmax_whole_fwht", 1),
     ("whole Fmax dense (MHz)", "fmax_whole_dense", 1), ("cycles / step", "cycles_per_step", 0),
+    ("datapath adders in/rq/ro", "datapath_adders", 0),
+    ("datapath adder bits", "datapath_adder_bits", 0),
 ]
 
 
@@ -480,6 +521,12 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
     configs = configurations(sizes, blocks)
+    if args.pairs:
+        try:
+            configs = [(int(a), int(b)) for a, b in
+                       (item.split(":") for item in args.pairs.split(",") if item)]
+        except ValueError:
+            raise SystemExit(f"--pairs: expected N:M,..., got {args.pairs!r}") from None
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     start = time.monotonic()

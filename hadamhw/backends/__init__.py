@@ -20,6 +20,7 @@ TARGETS = {
 }
 FOLDS = ("parallel", "stage")
 RECURRENT_CORES = ("fwht", "dense")
+CMVM_METHODS = ("da4ml", "csd")  # hadamhw.backends.adder_graph
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class GenerateOptions:
     fold: str = "parallel"  # parallel: one time step per cycle; stage: one FWHT stage per cycle
     recurrent: str = "fwht"  # fwht: butterflies; dense: adder tree per row of W (baseline)
     top: str = "hadamrnn"  # name of the top module / function
+    # constant matrix-vector products U x and V z: da4ml's shared adder graph, or one CSD
+    # adder tree per row (Verilog; the HLS tool does its own sharing)
+    cmvm: str = "da4ml"
+    # readout "last": outputs computed per cycle by a serial readout (None: all at once)
+    readout_lanes: int | None = None
 
     def validate(self) -> None:
         if self.fold not in FOLDS:
@@ -34,6 +40,13 @@ class GenerateOptions:
         if self.recurrent not in RECURRENT_CORES:
             raise HadamhwError(f"--recurrent must be one of {RECURRENT_CORES}, "
                                f"got {self.recurrent!r}")
+        if self.cmvm not in CMVM_METHODS:
+            raise HadamhwError(f"--cmvm must be one of {CMVM_METHODS}, got {self.cmvm!r}")
+        if self.readout_lanes is not None and (isinstance(self.readout_lanes, bool) or
+                                               not isinstance(self.readout_lanes, int) or
+                                               self.readout_lanes < 1):
+            raise HadamhwError(f"--readout-lanes must be a positive integer, "
+                               f"got {self.readout_lanes!r}")
         if not self.top.isidentifier() or self.top.startswith("_"):
             raise HadamhwError(f"--top must be a plain identifier, got {self.top!r}")
 

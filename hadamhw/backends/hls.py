@@ -141,6 +141,9 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
             or options.top.endswith("_t")):
         raise HadamhwError(f"--top {options.top!r} clashes with a C++ keyword or a name the "
                            "HLS sources use; choose another name")
+    if options.readout_lanes is not None:
+        raise HadamhwError("--readout-lanes applies to the Verilog target (the HLS top function "
+                           "computes the readout in the call of the last step)")
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: the HLS target implements the "
                            "Walsh-Hadamard butterflies only (use --recurrent fwht)")

@@ -12,6 +12,8 @@ from hadamhw.errors import HadamhwError
 
 
 def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None = None) -> None:
+    from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS, MAX_ROTATE_DIGITS
+
     g = p.add_argument_group("lowering (when given a checkpoint)")
     # The ranges are LoweringSettings.validate's, checked here before anything is loaded.
     g.add_argument("--state-bits", type=int_range(2, 32), default=state_default,
@@ -25,6 +27,16 @@ def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None
                         "(default 100: the maximum)")
     g.add_argument("--precision", type=int_range(4, 30), default=16,
                    help="significant bits of the requantization constants, 4..30 (default 16)")
+    g.add_argument("--state-scale", choices=("pow2", "calibrated"), default="pow2",
+                   help="pow2 (default): the state step is a power-of-two multiple of the "
+                        "input accumulator's, so M_a is a shift (the state range uses half to "
+                        "all of its bits); calibrated: exactly the calibrated range, M_a with "
+                        "--precision significant bits")
+    g.add_argument("--rotate-digits", type=int_range(1, MAX_ROTATE_DIGITS), default=None,
+                   metavar="D",
+                   help="non-zero CSD digits of M_r ~ 2^S/sqrt(m) when log2 m is odd (pow2 "
+                        f"state scale; default {DEFAULT_ROTATE_DIGITS}); each digit is one "
+                        "adder per state element and step")
     g.add_argument("--output-bits", type=int_range(2, 32), default=None,
                    help="requantize the logits to this many bits, 2..32 (default: full width)")
     g.add_argument("--data", type=user_path, default=None,
@@ -33,11 +45,15 @@ def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None
 
 def lowering_settings(args):
     from hadamhw.ir.lower import DEFAULT_STATE_BITS, LoweringSettings
+    from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS
 
     return LoweringSettings(
         state_bits=DEFAULT_STATE_BITS if args.state_bits is None else args.state_bits,
         calib=args.calib, precision=args.precision, percentile=args.percentile,
-        output_bits=args.output_bits)
+        output_bits=args.output_bits,
+        state_scale=getattr(args, "state_scale", "pow2"),
+        rotate_digits=(DEFAULT_ROTATE_DIGITS if getattr(args, "rotate_digits", None) is None
+                       else args.rotate_digits))
 
 
 def lower_checkpoint(path: Path, args, command: str = "lower"):
@@ -78,5 +94,6 @@ def load_ir(path: str | Path, args=None, command: str = "generate"):
         return IntegerRNN.load(path)
     if args is None:
         args = argparse.Namespace(state_bits=None, calib=512, calib_data=None,
-                                  percentile=100.0, precision=16, output_bits=None, data=None)
+                                  percentile=100.0, precision=16, output_bits=None, data=None,
+                                  state_scale="pow2", rotate_digits=None)
     return lower_checkpoint(path, args, command)[0]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 from hadamhw.commands.common import add_lowering_arguments, load_ir
+from hadamhw.commands.options import COUNT
 from hadamhw.commands.paths import check_output_folder, user_path
 
 
 def register(sub) -> None:
-    from hadamhw.backends import FOLDS, RECURRENT_CORES, TARGETS
+    from hadamhw.backends import CMVM_METHODS, FOLDS, RECURRENT_CORES, TARGETS
 
     p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
                        description="Render the integer model into synthesizable hardware "
@@ -25,6 +26,14 @@ def register(sub) -> None:
     p.add_argument("--recurrent", choices=RECURRENT_CORES, default="fwht",
                    help="fwht: Walsh-Hadamard butterflies (default); dense: adder tree per row "
                         "of W (baseline for comparison)")
+    p.add_argument("--cmvm", choices=CMVM_METHODS, default="da4ml",
+                   help="Verilog constant products U x and V z: da4ml (default) shares "
+                        "subexpressions with da4ml's CMVM solver; csd: one canonical-signed-"
+                        "digit adder tree per row (the HLS target leaves sharing to the tool)")
+    p.add_argument("--readout-lanes", type=COUNT, default=None, metavar="L",
+                   help="Verilog, readout 'last' only: compute the readout serially with L "
+                        "lanes (L outputs at a time, one CSD digit plane of V per cycle; the "
+                        "manifest states its cycles); default: every output at once")
     p.add_argument("--top", default="hadamrnn", help="name of the top module (default hadamrnn)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     add_lowering_arguments(p)
@@ -34,7 +43,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from hadamhw.backends import GenerateOptions, get_backend
 
-    options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top)
+    options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top,
+                              cmvm=args.cmvm, readout_lanes=args.readout_lanes)
     options.validate()
     out = check_output_folder(args.output, "design folder")
     ir = load_ir(args.model, args, "generate")
@@ -47,5 +57,8 @@ def run(args) -> int:
               f"fold={options.fold}, recurrent={options.recurrent} in {out}/")
         if "cycles_per_step" in manifest:
             print(f"  cycles per step: {manifest['cycles_per_step']}")
+        if manifest.get("readout_lanes"):
+            print(f"  serial readout: {manifest['readout_lanes']} lane(s), "
+                  f"{manifest['readout_cycles']} cycles per sequence")
         print(f"  files: {', '.join(files)}")
     return 0

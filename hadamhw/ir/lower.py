@@ -20,12 +20,14 @@ from hadamhw import __version__
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.encode import encode_inputs
 from hadamhw.ir.golden import run as golden_run
+from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS, MAX_ROTATE_DIGITS, lean_requant
 from hadamhw.ir.schema import InputSpec, IntegerRNN, OutputRequant, Requant, Scales
 from hadamhw.nn.model import HadamRNN
 from hadamhw.nn.quant import quantize_codes
 
 DEFAULT_STATE_BITS = 12
 DEFAULT_PRECISION = 16
+STATE_SCALES = ("pow2", "calibrated")
 FALLBACK_WEIGHT_BITS = 8  # for models trained with float U / V
 
 
@@ -38,6 +40,12 @@ class LoweringSettings:
     output_bits: int | None = None
     input_bits: int = 8  # real inputs without a task quantizer
     seed: int = 0
+    # pow2: the state step is the accumulator step times a power of two, so M_a is a shift
+    # (the state range uses half to all of its bits); calibrated: the state step is
+    # h_max / (2^(B_h-1) - 1) exactly and M_a keeps `precision` significant bits.
+    state_scale: str = "pow2"
+    # Non-zero CSD digits of M_r when log2(block size) is odd (pow2 state scale only).
+    rotate_digits: int = DEFAULT_ROTATE_DIGITS
 
     def validate(self) -> None:
         if not 2 <= self.state_bits <= 32:
@@ -48,6 +56,12 @@ class LoweringSettings:
             raise HadamhwError(f"--precision must be in [4, 30], got {self.precision}")
         if not 0 < self.percentile <= 100:
             raise HadamhwError(f"--percentile must be in (0, 100], got {self.percentile}")
+        if self.state_scale not in STATE_SCALES:
+            raise HadamhwError(f"--state-scale must be one of {STATE_SCALES}, "
+                               f"got {self.state_scale!r}")
+        if not 1 <= self.rotate_digits <= MAX_ROTATE_DIGITS:
+            raise HadamhwError(f"--rotate-digits must be in [1, {MAX_ROTATE_DIGITS}], "
+                               f"got {self.rotate_digits}")
         if self.output_bits is not None and not 2 <= self.output_bits <= 32:
             raise HadamhwError(f"--output-bits must be in [2, 32], got {self.output_bits}")
 
@@ -142,11 +156,22 @@ def lower(model: HadamRNN, calib_x: torch.Tensor, settings: LoweringSettings | N
     s_a = s_a / 2**refine
     b_codes = np.round(bias / s_a).astype(np.int64)
 
+    lowering_meta: dict
+    if settings.state_scale == "pow2":
+        # The smallest state step s_a 2^j that still covers the calibrated range: M_a = 2^e.
+        j = max(0, math.ceil(math.log2(s_h / s_a) - 1e-12)) if s_a > 0 else 0
+        s_h = s_a * 2.0**j
+        choice = lean_requant(m, j, settings.rotate_digits)
+        shift, rotate_mult, input_mult = choice.shift, choice.rotate_mult, choice.input_mult
+        lowering_meta = choice.as_meta(settings.state_bits)
+        lowering_meta["state_range_bits_used"] = math.log2(max(h_max / s_h, 1e-300)) + 1
     ratio = s_a / s_h
-    shift = max(settings.precision - 1 + (k + 1) // 2,
-                math.ceil(settings.precision - 1 - math.log2(ratio)) if ratio > 0 else 1, 1)
-    rotate_mult = round(2.0 ** shift / math.sqrt(m))
-    input_mult = round(ratio * 2.0 ** shift)
+    if settings.state_scale == "calibrated":
+        shift = max(settings.precision - 1 + (k + 1) // 2,
+                    math.ceil(settings.precision - 1 - math.log2(ratio)) if ratio > 0 else 1, 1)
+        rotate_mult = round(2.0 ** shift / math.sqrt(m))
+        input_mult = round(ratio * 2.0 ** shift)
+        lowering_meta = {"state_scale": "calibrated", "precision": settings.precision}
 
     v_codes, s_v, _ = _codes(model.output_layer.weight, model.output_layer.bits)
     s_y = s_v * s_h
@@ -188,6 +213,8 @@ def lower(model: HadamRNN, calib_x: torch.Tensor, settings: LoweringSettings | N
         "input_gain_error": (input_mult / 2.0 ** shift / ratio - 1.0) if ratio > 0 else 0.0,
     }
     ir.meta["calibration"] = {k: v for k, v in summary.items()}
+    ir.meta["lowering"] = lowering_meta
+    summary["lowering"] = lowering_meta
     return ir, summary
 
 
@@ -203,6 +230,7 @@ def format_summary(ir: IntegerRNN, summary: dict) -> str:
         f"  requant: h' = round_shift(r*{rq.rotate_mult} + a*{rq.input_mult}, {rq.shift})  "
         f"(1/sqrt(m) gain error {summary['rotate_gain_error']:+.2e}, "
         f"input gain error {summary['input_gain_error']:+.2e})",
+        *_lowering_lines(summary.get("lowering")),
         f"  scales: state {s.state:.6g}, input acc {s.input_acc:.6g}, output {s.output:.6g}",
         f"  calibration: {summary['calibration_sequences']} sequences x "
         f"{summary['calibration_steps']} steps, |h| max {summary['state_abs_max']:.6g}, "
@@ -214,3 +242,14 @@ def format_summary(ir: IntegerRNN, summary: dict) -> str:
         o = ir.output_requant
         lines.append(f"  output requant: y' = sat{o.bits}(round_shift(y*{o.mult}, {o.shift}))")
     return "\n".join(lines)
+
+
+def _lowering_lines(lowering: dict | None) -> list[str]:
+    if not lowering or lowering.get("state_scale") != "pow2":
+        return []
+    horizon = lowering["gain_horizon_steps"]
+    return [f"  lean requant: M_a = 2^{lowering['input_mult_log2']}, M_r with "
+            f"{lowering['rotate_digits']} CSD digit(s); state range uses "
+            f"{lowering['state_range_bits_used']:.2f} of its bits; gain drift below one "
+            f"state step for " + ("every step count" if horizon is None
+                                  else f"{horizon} step(s)")]

@@ -14,8 +14,15 @@ def random_ir(rng: np.random.Generator, hidden_size: int = 16, block_size: int |
               input_kind: str = "int", input_size: int = 3, input_bits: int = 4,
               input_signed: bool = True, weight_bits: int = 4, output_size: int = 5,
               saturating: bool = False, output_bits: int | None = None,
-              shift: int | None = None) -> IntegerRNN:
-    """A random IR whose state stays in range (or, with `saturating`, often saturates)."""
+              shift: int | None = None, requant: str = "random",
+              rotate_digits: int | None = None) -> IntegerRNN:
+    """A random IR whose state stays in range (or, with `saturating`, often saturates).
+
+    requant "random": any constants near 1/sqrt(m) and the input gain (exercises every
+    path of the generators); "lean": what the lowering chooses by default, M_a a power of
+    two and M_r a shift, or a short CSD constant when log2 m is odd (rotate_digits). The
+    weights, biases and signs are the same for both.
+    """
     n = hidden_size
     m = n if block_size is None else block_size
     lo_w, hi_w = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
@@ -38,6 +45,18 @@ def random_ir(rng: np.random.Generator, hidden_size: int = 16, block_size: int |
     target = (1 << (state_bits - 1)) / acc_mag  # input alone reaches about full scale
     gain = rng.uniform(4.0, 16.0) if saturating else rng.uniform(0.05, 0.4)
     input_mult = max(1, round(target * gain * 2**S))
+    if requant == "lean":
+        from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS, lean_requant
+
+        # as the lowering: the state step is at least the accumulator step (j >= 0), except
+        # where the IR is meant to saturate
+        step_log2 = math.ceil(-math.log2(target * gain))
+        if not saturating:
+            step_log2 = max(0, step_log2)
+        choice = lean_requant(m, step_log2, rotate_digits or DEFAULT_ROTATE_DIGITS)
+        S, rotate_mult, input_mult = choice.shift, choice.rotate_mult, choice.input_mult
+    elif requant != "random":
+        raise ValueError(f"requant must be 'random' or 'lean', got {requant!r}")
     orq = None
     if output_bits is not None:
         orq = OutputRequant(mult=int(rng.integers(1, 1 << 12)), shift=int(rng.integers(4, 20)),

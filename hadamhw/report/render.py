@@ -60,6 +60,15 @@ def summary_items(report: dict) -> list[tuple[str, str]]:
     if isinstance(adders, dict):
         parts = ", ".join(f"{k} {adders[k]}" for k in ADDER_PARTS if k in adders)
         items.append(("additions per time step (analytical)", parts))
+    bits = a.get("adder_bits")
+    if isinstance(bits, dict):
+        parts = ", ".join(f"{k} {bits[k]}" for k in ADDER_PARTS if k in bits)
+        items.append(("adder bits, datapath around the core (analytical)", parts))
+    if a.get("cmvm"):
+        items.append(("constant matrix products (U, V)", str(a["cmvm"])))
+    if a.get("readout_lanes"):
+        items.append(("serial readout", f"{a['readout_lanes']} lane(s), "
+                                        f"{a.get('readout_cycles')} cycles per sequence"))
     if "morgenstern_bound" in a:
         items.append(("Morgenstern bound (n/2)·log2(m) for the rotation",
                       _fmt(a["morgenstern_bound"])))

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Analytical cost of the datapath around the recurrent core, choice by choice.
+
+For the sweep's fixed-seed random IRs (tools/sweep_hw.py: seed 0, 4-bit weights, 12-bit
+state, 3 four-bit inputs, 5 outputs), generates the Verilog for each requantization choice,
+constant-product method and readout, and prints the manifest's adders and adder bits (the
+sum of the adders' widths: about one LUT equivalent per bit on carry-chain FPGAs) of the
+input projection, the requantization and the readout. No synthesis: it runs in seconds.
+
+    python tools/datapath_costs.py --pairs 16:4,128:128
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from hadamhw.backends import GenerateOptions
+from hadamhw.backends import verilog as vg
+from hadamhw.ir.random import random_ir
+
+# (label, requant, rotate digits, readout, lanes, cmvm)
+CHOICES = [
+    ("random 12-16 bit constants (S as in the first sweep), CSD trees", "random", None,
+     "every", None, "csd"),
+    ("lean constants, CSD trees", "lean", None, "every", None, "csd"),
+    ("lean constants, da4ml", "lean", None, "every", None, "da4ml"),
+    ("lean, M_r with 4 digits, da4ml", "lean", 4, "every", None, "da4ml"),
+    ("lean, M_r with 3 digits, da4ml", "lean", 3, "every", None, "da4ml"),
+    ("lean, da4ml, readout last at once", "lean", None, "last", None, "da4ml"),
+    ("lean, da4ml, readout last, 1 lane", "lean", None, "last", 1, "da4ml"),
+    ("lean, CSD, readout last, 1 lane", "lean", None, "last", 1, "csd"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", default="16:4,128:128", help="n:m configurations")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    pairs = [tuple(int(v) for v in item.split(":")) for item in args.pairs.split(",") if item]
+    rows = []
+    for n, m in pairs:
+        for label, requant, digits, readout, lanes, cmvm in CHOICES:
+            ir = random_ir(np.random.default_rng(args.seed), n, m, requant=requant,
+                           rotate_digits=digits, readout=readout)
+            man = json.loads(vg.render(ir, GenerateOptions(cmvm=cmvm, readout_lanes=lanes))
+                             ["manifest.json"])
+            rows.append({"n": n, "m": m, "choice": label, "rotate_mult": ir.requant.rotate_mult,
+                         "shift": ir.requant.shift, "input_mult": ir.requant.input_mult,
+                         "adders": man["adders_per_step"], "bits": man["adder_bits"],
+                         "readout_cycles": man["readout_cycles"]})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print("| n | m | choice | M_r / M_a / S | adders input / requant / readout | "
+          "adder bits input / requant / readout | adder bits total | readout cycles |")
+    print("|---:|---:|---|---|---|---|---:|---:|")
+    for r in rows:
+        a, b = r["adders"], r["bits"]
+        print(f"| {r['n']} | {r['m']} | {r['choice']} | {r['rotate_mult']} / {r['input_mult']} / "
+              f"{r['shift']} | {a['input']} / {a['requant']} / {a['readout']} | "
+              f"{b['input']} / {b['requant']} / {b['readout']} | {b['total']} | "
+              f"{r['readout_cycles'] or '–'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
