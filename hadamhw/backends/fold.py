@@ -29,11 +29,16 @@ multiplexer per half). Without the skew the wiring is fixed.
 Result slot t = 2u (sum) or 2u + 1 (difference) of cycle c holds element 2cF + t in every
 case, so per-element constants (signs, drives, U and V codes) are ROM words at address c.
 
-Timing. A read issued in cycle c returns its data in c + 1 (the butterflies), the results
-are registered and written in c + 2 (the requantization on the last stage), so a word is
-readable again from cycle c + 3 (WRITE_LATENCY). The next stage reads its words in another
-order; `gap` idle cycles after each stage's S reads keep every read behind the write of
-its word (read-after-write through the RAM), so cycles per step = k (S + gap).
+Timing. A read issued in cycle c returns its data in c + 1 (the butterflies, registered),
+[c + 2: the product f M_r' when M_r' is no power of two, registered], then the results are
+written (the requantization on the last stage), so a word is readable again `pipeline` + 1
+cycles after its read was issued (`pipeline` = 2 or 3 register stages). The next stage
+reads its words in another order; `gap` idle cycles after each stage's S reads keep every
+read behind the write of its word (read-after-write through the RAM), so a step takes
+k (S + gap) cycles. After the last write the readout accumulates (1 cycle), the beat enters
+the 2-slot output FIFO (1 cycle) and a serial argmax scans its `outputs` words (1 cycle
+each, plus one) before m_axis_tvalid. With a readout every step two beats in flight must cover that
+tail, which bounds the step rate from below when steps are short (`cycles_per_step`).
 """
 
 from __future__ import annotations
@@ -44,22 +49,22 @@ import numpy as np
 
 from hadamhw.errors import HadamhwError
 
-# Cycles from issuing the read of word c to the first cycle that may read what the stage
-# wrote there: RAM read (1), butterflies and requantization registered (1), RAM write (1).
-WRITE_LATENCY = 3
+# Output FIFO slots = readout beats in flight (the handshake's limit).
+FIFO_SLOTS = 2
 
 
 def parse_fold(value: str | int) -> str | int:
     """A --fold value: 'parallel', 'stage', or a number of butterfly units (a power of two)."""
     if isinstance(value, str) and value in ("parallel", "stage"):
         return value
-    if isinstance(value, bool):
-        raise HadamhwError(f"--fold must be 'parallel', 'stage' or a power of two, got {value!r}")
+    expected = (f"--fold must be 'parallel', 'stage' or a number of butterfly units (a "
+                f"power of two), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise HadamhwError(expected)
     try:
-        units = int(value, 10) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise HadamhwError(f"--fold must be 'parallel', 'stage' or a power of two (butterfly "
-                           f"units), got {value!r}") from None
+        units = int(value, 10) if isinstance(value, str) else value
+    except ValueError:
+        raise HadamhwError(expected) from None
     if units < 1 or units & (units - 1):
         raise HadamhwError(f"--fold {value}: the number of butterfly units must be a power of "
                            "two >= 1")
@@ -79,6 +84,9 @@ class FoldPlan:
     n: int
     m: int
     units: int
+    pipeline: int = 2  # register stages from the RAM read to the RAM write (2 or 3)
+    outputs: int = 1  # words the serial argmax scans
+    readout_every: bool = True
 
     def __post_init__(self) -> None:
         check_units(self.units, self.n)
@@ -162,13 +170,20 @@ class FoldPlan:
 
     # -- schedule ---------------------------------------------------------------------------
     @property
+    def write_latency(self) -> int:
+        """Cycles from issuing the read of word c to the first cycle that may read what the
+        stage wrote there."""
+        return self.pipeline + 1
+
+    @property
     def gap(self) -> int:
         """Idle cycles after each stage's reads: the next stage's read of a word must come
-        WRITE_LATENCY cycles after the read that produced it (measured, not assumed)."""
+        write_latency cycles after the read that produced it (checked word by word)."""
         need = 0
         for c in range(self.words):
             for half in (0, 1):
-                need = max(need, self.read_word(half, c) + WRITE_LATENCY - self.words - c)
+                need = max(need, self.read_word(half, c) + self.write_latency
+                           - self.words - c)
         return need
 
     @property
@@ -176,19 +191,43 @@ class FoldPlan:
         return self.words + self.gap
 
     @property
-    def cycles_per_step(self) -> int:
+    def step_cycles(self) -> int:
+        """Busy cycles of one step: k stages."""
         return self.k * self.stage_cycles
+
+    @property
+    def argmax_cycles(self) -> int:
+        """The serial argmax: one word fetched a cycle, compared the cycle after."""
+        return 1 if self.outputs == 1 else self.outputs + 1
+
+    @property
+    def tail_cycles(self) -> int:
+        """From the last read of a step to its m_axis_tvalid: the pipeline, the readout's
+        accumulation, the FIFO write and the serial argmax."""
+        return self.pipeline + 2 + self.argmax_cycles + 1
+
+    @property
+    def cycles_per_step(self) -> int:
+        """Input handshake to the next possible one, at full rate (the most cycles between
+        two; exact unless the bound below alternates between two values, whose mean is then
+        up to half a cycle less). A readout every step takes a new step only while fewer than
+        FIFO_SLOTS beats are in flight: step t + 2 waits for the beat of step t,
+        (step - gap) + tail cycles after step t began."""
+        rate = self.step_cycles
+        if self.readout_every:
+            in_flight = self.step_cycles - self.gap + self.tail_cycles + 1
+            rate = max(rate, -(-in_flight // FIFO_SLOTS), self.argmax_cycles)
+        return rate
 
     @property
     def overhead_cycles(self) -> int:
         """Cycles per step beyond n log2(m) / (2F)."""
-        return self.k * self.gap
+        return self.cycles_per_step - self.n * self.k // (2 * self.units)
 
     @property
     def latency_cycles(self) -> int:
-        """Input handshake to m_axis_tvalid: the step's reads, the pipeline (read, write,
-        readout), the result register and the output FIFO."""
-        return (self.k - 1) * self.stage_cycles + self.words + 5
+        """Input handshake to m_axis_tvalid (from an idle core)."""
+        return self.step_cycles - self.gap + self.tail_cycles
 
     def ram_bits(self, word_bits: int) -> int:
         """Both halves, both buffers."""

@@ -895,8 +895,8 @@ def cycles_per_step(ir: IntegerRNN, fold: str | int) -> int:
     """Cycles from one input handshake to the next possible one for a fold."""
     options = resolve_fold(ir, GenerateOptions(fold=fold))
     if isinstance(options.fold, int):
-        from hadamhw.backends.fold import FoldPlan
+        from hadamhw.backends.verilog_fold import plan_for
 
-        return FoldPlan(ir.hidden_size, ir.block_size, options.fold).cycles_per_step
+        return plan_for(ir, options.fold).cycles_per_step
     return _timing(ir, options)[0]
 

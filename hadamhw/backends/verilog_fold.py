@@ -29,6 +29,7 @@ the butterfly rate (2F elements per cycle):
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -37,10 +38,8 @@ import numpy as np
 from hadamhw.backends import GenerateOptions, template_environment
 from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
 from hadamhw.backends.csd import csd_digits
-from hadamhw.backends.fold import FoldPlan
+from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
 from hadamhw.backends.verilog import (
-    MAX_PENDING,
-    _argmax_section,
     _decl,
     _graph_decls,
     _output_requant,
@@ -61,6 +60,50 @@ from hadamhw.resources import templates_dir
 
 TEMPLATE = "fold/top.v.j2"
 README_TEMPLATE = "fold/README.md.j2"
+
+
+def product_stage(ir: IntegerRNN) -> bool:
+    """f M_r' gets its own pipeline stage when it takes adders (M_r' no power of two)."""
+    return len(csd_digits(requant_plan(ir).rotate)) > 1
+
+
+def plan_for(ir: IntegerRNN, units: int) -> FoldPlan:
+    """The schedule of this generator's fold design for `units` butterfly units."""
+    return FoldPlan(ir.hidden_size, ir.block_size, units,
+                    pipeline=3 if product_stage(ir) else 2, outputs=ir.output_size,
+                    readout_every=ir.readout == "every")
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """The register stages after the read issue ('iss'): ex (RAM data, butterflies),
+    mu (the product f M_r', only when it takes adders), wb (requantization, RAM write)."""
+
+    stages: tuple[str, ...]
+
+    def c(self, stage: str) -> str:
+        return "c_iss" if stage == "iss" else f"{stage}_c_q"
+
+    def x(self, stage: str) -> str:
+        return "x_q" if stage == "iss" else f"{stage}_x_q"
+
+    @property
+    def compute(self) -> str:
+        """The stage that forms the drive (its result is registered into wb)."""
+        return self.stages[-2]
+
+    @property
+    def before_compute(self) -> str:
+        return ("iss", *self.stages)[-3]
+
+    @property
+    def f_wb(self) -> str:
+        """The butterflies' results as the wb stage sees them."""
+        return "f_q" if self.stages[-2] == "ex" else "fm_q"
+
+
+def pipe_for(ir: IntegerRNN) -> Pipe:
+    return Pipe(("ex", "mu", "wb") if product_stage(ir) else ("ex", "wb"))
 
 
 def _concat(parts: list[str]) -> str:
@@ -132,7 +175,7 @@ def _sign_table(ir: IntegerRNN, plan: FoldPlan) -> list[str]:
             for c in range(plan.words)]
 
 
-def _token_drive_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
+def _token_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     """Token inputs: d'' = (U[e, token] + b_e) M_a' + round + [s_e < 0] read from a ROM at
     {token, c}; ids outside the vocabulary read the bias-only rows (token index = size)."""
     from hadamhw.backends.verilog import _drive_table
@@ -148,20 +191,22 @@ def _token_drive_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
         for c in range(plan.words):
             words.append(_packed([int(table[e, tok]) for e in
                                   range(2 * c * plan.units, 2 * (c + 1) * plan.units)], wd))
+    x = pipe.x(pipe.compute)
     if size < (1 << bits):
-        index = f"(ex_x_q < {lit(size, bits)}) ? {resize('ex_x_q', None, bits, idx_bits)} : " \
+        index = f"({x} < {lit(size, bits)}) ? {resize(x, None, bits, idx_bits)} : " \
                 f"{lit(size, idx_bits)}"
     else:
-        index = resize("ex_x_q", None, bits, idx_bits)
+        index = resize(x, None, bits, idx_bits)
     decls = [_decl("tok_idx", idx_bits, index)]
-    rom = _rom("drive_rom", "drive_q", "{tok_idx, ex_c_q}", 2 * plan.units * wd, words)
+    rom = _rom("drive_rom", "drive_q", f"{{tok_idx, {pipe.c(pipe.compute)}}}",
+               2 * plan.units * wd, words)
     drive = [(f"d_{t}", lo, hi, wd, bit_slice("drive_q", t * wd, wd))
              for t in range(2 * plan.units)]
     return {"kind": "token", "decls": decls, "roms": [rom], "drive": drive, "adders": 0,
             "adder_bits": 0, "unused": [], "drive_reg": None, "pow2": True}
 
 
-def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, cmvm: str) -> dict:
+def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     """Integer inputs: per result slot, U's codes of its element (ROM word at c) applied to
     the input words by shift-add units, plus b'' from a second ROM; registered as d_q."""
     rq = requant_plan(ir)
@@ -184,7 +229,7 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, cmvm: str) -> dict:
     decls: list[dict] = []
     unused: list[str] = []
     for j in range(words_in):
-        decls.append(_decl(f"x_{j}", wx, bit_slice("ex_x_q", j * wx, wx)))
+        decls.append(_decl(f"x_{j}", wx, bit_slice(pipe.x(pipe.compute), j * wx, wx)))
     used_x = set()
     drive = []
     code_of = {}  # (t, j, b) -> bit position in the U ROM word
@@ -233,8 +278,9 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, cmvm: str) -> dict:
     bias_words = [_packed([bias[e] for e in range(2 * c * plan.units,
                                                   2 * (c + 1) * plan.units)], wb)
                   for c in range(plan.words)]
-    roms = [_rom("uw_rom", "uw_q", "c_iss", code_bits, uw_words),
-            _rom("bias_rom", "bias_q", "c_iss", F2 * wb, bias_words)]
+    addr = pipe.c(pipe.before_compute)
+    roms = [_rom("uw_rom", "uw_q", addr, code_bits, uw_words),
+            _rom("bias_rom", "bias_q", addr, F2 * wb, bias_words)]
     if not code_of:
         unused.append("uw_q")
     # the drive is registered between the shift-add units and the requantization
@@ -249,31 +295,36 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, cmvm: str) -> dict:
             "unused": unused, "drive_reg": reg, "pow2": pow2}
 
 
-def _requant_section(ir: IntegerRNN, plan: FoldPlan, drive: list) -> dict:
-    """v = d'' + (f M_r' XOR s), q = v >>> S', h' = clamp(q) for each of the 2F slots;
-    f M_r' is a shift, or a short CSD constant's adder tree (log2 m odd)."""
+def _requant_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe, drive: list) -> dict:
+    """v = d'' + (p XOR {s}), q = v >>> S', h' = clamp(q) for each of the 2F slots, where
+    p = f M_r' is a shift, or a short CSD constant's adder tree (log2 m odd) computed and
+    registered in its own stage (mu)."""
     w = ir.widths
     rq = requant_plan(ir)
     F2, Wb, m, Bh = 2 * plan.units, max(w.fwht), ir.block_size, w.state
     f_lo, f_hi = -(m << (Bh - 1)), (m << (Bh - 1)) - 1
+    staged = "mu" in pipe.stages
     graph = AdderGraph("rq_n")
-    decls, unused, elements = [], [], []
-    adders = 0
+    f_decls, p_decls, decls, unused, elements = [], [], [], [], []
+    products = []
     for t in range(F2):
-        decls.append(_decl(f"f_{t}", Wb, bit_slice("f_q", t * Wb, Wb)))
+        f_decls.append(_decl(f"f_{t}", Wb, bit_slice("f_q", t * Wb, Wb)))
         f = graph.input(f"f_{t}", f_lo, f_hi, Wb)
         p = graph.row([Term(f, dg.shift, dg.sign) for dg in csd_digits(rq.rotate)], 0)
-        p_lo, p_hi = graph.interval(p.coef, p.const)
+        products.append((p, *graph.interval(p.coef, p.const)))
+    offsets = np.cumsum([0] + [p.width for p, _, _ in products]).tolist()
+    for t, (p, p_lo, p_hi) in enumerate(products):
+        if staged:  # registered between the product and the requantization
+            p_decls.append(_decl(f"pr_{t}", p.width, bit_slice("p_q", offsets[t], p.width)))
+            p = Signal(f"pr_{t}", p.width, {})
         name, d_lo, d_hi, d_w, d_expr = drive[t]
         decls.append(_decl(name, d_w, d_expr))
         # p XOR {s}: p, or -p - 1 (the +1 of the negation is in the drive)
         x_lo, x_hi = min(p_lo, -p_hi - 1), max(p_hi, -p_lo - 1)
         v_w = signed_bits(d_lo + x_lo, d_hi + x_hi)
         d_ext = extend(Signal(name, d_w, {}), v_w)
-        p_ext = extend(p, v_w)
-        v = _decl(f"v_{t}", v_w, f"{d_ext} + ({p_ext} ^ {{{v_w}{{sign_wb_q[{t}]}}}})",
+        v = _decl(f"v_{t}", v_w, f"{d_ext} + ({extend(p, v_w)} ^ {{{v_w}{{sign_wb_q[{t}]}}}})",
                   keep=True)
-        adders += 1
         if rq.shift > 0 or w.shifted < v_w:
             unused.append(f"v_{t}")
         q = _decl(f"q_{t}", w.shifted, arith_shift(Signal(f"v_{t}", v_w, {}), rq.shift,
@@ -281,11 +332,15 @@ def _requant_section(ir: IntegerRNN, plan: FoldPlan, drive: list) -> dict:
         h = _decl(f"hn_{t}", Bh, _saturate(f"q_{t}", w.shifted, Bh, ir.mode == "vanilla"))
         hx = _decl(f"hx_{t}", Wb, resize(f"hn_{t}", f"hn_{t}[{Bh - 1}]", Bh, Wb))
         elements.append({"v": v, "q": q, "h": h, "hx": hx})
-    decls = decls + _graph_decls(graph)
     unused += graph.partial
     bits = sum(nd["width"] for nd in graph.nodes) + sum(el["v"]["msb"] + 1 for el in elements)
-    return {"decls": decls, "elements": elements, "unused": unused,
-            "adders": graph.adders + adders, "adder_bits": bits,
+    product_reg = None
+    if staged:
+        product_reg = {"msb": offsets[-1] - 1,
+                       "value": _concat([p.name for p, _, _ in reversed(products)])}
+    return {"f_decls": f_decls, "product_decls": _graph_decls(graph), "product_reg": product_reg,
+            "decls": p_decls + decls, "elements": elements, "unused": unused,
+            "adders": graph.adders + F2, "adder_bits": bits,
             "h_ext": _concat([f"hx_{t}" for t in reversed(range(F2))])}
 
 
@@ -297,6 +352,11 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
     F2, Bh, Bz, d_out = 2 * plan.units, w.state, w.readout_in, ir.output_size
     wv, wacc = w.output_weight, w.output_acc
     V = np.asarray(ir.output_weight, dtype=np.int64)
+    # With k >= 2 stages the next readout starts stages after this one's beat is taken:
+    # the accumulators are loaded with c then (a synchronous set/reset, no multiplexer).
+    # With one stage the next step's first sum may come in that very cycle: c enters the
+    # first sum through a multiplexer instead.
+    preload = ir.k >= 2
     graph = AdderGraph("ro_n")
     leaves, accs, z_regs = [], [], []
     unused: list[str] = []
@@ -322,12 +382,17 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
                 # two's complement: the top bit weighs -2^(wv-1)
                 terms.append(Term(leaf, b, -1 if b == wv - 1 else 1))
         total = graph.tree(terms)
-        ps = extend(graph.add_constant(total, 0), wacc) if total is not None else lit(0, wacc)
+        ps = lit(0, wacc)
+        if total is not None:
+            sig = graph.add_constant(total, 0)
+            ps = extend(sig, wacc)  # mod 2^wacc: the top bits of a wider sum cancel
+            if sig.width > wacc:
+                unused.append(sig.name)
         c_o = lit(int(ir.output_bias[o]), wacc)
         accs.append(_decl(f"ps_{o}", wacc, ps))
-        accs.append(_decl(f"acc_next_{o}", wacc,
-                          f"(ro_first_q ? {c_o} : acc_q_{o}) + ps_{o}", keep=True))
-        outputs.append({"acc": f"acc_q_{o}", "next": f"acc_next_{o}"})
+        start = f"acc_q_{o}" if preload else f"(ro_first_q ? {c_o} : acc_q_{o})"
+        accs.append(_decl(f"acc_next_{o}", wacc, f"{start} + ps_{o}", keep=True))
+        outputs.append({"acc": f"acc_q_{o}", "next": f"acc_next_{o}", "bias": c_o})
     unused += graph.partial
     code_bits = max(1, len(code_of))
     vw_words = []
@@ -353,10 +418,31 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
             "z_msb": F2 * Bz - 1,
             "z_value": _concat([f"zn_{t}" for t in reversed(range(F2))]),
             "acc_msb": wacc - 1, "adders": graph.adders + d_out + orq_graph.adders,
+            "preload": preload,
             "adder_bits": bits, "unused": unused}
 
 
-def _control_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
+def _pipeline_registers(ir: IntegerRNN, pipe: Pipe) -> list[dict]:
+    """Per register stage, what each signal is loaded from: the issue stage's values for
+    the first, the stage before it for the others. x (the step's input word) travels up to
+    the stage that forms the drive; zero (the step starts from h = 0) is the ex stage's."""
+    every = ir.readout == "every"
+    first = {"valid": "issue", "c": "c_iss", "last": "last_stage", "buf": "~buf_q",
+             "ro": "last_stage" if every else "last_stage & last_q", "tl": "last_q",
+             "x": "x_q"}
+    out = []
+    upto = pipe.stages.index(pipe.compute)
+    for i, name in enumerate(pipe.stages):
+        prev = pipe.stages[i - 1] if i else None
+        src = {key: (first[key] if prev is None else f"{prev}_{key}_q") for key in first}
+        signals = ["c", "last", "buf", "ro"] + (["tl"] if every else [])
+        if i <= upto:
+            signals.append("x")
+        out.append({"name": name, "src": src, "signals": signals, "zero": name == "ex"})
+    return out
+
+
+def _control_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     k, S, G = ir.k, plan.words, plan.gap
     cnt_bits = max(1, clog2(S + G))
     stage_bits = max(1, clog2(k))
@@ -370,24 +456,32 @@ def _control_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
         "use_stage": k > 1, "stage_msb": stage_bits - 1, "stage_zero": lit(0, stage_bits),
         "stage_one": lit(1, stage_bits), "stage_last": lit(k - 1, stage_bits),
         "unused_cnt": cnt_bits > cb,
+        "pipe": _pipeline_registers(ir, pipe), "wb": pipe.stages[-1],
     }
 
 
 def _interface_section(ir: IntegerRNN) -> dict:
+    """The 2-slot output FIFO and the serial argmax that completes each of its beats: one
+    output word a cycle compared with the best so far (a later word wins only when strictly
+    larger: ties go to the lowest index, as numpy.argmax)."""
     words_bits = ir.input.bits * (1 if ir.input.kind == "token" else ir.input.size)
     d_out, Wo = ir.output_size, ir.widths.output
     argmax_bits = max(1, clog2(d_out))
     out_bits = d_out * Wo
-    beat_bits = out_bits + argmax_bits + 1
+    count_bits = max(1, clog2(d_out + 1))  # the fetch counter runs to d_out
+    words = [{"index": lit(o, count_bits), "slice": bit_slice("am_slot", o * Wo, Wo)}
+             for o in range(d_out)]
     return {
         "in_msb": words_bits - 1, "out_msb": out_bits - 1, "argmax_msb": argmax_bits - 1,
-        "beat_msb": beat_bits - 1,
+        "slot_msb": out_bits,  # {last, data}
         "beat_data": _concat([f"out_{o}" for o in reversed(range(d_out))]),
-        "beat_argmax_slice": bit_slice("fifo_head", out_bits, argmax_bits),
-        "beat_data_slice": bit_slice("fifo_head", 0, out_bits),
-        "beat_last_bit": f"fifo_head[{beat_bits - 1}]",
-        "max_pending": lit(MAX_PENDING, 2), "max_pending_count": MAX_PENDING,
-        "out_word_msb": Wo - 1,
+        "max_pending": lit(FIFO_SLOTS, 2), "max_pending_count": FIFO_SLOTS,
+        "out_word_msb": Wo - 1, "am_words": words, "am_count_msb": count_bits - 1,
+        "am_zero": lit(0, count_bits), "am_one": lit(1, count_bits),
+        "am_end": lit(d_out, count_bits), "am_last_index": lit(d_out - 1, argmax_bits),
+        "am_index": resize("am_wo_q", None, count_bits, argmax_bits),
+        "am_index_unused": count_bits > argmax_bits,
+        "single_output": d_out == 1,
     }
 
 
@@ -402,39 +496,40 @@ def _unread(decls: list[dict], readers: list[str]) -> list[str]:
 
 def fold_context(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan) -> tuple[dict, dict]:
     """The template context of the fold's top module and its analytical costs."""
+    pipe = pipe_for(ir)
     rot = _rotation_section(ir, plan)
     if ir.input.kind == "token":
-        inp = _token_drive_section(ir, plan)
+        inp = _token_drive_section(ir, plan, pipe)
     else:
-        inp = _int_drive_section(ir, plan, options.cmvm)
-    req = _requant_section(ir, plan, inp["drive"])
+        inp = _int_drive_section(ir, plan, pipe)
+    req = _requant_section(ir, plan, pipe, inp["drive"])
     ro = _readout_section(ir, plan)
-    am = _argmax_section(ir)
-    ctl = _control_section(ir, plan)
+    ctl = _control_section(ir, plan, pipe)
     iface = _interface_section(ir)
-    all_decls = (rot["decls"] + inp["decls"] + req["decls"] + ro["decls"] + ro["z_decls"]
+    all_decls = (rot["decls"] + inp["decls"] + req["f_decls"] + req["product_decls"]
+                 + req["decls"] + ro["decls"] + ro["z_decls"]
                  + [el[x] for el in req["elements"] for x in ("v", "q", "h", "hx")])
     readers = [rot["results"], req["h_ext"], ro["z_value"], iface["beat_data"],
-               inp["drive_reg"]["value"] if inp["drive_reg"] else ""]
+               inp["drive_reg"]["value"] if inp["drive_reg"] else "",
+               req["product_reg"]["value"] if req["product_reg"] else ""]
     readers += [f"{o['next']}" for o in ro["outputs"]]
-    readers += [f"{a['left_val']} {a['right_val']}" for a in am["nodes"]]
-    unused = rot.get("unused", []) + inp["unused"] + req["unused"] + ro["unused"] + am[
-        "unused"]
+    unused = inp["unused"] + req["unused"] + ro["unused"]
     unused += _unread(all_decls, readers)
     if ctl["unused_cnt"]:
         unused.append("cnt_q")
-    signs = _rom("sign_rom", "sign_q", "c_iss", 2 * plan.units, _sign_table(ir, plan))
-    roms_issue = [signs] + [r for r in inp["roms"] if r["addr"] == "c_iss"]
-    roms_ex = [r for r in inp["roms"] if r["addr"] != "c_iss"]
-    rom_bits = sum(r["depth"] * (r["msb"] + 1) for r in [*roms_issue, *roms_ex, ro["rom"]])
+    signs = _rom("sign_rom", "sign_q", pipe.c(pipe.before_compute), 2 * plan.units,
+                 _sign_table(ir, plan))
+    roms = [signs, *inp["roms"], ro["rom"]]
+    rom_bits = sum(r["depth"] * (r["msb"] + 1) for r in roms)
     ctx = {
         "top": options.top, "n": ir.hidden_size, "m": ir.block_size, "k": ir.k,
         "units": plan.units, "words": plan.words, "gap": plan.gap, "skew": plan.skew,
         "mode": ir.mode, "readout": ir.readout, "every": ir.readout == "every",
         "input_kind": ir.input.kind, "plan": requant_plan(ir),
-        "slots": 2 * plan.units, "width": rot["width"],
-        "rotation": rot, "input": inp, "requant": req, "readout_part": ro, "argmax": am,
-        "control": ctl, "roms_issue": roms_issue, "roms_ex": roms_ex,
+        "slots": 2 * plan.units, "width": rot["width"], "f_wb": pipe.f_wb,
+        "staged_product": "mu" in pipe.stages,
+        "rotation": rot, "input": inp, "requant": req, "readout_part": ro,
+        "control": ctl, "roms": roms,
         "cycles_per_step": plan.cycles_per_step,
         **iface,
         "unused": sorted(set(unused), key=unused.index),
@@ -486,6 +581,7 @@ def fold_manifest(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan,
             "ram_word_bits": max(ir.widths.fwht),
             "rom_bits": costs["rom_bits"],
         },
+        "output_fifo_depth": FIFO_SLOTS,
         "readout_lanes": None,
         "readout_cycles": 0,
     })
@@ -515,7 +611,7 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
 def render(ir: IntegerRNN, options: GenerateOptions,
            template_dir: Path | None = None) -> dict[str, str]:
     """Every file of a folded design (fold = F butterfly units, 1 <= F < n/2)."""
-    plan = FoldPlan(ir.hidden_size, ir.block_size, int(options.fold))
+    plan = plan_for(ir, int(options.fold))
     check_supported(ir, options)
     tdir = Path(template_dir) if template_dir is not None else templates_dir() / "verilog"
     if not tdir.is_dir():
