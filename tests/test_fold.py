@@ -116,10 +116,10 @@ def test_gap_is_safe_and_minimal(n, m, units, pipeline):
 
 
 def test_cycles_per_step_formula():
-    """k (n/(2F) + gap); with a readout every step two beats in flight bound short steps."""
-    plan = FoldPlan(512, 512, 1, readout_every=False, outputs=10)
+    """k (n/(2F) + gap); two readout beats in flight bound short steps."""
+    plan = FoldPlan(512, 512, 1, outputs=10)
     assert (plan.cycles_per_step, plan.overhead_cycles) == (2304, 0)
-    assert FoldPlan(512, 512, 16, pipeline=3, readout_every=False).cycles_per_step == 144
+    assert FoldPlan(512, 512, 16, pipeline=3).cycles_per_step == 144
     short = FoldPlan(16, 4, 2, outputs=12)
     assert short.step_cycles == 8
     in_flight = short.step_cycles - short.gap + short.tail_cycles + 1

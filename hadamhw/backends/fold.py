@@ -37,8 +37,8 @@ reads its words in another order; `gap` idle cycles after each stage's S reads k
 read behind the write of its word (read-after-write through the RAM), so a step takes
 k (S + gap) cycles. After the last write the readout accumulates (1 cycle), the beat enters
 the 2-slot output FIFO (1 cycle) and a serial argmax scans its `outputs` words (1 cycle
-each, plus one) before m_axis_tvalid. With a readout every step two beats in flight must cover that
-tail, which bounds the step rate from below when steps are short (`cycles_per_step`).
+each, plus one) before m_axis_tvalid. Two beats in flight must cover that tail, which
+bounds the rate of short steps that read out (`cycles_per_step`).
 """
 
 from __future__ import annotations
@@ -86,7 +86,6 @@ class FoldPlan:
     units: int
     pipeline: int = 2  # register stages from the RAM read to the RAM write (2 or 3)
     outputs: int = 1  # words the serial argmax scans
-    readout_every: bool = True
 
     def __post_init__(self) -> None:
         check_units(self.units, self.n)
@@ -208,16 +207,14 @@ class FoldPlan:
 
     @property
     def cycles_per_step(self) -> int:
-        """Input handshake to the next possible one, at full rate (the most cycles between
-        two; exact unless the bound below alternates between two values, whose mean is then
-        up to half a cycle less). A readout every step takes a new step only while fewer than
-        FIFO_SLOTS beats are in flight: step t + 2 waits for the beat of step t,
-        (step - gap) + tail cycles after step t began."""
-        rate = self.step_cycles
-        if self.readout_every:
-            in_flight = self.step_cycles - self.gap + self.tail_cycles + 1
-            rate = max(rate, -(-in_flight // FIFO_SLOTS), self.argmax_cycles)
-        return rate
+        """Input handshake to the next possible one, at full rate: the most cycles between
+        two, whatever the sequence lengths. A step that reads out is taken only while fewer
+        than FIFO_SLOTS beats are in flight: readout step t + 2 waits for the beat of readout
+        step t, (step - gap) + tail cycles after step t began. That bounds short steps only
+        (step_cycles < tail_cycles + 1 - gap); where it alternates between two values their
+        mean is up to half a cycle less."""
+        in_flight = self.step_cycles - self.gap + self.tail_cycles + 1
+        return max(self.step_cycles, -(-in_flight // FIFO_SLOTS), self.argmax_cycles)
 
     @property
     def overhead_cycles(self) -> int:

@@ -70,8 +70,7 @@ def product_stage(ir: IntegerRNN) -> bool:
 def plan_for(ir: IntegerRNN, units: int) -> FoldPlan:
     """The schedule of this generator's fold design for `units` butterfly units."""
     return FoldPlan(ir.hidden_size, ir.block_size, units,
-                    pipeline=3 if product_stage(ir) else 2, outputs=ir.output_size,
-                    readout_every=ir.readout == "every")
+                    pipeline=3 if product_stage(ir) else 2, outputs=ir.output_size)
 
 
 @dataclass(frozen=True)
@@ -571,6 +570,8 @@ def fold_manifest(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan,
             "words_per_bank": S,
             "skewed_banks": plan.skew,
             "stage_cycles": plan.stage_cycles,
+            # k stages: the cycles of a step when the readout tail does not bound the rate
+            "step_cycles": plan.step_cycles,
             "gap_cycles": plan.gap,
             "ideal_cycles_per_step": ideal,
             "overhead_cycles": plan.overhead_cycles,
