@@ -127,8 +127,10 @@ class HadamRNN(nn.Module):
         states = []
         vanilla = self.config.mode == "vanilla"
         scaled_signs = self.recurrent.signs() * self.recurrent.scale
-        for t in range(steps):
-            h = self.recurrent.rotate(h, scaled_signs) + drive[:, t]
+        # unbind once: indexing drive[:, t] inside the loop would make every step's backward
+        # scatter into a zeroed (batch, steps, n) tensor, quadratic in the sequence length.
+        for drive_t in drive.unbind(1):
+            h = self.recurrent.rotate(h, scaled_signs) + drive_t
             if vanilla:
                 h = torch.relu(h)
             states.append(h)
