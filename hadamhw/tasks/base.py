@@ -28,13 +28,14 @@ class Task:
 
     name: str
     seq_len: int
-    input_kind: str  # "real" | "onehot"
-    input_size: int
+    input_kind: str  # "real" | "onehot" | "embedding"
+    input_size: int  # features, one-hot width, or embedding width
     output_size: int
     readout: str  # "every" | "last"
     seed: int = 0
     input_quant: InputQuant | None = None
     options: dict = field(default_factory=dict)
+    vocab_size: int | None = None  # token alphabet of an "embedding" input
 
     # Selects the best validation checkpoint; a class constant, not an init field.
     primary_metric: ClassVar[str] = "accuracy"
@@ -51,6 +52,7 @@ class Task:
             "readout": self.readout,
             "input_quant": None if self.input_quant is None else self.input_quant.to_dict(),
             "options": dict(self.options),
+            **({} if self.vocab_size is None else {"vocab_size": self.vocab_size}),
         }
 
     def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator:
