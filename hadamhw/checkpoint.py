@@ -42,6 +42,12 @@ def checkpoint_payload(model: HadamRNN, task: dict | None, metrics: dict | None 
     return payload
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_save(payload: dict, path: str | Path) -> None:
     """torch.save to a temporary file beside `path`, then rename it over `path`: a reader
     (or a crash) never sees a half-written checkpoint, and the previous one survives
@@ -50,6 +56,7 @@ def atomic_save(payload: dict, path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have made
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()

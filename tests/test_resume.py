@@ -155,6 +155,9 @@ def _payload() -> dict:
 def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     path = tmp_path / "c.pt"
     atomic_save({"a": torch.ones(2)}, path)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
 
     def broken_save(obj, fh):
         fh.write(b"partial")
