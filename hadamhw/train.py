@@ -65,7 +65,8 @@ def config_for_task(task: Task, hidden: int, block_size: int | None, weight_bits
     return ModelConfig(input_size=task.input_size, hidden_size=hidden,
                        output_size=task.output_size, block_size=block_size,
                        weight_bits=weight_bits, mode=mode, readout=task.readout,
-                       input_kind=task.input_kind, vocab_size=task.vocab_size)
+                       input_kind=task.input_kind, vocab_size=task.vocab_size,
+                       padding_idx=task.padding_id)
 
 
 @torch.no_grad()

@@ -36,9 +36,10 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a HadamRNN / Block-HadamRNN on a task",
                        description="Train a model and write a self-describing checkpoint.")
     p.add_argument("--task", choices=TASKS, metavar="{" + ",".join(TASKS) + "}",
-                   help="copy task, (permuted) sklearn digits, or (permuted) MNIST")
+                   help="copy task, (permuted) sklearn digits, (permuted) MNIST, or IMDB")
     p.add_argument("--seq-len", type=int, default=None,
-                   help="copy task delay T (total length T + 20); default 100")
+                   help="copy task delay T (total length T + 20; default 100); imdb: steps "
+                        "kept of each review (default: all of the data file's)")
     p.add_argument("--hidden", type=int, default=128, help="hidden size n (default 128)")
     p.add_argument("--block-size", type=int, default=None,
                    help="Hadamard block size m, a power of two dividing n (default n: HadamRNN)")
@@ -55,7 +56,10 @@ def register(sub) -> None:
     p.add_argument("--decay-every", type=int, default=100)
     p.add_argument("--val-every", type=int, default=200, help="validate every N steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", default=None, help="folder with the MNIST IDX files")
+    p.add_argument("--data", default=None,
+                   help="folder with the MNIST IDX files, or the imdb .npz file")
+    p.add_argument("--embedding-dim", type=int, default=None,
+                   help="imdb: width of the word embedding (default 512, the reference's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (model.pt)")
@@ -167,7 +171,11 @@ def run(args) -> int:
             raise HadamhwError(f"--seq-len must be >= 1, got {args.seq_len}")
         if args.batch_size < 1:
             raise HadamhwError(f"--batch-size must be >= 1, got {args.batch_size}")
-        task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data)
+        if args.embedding_dim is not None and args.task != "imdb":
+            raise HadamhwError("--embedding-dim applies to --task imdb")
+        options = {} if args.embedding_dim is None else {"embedding_dim": args.embedding_dim}
+        task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data,
+                        **options)
         config = config_for_task(task, args.hidden, args.block_size, args.weight_bits,
                                  args.mode)
         settings = TrainSettings(steps=args.steps, epochs=args.epochs,

@@ -39,6 +39,8 @@ class Task:
 
     # Selects the best validation checkpoint; a class constant, not an init field.
     primary_metric: ClassVar[str] = "accuracy"
+    # Token id whose embedding is held at zero (embedding inputs), None for none.
+    padding_id: ClassVar[int | None] = None
 
     def metadata(self) -> dict:
         """Enough to rebuild the task (stored in checkpoints)."""
@@ -73,8 +75,12 @@ class Task:
         """Metrics from float logits (the float model)."""
         return {
             "cross_entropy": float(self.loss(logits, targets)),
-            **self.metrics_from_predictions(logits.argmax(-1), targets),
+            **self.metrics_from_predictions(self.predictions(logits), targets),
         }
+
+    def predictions(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class indices from logits (argmax; a one-logit task uses its sign)."""
+        return logits.argmax(-1)
 
     def metrics_from_predictions(self, predictions: torch.Tensor, targets: torch.Tensor) -> dict:
         return {"accuracy": float((predictions == targets).float().mean())}
