@@ -42,6 +42,8 @@ def test_resumed_run_equals_uninterrupted_run(cli, tmp_path):
     assert f"resume checkpoint (to train further with --resume): {resume}" in out
     state = read_checkpoint(resume)
     assert state["resume"]["step"] == 6 and state["metrics"]["partial"]["step"] == 6
+    code, out, _ = cli("info", resume)
+    assert code == 0 and "training state: step 6 of 6" in out and "--resume" in out
     code, _, err = cli("train", "--resume", resume, "--steps", "12", "--no-progress",
                        "-o", tmp_path / "resumed.pt")
     assert code == 0, err
