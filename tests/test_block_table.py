@@ -102,3 +102,25 @@ def test_hardware_phase_reads_core_and_whole_design(tool, tiny_model, tmp_path,
     hw = entry["hw"]
     assert (hw["core_luts"], hw["whole_luts"], hw["whole_ffs"]) == (120, 900, 300)
     assert hw["adders_recurrent"] == 16 * 2  # n log2 m butterflies
+
+
+def test_cores_only_synthesizes_the_rotate_module(tool, tiny_model, tmp_path, monkeypatch):
+    import hadamhw.report.synth as synth
+
+    seen = {}
+
+    def fake_synthesize(design, family, build, **kwargs):
+        seen.update(top=design.top, files=[p.name for p in design.hdl_files], family=family,
+                    ports=design.manifest["ports"])
+        return synth.SynthResult(design="core", top=design.top, family=family, modules=[],
+                                 total=synth.Resources(lut_equivalents=77))
+
+    monkeypatch.setattr(synth, "synthesize", fake_synthesize)
+    out = tmp_path / "out"
+    common = ["--models", str(tiny_model), "--out", str(out), "--tasks", "copy", "--blocks",
+              "4", "--hidden", "16", "--quiet"]
+    assert tool.main([*common, "--phases", "eval,hw", "--cores-only"]) == 0
+    assert seen["top"] == "hadamrnn_rotate" and seen["files"] == ["hadamrnn_rotate.v"]
+    assert seen["ports"][0] == {"name": "h", "direction": "input", "width": 16 * 12}
+    hw = json.loads((out / "results.json").read_text())["copy_n16_m4"]["hw"]
+    assert hw["core_luts"] == 77 and "whole_luts" not in hw

@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state-bits", type=int, default=12)
     p.add_argument("--fpga", default="ecp5", choices=("generic", "ice40", "ecp5", "xilinx"))
     p.add_argument("--threads", type=int, default=1, help="torch threads per training run")
+    p.add_argument("--cores-only", action="store_true",
+                   help="hw phase: synthesize the recurrent core alone (minutes), not the "
+                        "whole design (the whole column stays empty; rerun without it later)")
     p.add_argument("--timeout", type=float, default=7200.0,
                    help="give up on one synthesis after this many seconds")
     p.add_argument("--markdown", default=None, metavar="FILE.md", help="write the table")
@@ -162,6 +165,10 @@ def hardware(task: str, m: int, args) -> dict:
     ir = IntegerRNN.load(ir_path)
     folder = args.out / f"{model_name(task, m, args.hidden)}_rtl"
     manifest = vg.generate(ir, folder, GenerateOptions(top=TOP))
+    if args.cores_only:
+        return {"core_luts": core_luts(folder, manifest, args),
+                "adders_recurrent": manifest["adders_per_step"]["recurrent"],
+                "fpga": args.fpga}
     report = make_report(folder, args.fpga, progress=not args.quiet, timeout=args.timeout)
     core = next(mod for mod in report["modules"] if mod["name"] == rotate_module(TOP))
     return {"core_luts": core["total"]["lut_equivalents"],
@@ -172,6 +179,25 @@ def hardware(task: str, m: int, args) -> dict:
             "synth_seconds": report["seconds"]["synth"],
             "fpga": args.fpga,
             "yosys": report["yosys"]}
+
+
+def core_luts(folder: Path, manifest: dict, args) -> int:
+    """LUT equivalents of the recurrent core `<top>_rotate` synthesized alone (ports h, r)."""
+    from hadamhw.report import rotate_module
+    from hadamhw.report.synth import Design, synthesize
+
+    n, w = manifest["hidden_size"], manifest["widths"]
+    ports = [{"name": "h", "direction": "input", "width": n * w["state"]},
+             {"name": "r", "direction": "output", "width": n * w["rotated"]}]
+    core = Design(folder, {"ports": ports}, [folder / f"{TOP}_rotate.v"], rotate_module(TOP))
+    result = synthesize(core, args.fpga, folder / "build" / f"{args.fpga}-core",
+                        progress=not args.quiet, timeout=args.timeout)
+    return result.total.lut_equivalents
+
+
+def merge_hw(old: dict | None, new: dict) -> dict:
+    """A cores-only run keeps the whole-design numbers of an earlier full run, if any."""
+    return new if old is None or "whole_luts" in new else {**old, **new}
 
 
 def load_results(path: Path) -> dict:
@@ -226,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 name = model_name(task, m, args.hidden)
                 print(f"[{phase}] {name}", file=sys.stderr, flush=True)
                 entry = results.setdefault(name, {})
-                entry[phase] = step(task, m, args)
+                value = step(task, m, args)
+                entry[phase] = merge_hw(entry.get(phase), value) if phase == "hw" else value
                 save_results(results_path, results)
     table = render(results, args.tasks, args.blocks, args.hidden, args.state_bits)
     print(table, end="")
