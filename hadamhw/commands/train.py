@@ -61,7 +61,8 @@ def register(sub) -> None:
     p.add_argument("--embedding-dim", type=int, default=None,
                    help="imdb: width of the word embedding (default 512, the reference's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per validation on stderr (for logs)")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (model.pt)")
     g = p.add_argument_group("checkpoints and resuming")
     g.add_argument("--resume", metavar="CKPT", default=None,
