@@ -124,3 +124,13 @@ def test_cores_only_synthesizes_the_rotate_module(tool, tiny_model, tmp_path, mo
     assert seen["ports"][0] == {"name": "h", "direction": "input", "width": 16 * 12}
     hw = json.loads((out / "results.json").read_text())["copy_n16_m4"]["hw"]
     assert hw["core_luts"] == 77 and "whole_luts" not in hw
+
+
+def test_markdown_replaces_only_the_marked_table(tool, tmp_path):
+    doc = tmp_path / "results.md"
+    doc.write_text(f"# Results\n\nbefore\n{tool.BEGIN}\nold table\n{tool.END}\nafter\n")
+    tool.write_markdown(doc, "| new |\n")
+    assert doc.read_text() == f"# Results\n\nbefore\n{tool.BEGIN}\n| new |\n{tool.END}\nafter\n"
+    plain = tmp_path / "table.md"
+    tool.write_markdown(plain, "| new |\n")
+    assert plain.read_text() == "| new |\n"

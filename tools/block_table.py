@@ -19,7 +19,7 @@ OUT/results.json, so the table can be re-rendered without redoing anything.
 
     python tools/block_table.py --models runs/block --phases train           # hours
     python tools/block_table.py --models runs/block --phases eval,hw \\
-        --markdown docs/block-hadamrnn.md                                    # minutes
+        --markdown docs/results.md      # replaces the table between its markers
 """
 
 from __future__ import annotations
@@ -238,6 +238,21 @@ def render(results: dict, tasks: list[str], blocks: list[int], n: int, state_bit
     return "\n".join(lines) + "\n"
 
 
+BEGIN, END = "<!-- block_table.py: begin -->", "<!-- block_table.py: end -->"
+
+
+def write_markdown(path: Path, table: str) -> None:
+    """Write the table; in a file that has the BEGIN/END markers (docs/results.md), replace
+    only what lies between them."""
+    text = path.read_text() if path.is_file() else ""
+    if BEGIN in text and END in text.split(BEGIN, 1)[1]:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        path.write_text(f"{head}{BEGIN}\n{table}{END}{tail}")
+    else:
+        path.write_text(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.models.mkdir(parents=True, exist_ok=True)
@@ -258,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     table = render(results, args.tasks, args.blocks, args.hidden, args.state_bits)
     print(table, end="")
     if args.markdown:
-        Path(args.markdown).write_text(table)
+        write_markdown(Path(args.markdown), table)
     return 0
 
 
