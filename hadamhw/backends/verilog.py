@@ -779,6 +779,10 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
         "adders_per_step": adds,
         "weight_bits": {"input": ir.widths.input_weight, "output": ir.widths.output_weight},
         "weight_storage_bits": _weight_storage_bits(ir),
+        # the token ROM (tokens x n words of U column + b; embedding models: embedding and
+        # U folded into one table), None for vector inputs
+        "token_table_bits": (ir.input.size * n * ir.widths.input_acc
+                             if ir.input.kind == "token" else None),
         "state_bits": n * ir.widths.state,
         "widths": wd,
         "hidden_size": n,
