@@ -29,6 +29,7 @@ def _files(tmp_path: Path, *, batch_ok: bool = True) -> list[str]:
     sim = {"simulator": "verilator-cocotb", "steps": 300, "outputs_checked": 5000,
            "mismatches": 0, "first_mismatch": None, "bit_exact": True}
     batch = {"simulator": "verilator-batch", "steps": 60000, "outputs_checked": 600000,
+             "steps_per_second": 123456.7,
              "mismatches": 0 if batch_ok else 3,
              "first_mismatch": None if batch_ok else "sequence 1, step 2, output 0: x",
              "bit_exact": batch_ok}
@@ -69,7 +70,15 @@ def test_table_holds_every_claim(summary, tmp_path, capsys):
     assert table["multipliers"] == "0 $mul cells, 0 DSP"
     assert table["Fmax (nextpnr, iCE40UP5K)"] == "41.3 MHz"
     assert table["time steps per second at Fmax"] == "41.3 M"
+    assert table["simulation speed (Verilator harness)"] == "123,457 time steps/s"
     assert table["demo wall time"] == "4.2 min"
+
+
+def test_an_unplaced_report_says_so(summary):
+    report = {"family": "generic", "mul_cells": 0, "pnr": None,
+              "total": {"luts": 10, "lut_equivalents": 10, "ffs": 2, "carry": 0, "dsp": 0}}
+    table = dict(summary.rows(None, None, None, report, None))
+    assert table["Fmax, time steps per second"].startswith("not placed here")
 
 
 def test_a_mismatch_fails_the_demo(summary, tmp_path, capsys):

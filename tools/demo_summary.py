@@ -74,6 +74,9 @@ def rows(evaluation: dict | None, cocotb: dict | None, batch: dict | None,
         out.append((f"cocotb + cocotbext-axi ({cocotb['simulator']})", _sim_row(cocotb)))
     if batch is not None:
         out.append((f"Verilator batch harness ({batch['simulator']})", _sim_row(batch)))
+        if batch.get("steps_per_second"):
+            out.append(("simulation speed (Verilator harness)",
+                        f"{batch['steps_per_second']:,.0f} time steps/s"))
     if report is not None:
         total = report["total"]
         out.append((f"LUTs / FFs ({report['family']}, Yosys)",
@@ -82,7 +85,8 @@ def rows(evaluation: dict | None, cocotb: dict | None, batch: dict | None,
         out.append(("multipliers", f"{report['mul_cells']} $mul cells, {total['dsp']} DSP"))
         pnr = report.get("pnr")
         if pnr is None:
-            out.append(("Fmax", "not placed (run with --pnr)"))
+            out.append(("Fmax, time steps per second", "not placed here (make demo-report "
+                                                       "places and routes on ECP5)"))
         elif pnr.get("status") == "routed":
             out.append((f"Fmax (nextpnr, {pnr['device']})", f"{pnr['fmax_mhz']:.1f} MHz"))
             rate = pnr.get("steps_per_second")
