@@ -3,13 +3,18 @@
 // output beat against the golden values and writes a small result file. No per-cycle
 // scripting: this is the bulk bit-exactness check (hadamhw.verify.verilator_batch).
 //
-// usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS
+// usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS [BEATS]
 //
 // RESULTS lines:
 //   M <sequence> <step> <index> <expected> <got>   a mismatch; index -1 argmax, -2 tlast
 //                                                  (the first kMaxReported only)
 //   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors>   summary;
 //                                                  <mismatches> is the true total
+//
+// With BEATS (hadamhw.verify.predict), every output beat is written there as
+//   B <sequence> <step> <word 0> ... <word d-1> <argmax> <tlast>
+// and the values are not compared (the vector file's expected values are placeholders); the
+// beat count, tlast and the hold-stable rule are still checked.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -127,9 +132,9 @@ struct Sequence {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 8) {
+    if (argc != 8 && argc != 9) {
         die("usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS "
-            "OUT_WORD_BITS");
+            "OUT_WORD_BITS [BEATS]");
     }
     const std::string vec_path = argv[1];
     const std::string res_path = argv[2];
@@ -161,6 +166,11 @@ int main(int argc, char** argv) {
     auto dut = std::make_unique<Vdut>(ctx.get());
     std::FILE* res = std::fopen(res_path.c_str(), "w");
     if (!res) die("cannot write " + res_path);
+    std::FILE* beats_out = nullptr;  // record mode
+    if (argc == 9) {
+        beats_out = std::fopen(argv[8], "w");
+        if (!beats_out) die(std::string("cannot write ") + argv[8]);
+    }
 
     std::size_t mismatches = 0, beats = 0, extra = 0, protocol = 0;
     auto report = [&](long seq, long step, long index, int64_t expected, int64_t got) {
@@ -231,18 +241,24 @@ int main(int argc, char** argv) {
             } else {
                 const Sequence& s = seqs[out_seq];
                 const int64_t* e = &s.expect[out_read * (out_words + 1)];
+                if (beats_out) std::fprintf(beats_out, "B %zu %zu", out_seq, out_read);
                 for (std::size_t w = 0; w < out_words; ++w) {
                     const int64_t got = sign_extend(
                         get_bits(dut->m_axis_tdata, static_cast<int>(w) * out_word_bits,
                                  out_word_bits),
                         out_word_bits);
-                    if (got != e[w]) {
+                    if (beats_out) {
+                        std::fprintf(beats_out, " %lld", static_cast<long long>(got));
+                    } else if (got != e[w]) {
                         report(static_cast<long>(out_seq), static_cast<long>(out_read),
                                static_cast<long>(w), e[w], got);
                     }
                 }
                 const int64_t got_am = static_cast<int64_t>(get_bits(dut->m_axis_tuser, 0, 32));
-                if (got_am != e[out_words]) {
+                if (beats_out) {
+                    std::fprintf(beats_out, " %lld %d\n", static_cast<long long>(got_am),
+                                 static_cast<int>(dut->m_axis_tlast));
+                } else if (got_am != e[out_words]) {
                     report(static_cast<long>(out_seq), static_cast<long>(out_read), -1,
                            e[out_words], got_am);
                 }
@@ -291,6 +307,7 @@ int main(int argc, char** argv) {
     std::fprintf(res, "S %llu %zu %zu %zu %zu\n", static_cast<unsigned long long>(last_beat_cycle),
                  beats, mismatches, extra, protocol);
     std::fclose(res);
+    if (beats_out) std::fclose(beats_out);
     dut->final();
     return 0;
 }

@@ -597,6 +597,10 @@ def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
 
 
 def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
+    streams = getattr(options, "streams", 1) or 1
+    if streams > 1:
+        raise HadamhwError(f"--streams {streams}: --fold {options.fold} keeps one sequence's "
+                           "state in block RAM; use --fold stage or parallel for streams")
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: --fold {options.fold} reuses "
                            "the Walsh-Hadamard butterflies (use --recurrent fwht)")
@@ -623,6 +627,9 @@ def render(ir: IntegerRNN, options: GenerateOptions,
     hdl = [f"{top}.v"]
     files = {f"{top}.v": _render(env, TEMPLATE, ctx)}
     man = fold_manifest(ir, options, plan, hdl, costs)
+    from hadamhw.backends.verilog import _integration_files  # bench, vectors, FuseSoC core
+
+    files.update(_integration_files(env, ir, man))
     files["README.md"] = _render(env, README_TEMPLATE, {**ctx, "manifest": man,
                                                          "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()
