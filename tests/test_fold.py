@@ -148,7 +148,9 @@ def test_generation_is_deterministic(kind):
     ir = _ir(input_kind=kind, input_size=10 if kind == "token" else 3)
     a = vg.render(ir, GenerateOptions(fold=2))
     b = vg.render(ir, GenerateOptions(fold=2))
-    assert a == b and set(a) == {"hadamrnn.v", "README.md", "manifest.json", "model.ir.json"}
+    assert a == b and set(a) == {"hadamrnn.v", "README.md", "manifest.json", "model.ir.json",
+                                 "hadamrnn_tb.v", "hadamrnn_tb_in.hex",
+                                 "hadamrnn_tb_expect.hex", "hadamrnn.core"}
 
 
 def test_half_n_units_is_the_stage_fold():
