@@ -255,3 +255,20 @@ def test_hls_fold(tmp_path):
     assert man["cycles_per_step"] == plan_for(ir, 2).step_cycles
     stage = render(ir, tmp_path / "s", GenerateOptions(fold=8))
     assert stage["fold"] == "stage"
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("family,ram_cell", [("ice40", "SB_RAM40_4K"), ("ecp5", "DP16KD")])
+def test_synthesis_maps_the_vector_to_block_ram(family, ram_cell, tmp_path):
+    """Yosys infers the two RAM halves (and the constant tables) as block RAM, not LUTs;
+    adders only: zero $mul, zero DSP."""
+    from hadamhw.report import make_report
+
+    ir = _ir(64, 64, input_size=2, output_size=3)
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=2))
+    report = make_report(tmp_path / "rtl", family, progress=False, build_dir=tmp_path / "b")
+    total = report["total"]
+    assert report["mul_cells"] == 0 and total["dsp"] == 0
+    assert total["memory_bits"] >= plan_for(ir, 2).ram_bits(max(ir.widths.fwht))
+    stat = "\n".join(p.read_text() for p in (tmp_path / "b").rglob("*.log"))
+    assert ram_cell in stat
