@@ -91,35 +91,47 @@ def sweep(args: argparse.Namespace) -> None:
 
 
 def table(args: argparse.Namespace) -> None:
+    cells = {"ice40": ("ICESTORM_LC", "ICESTORM_RAM"), "ecp5": ("TRELLIS_COMB", "DP16KD")}
     rows = []
     for path in sorted(Path(args.out).glob("*-F*-*.json")):
         rep = json.loads(path.read_text())
         sw = rep["sweep"]
         pnr = rep.get("pnr") or {}
-        total = rep["total"]
-        cycles = rep["analytical"].get("cycles_per_step")
-        fmax = pnr.get("fmax_mhz")
         util = pnr.get("utilization") or {}
-        cells = {"ice40": "ICESTORM_LC", "ecp5": "TRELLIS_COMB"}[rep["family"]]
-        used = util.get(cells, {})
+        logic, ram = (util.get(c, {}) for c in cells[rep["family"]])
+        a = rep["analytical"]
+        manifest = Path(args.out) / f"{sw['config']}-F{sw['units']}" / "manifest.json"
+        plan = a.get("fold_plan") or (json.loads(manifest.read_text()).get("fold_plan", {})
+                                      if manifest.exists() else {})
+        cycles = a.get("cycles_per_step")
+        fmax = pnr.get("fmax_mhz")
         seq_us = cycles * sw["steps_per_sequence"] / fmax if fmax and cycles else None
-        rows.append((sw["config"], sw["units"], rep["family"], pnr.get("device", ""),
-                     total["luts"], used.get("used"), used.get("available"), total["ffs"],
-                     total["memory_bits"], total["dsp"], rep["mul_cells"], fmax, cycles,
-                     seq_us, pnr.get("status", "")))
+        rows.append({"config": sw["config"], "units": sw["units"], "family": rep["family"],
+                     "device": pnr.get("device") or sw["device"], "logic": logic, "ram": ram,
+                     "luts": rep["total"]["luts"], "ffs": rep["total"]["ffs"],
+                     "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
+                     "dsp": rep["total"]["dsp"], "mul": rep["mul_cells"], "fmax": fmax,
+                     "cycles": cycles, "seq_us": seq_us, "status": pnr.get("status", "")})
     order = {"ice40": 0, "ecp5": 1}
-    rows.sort(key=lambda r: (r[0], order.get(r[2], 2), r[1]))
-    print("| config | F | device | LUTs (synth) | logic cells placed | FFs | RAM bits "
-          "| DSP / $mul | Fmax (MHz) | cycles/step | time/sequence | sequences/s |")
-    print("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-    for (cfg, units, _fam, dev, luts, used, avail, ffs, ram, dsp, mul, fmax, cycles, seq_us,
-         status) in rows:
-        placed = f"{used} / {avail}" if used is not None else status
-        fmax_s = f"{fmax:.1f}" if fmax else "—"
-        seq = f"{seq_us / 1000:.2f} ms" if seq_us else "—"
-        rate = f"{1e6 / seq_us:,.0f}" if seq_us else "—"
-        print(f"| {cfg} | {units} | {dev} | {luts:,} | {placed} | {ffs:,} | {ram:,} "
-              f"| {dsp} / {mul} | {fmax_s} | {cycles:,} | {seq} | {rate} |")
+    rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2), r["units"]))
+
+    def used(c: dict) -> str:
+        return f"{c['used']:,} / {c['available']:,}" if c else "—"
+
+    print("| config | F | device | logic cells placed | LUT4 (synth) | FFs (synth) "
+          "| block RAM placed | vector + table bits | DSP / $mul | Fmax (MHz) | cycles/step "
+          "| time/sequence | sequences/s |")
+    print("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for r in rows:
+        routed = r["status"] == "routed"
+        fmax = f"{r['fmax']:.1f}" if r["fmax"] else "—"
+        seq = f"{r['seq_us'] / 1000:.1f} ms" if r["seq_us"] else "—"
+        rate = f"{1e6 / r['seq_us']:,.1f}" if r["seq_us"] else "—"
+        logic = used(r["logic"]) if routed else r["status"]
+        bits = f"{r['bits']:,}" if r["bits"] else "—"
+        print(f"| {r['config']} | {r['units']} | {r['device']} | {logic} | {r['luts']:,} "
+              f"| {r['ffs']:,} | {used(r['ram']) if routed else '—'} | {bits} "
+              f"| {r['dsp']} / {r['mul']} | {fmax} | {r['cycles']:,} | {seq} | {rate} |")
 
 
 def main() -> None:
