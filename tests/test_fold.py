@@ -272,3 +272,17 @@ def test_synthesis_maps_the_vector_to_block_ram(family, ram_cell, tmp_path):
     assert total["memory_bits"] >= plan_for(ir, 2).ram_bits(max(ir.widths.fwht))
     stat = "\n".join(p.read_text() for p in (tmp_path / "b").rglob("*.log"))
     assert ram_cell in stat
+
+
+def test_streams_are_refused_in_one_line():
+    """--streams (several sequences interleaved) is not combined with the deep fold yet: an
+    options object that asks for it is refused before anything is generated."""
+    from types import SimpleNamespace
+
+    from hadamhw.backends.verilog_fold import check_supported
+
+    options = SimpleNamespace(streams=4, fold=2, recurrent="fwht", readout_lanes=None)
+    with pytest.raises(HadamhwError, match=r"^--streams 4: --fold 2 keeps one sequence's"):
+        check_supported(_ir(), options)
+    check_supported(_ir(), SimpleNamespace(streams=1, fold=2, recurrent="fwht",
+                                           readout_lanes=None))
