@@ -108,7 +108,7 @@ def table(args: argparse.Namespace) -> None:
         seq_us = cycles * sw["steps_per_sequence"] / fmax if fmax and cycles else None
         rows.append({"config": sw["config"], "units": sw["units"], "family": rep["family"],
                      "device": pnr.get("device") or sw["device"], "logic": logic, "ram": ram,
-                     "luts": rep["total"]["luts"], "ffs": rep["total"]["ffs"],
+                     "luts": rep["total"]["lut_equivalents"], "ffs": rep["total"]["ffs"],
                      "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
                      "dsp": rep["total"]["dsp"], "mul": rep["mul_cells"], "fmax": fmax,
                      "cycles": cycles, "seq_us": seq_us, "status": pnr.get("status", "")})
@@ -118,7 +118,7 @@ def table(args: argparse.Namespace) -> None:
     def used(c: dict) -> str:
         return f"{c['used']:,} / {c['available']:,}" if c else "—"
 
-    print("| config | F | device | logic cells placed | LUT4 (synth) | FFs (synth) "
+    print("| config | F | device | logic cells placed | LUT eq. (synth) | FFs (synth) "
           "| block RAM placed | vector + table bits | DSP / $mul | Fmax (MHz) | cycles/step "
           "| time/sequence | sequences/s |")
     print("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
