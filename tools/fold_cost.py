@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,9 +33,19 @@ def _uptime() -> str:
 
 
 def _run(cmd: list[str], log, timeout: float) -> subprocess.CompletedProcess:
+    """Run cmd in its own process group; on a time-out end the group (Yosys and nextpnr
+    are grandchildren) and raise subprocess.TimeoutExpired."""
     log.write(f"$ {' '.join(cmd)}\n# {_uptime()}\n")
     log.flush()
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def sweep(args: argparse.Namespace) -> None:
