@@ -66,12 +66,13 @@ def _as_ir(model: IntegerRNN | str | Path) -> IntegerRNN:
 
 
 def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *,
-             target: str = "verilog", fold: str = "parallel", recurrent: str = "fwht",
+             target: str = "verilog", fold: str | int = "parallel", recurrent: str = "fwht",
              top: str = "hadamrnn") -> Design:
     """Generate Verilog or HLS C++ for an IR (or an IR file, or a checkpoint).
 
     output: the design folder; None writes into a temporary folder that lives as long as the
-    returned Design.
+    returned Design. fold: "parallel", "stage" or a number F of butterfly units (a power of
+    two up to n/2; the vectors then live in block RAM).
     """
     from hadamhw.backends import GenerateOptions, get_backend
 

@@ -570,9 +570,13 @@ async def test_reset_midstream(dut) -> None:
                 break
         for _ in range(layout.latency_cycles + 2 * layout.cycles_per_step + 4):
             await FallingEdge(dut.clk)
-        assert bench.monitor.inputs_taken == prefix + 1, \
-            f"expected {prefix + 1} input beats before the reset, saw " \
-            f"{bench.monitor.inputs_taken}"
+        # A core with an output FIFO (the deep fold: two beats in flight) may already be full
+        # with outputs held back: then it refuses the beat on the bus, which the reset drops.
+        taken = bench.monitor.inputs_taken
+        held = not int(dut.s_axis_tready.value) and int(dut.m_axis_tvalid.value)
+        assert taken == prefix + 1 or (taken == prefix and held), \
+            f"expected {prefix + 1} input beats before the reset (or {prefix} with the " \
+            f"outputs held back and s_axis_tready low), saw {taken}"
         await bench.reset(2)
         bench.source.pause = False
         # Right after reset, with nothing sent: no output may be valid.

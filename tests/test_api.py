@@ -110,6 +110,7 @@ def _skip_without_verilator():
 @pytest.mark.parametrize("kw, fold", [
     ({}, "parallel"),
     ({"readout": "last", "input_kind": "token", "input_size": 10, "seed": 6}, "stage"),
+    ({"seed": 7}, 2),  # the deep fold
 ])
 def test_verilog_predict_equals_golden_on_a_random_batch(kw, fold, tmp_path):
     _skip_without_verilator()

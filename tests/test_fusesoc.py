@@ -36,7 +36,7 @@ def _generate(out: Path, fold: str = "parallel", top: str = "hadamrnn", **kw) ->
 
 
 # -- generated files -------------------------------------------------------------------------
-@pytest.mark.parametrize("fold", ["parallel", "stage"])
+@pytest.mark.parametrize("fold", ["parallel", "stage", 2])
 def test_core_lists_the_manifest_files_in_compile_order(fold, tmp_path):
     man = _generate(tmp_path, fold=fold, top="rnn8")
     core_text = (tmp_path / "rnn8.core").read_text()
@@ -172,6 +172,7 @@ def test_fusesoc_lint_target_passes_and_can_fail(designs, tmp_path):
 @pytest.mark.parametrize("name, kw", [
     ("every", {}),
     ("last-token-stage", {"readout": "last", "kind": "token", "fold": "stage"}),
+    ("every-fold1", {"fold": 1}),  # the deep fold: state in RAM, 2-slot output FIFO
 ])
 def test_fusesoc_sim_target_replays_the_golden_vectors(name, kw, designs, tmp_path):
     _need("iverilog")

@@ -25,7 +25,9 @@ CMVM_METHODS = ("da4ml", "csd")  # hadamhw.backends.adder_graph
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    fold: str = "parallel"  # parallel: one time step per cycle; stage: one FWHT stage per cycle
+    # parallel: one time step per cycle; stage: one FWHT stage per cycle (n/2 butterflies);
+    # an integer F (a power of two < n/2): F butterfly units, the vector in block RAM
+    fold: str | int = "parallel"
     recurrent: str = "fwht"  # fwht: butterflies; dense: adder tree per row of W (baseline)
     top: str = "hadamrnn"  # name of the top module / function
     # constant matrix-vector products U x and V z: da4ml's shared adder graph, or one CSD
@@ -35,8 +37,11 @@ class GenerateOptions:
     readout_lanes: int | None = None
 
     def validate(self) -> None:
-        if self.fold not in FOLDS:
-            raise HadamhwError(f"--fold must be one of {FOLDS}, got {self.fold!r}")
+        from hadamhw.backends.fold import parse_fold
+
+        if parse_fold(self.fold) != self.fold:
+            raise HadamhwError(f"--fold must be one of {FOLDS} or a number of butterfly units "
+                               f"(an int), got {self.fold!r}")
         if self.recurrent not in RECURRENT_CORES:
             raise HadamhwError(f"--recurrent must be one of {RECURRENT_CORES}, "
                                f"got {self.recurrent!r}")

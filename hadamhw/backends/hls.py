@@ -20,6 +20,7 @@ Folds:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import jinja2
 import numpy as np
 
 from hadamhw.backends import GenerateOptions, template_environment
+from hadamhw.backends.fold import FoldPlan, check_units
 from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import check_int64
@@ -125,10 +127,12 @@ def _wrap(items: list[str], pad: str) -> str:
     return "\n".join(lines)
 
 
-def cycles_per_step(ir: IntegerRNN, fold: str) -> int:
+def cycles_per_step(ir: IntegerRNN, fold: str | int) -> int:
     """Target initiation interval per time step implied by the directives (an estimate)."""
     if fold == "parallel":
         return 1
+    if isinstance(fold, int):  # the Verilog deep fold's schedule: k stages of S + gap cycles
+        return FoldPlan(ir.hidden_size, ir.block_size, fold).step_cycles
     # One pipelined stage-loop iteration per butterfly stage, plus one cycle for the input
     # product, the requantization and the readout around it.
     return ir.k + 1
@@ -137,6 +141,10 @@ def cycles_per_step(ir: IntegerRNN, fold: str) -> int:
 def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
     """Everything the templates need, taken from the IR: types, constants, loop geometry."""
     options.validate()
+    if isinstance(options.fold, int):
+        check_units(options.fold, ir.hidden_size)
+        if options.fold == ir.hidden_size // 2:  # n/2 units: the stage fold
+            options = dataclasses.replace(options, fold="stage")
     if (options.top in _RESERVED_TOPS or options.top.startswith(("ap_", "hls_"))
             or options.top.endswith("_t")):
         raise HadamhwError(f"--top {options.top!r} clashes with a C++ keyword or a name the "
@@ -198,8 +206,15 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
             "min": out_lo, "max": out_hi,
         }
     ir_dict = ir.to_dict()
+    fold_plan = None
+    if isinstance(options.fold, int):
+        plan = FoldPlan(n, m, options.fold)
+        fold_plan = {"units": plan.units, "slots": plan.banks, "words": plan.words,
+                     "skew": plan.skew, "block_cycles": plan.block_cycles,
+                     "cc_bits": plan.cc_bits, "gap": plan.gap}
     return {
         "top": options.top,
+        "fold_plan": fold_plan,
         "guard": f"{options.top.upper()}_H",
         "files": names,
         "fold": options.fold,
@@ -290,7 +305,8 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
         "script": names["script"],
         "test_vectors": names["vectors"],
         "ir": IR_FILE,
-        "fold": options.fold,
+        "fold": ctx["fold"],
+        "fold_plan": ctx["fold_plan"],
         "recurrent": options.recurrent,
         "hidden_size": ir.hidden_size,
         "block_size": ir.block_size,
@@ -307,7 +323,7 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
     ctx["manifest"] = manifest
     outputs = {
         names["header"]: "top.h.j2",
-        names["source"]: "top.cpp.j2",
+        names["source"]: "fold/top.cpp.j2" if ctx["fold_plan"] else "top.cpp.j2",
         names["testbench"]: "tb.cpp.j2",
         names["script"]: "run_hls.tcl.j2",
         names["readme"]: "README.md.j2",

@@ -30,6 +30,7 @@ without the power of two that both requantization products share):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -822,6 +823,19 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
             raise HadamhwError(f"IR width '{name}' = {getattr(w, name)} is over 64 bits")
 
 
+def resolve_fold(ir: IntegerRNN, options: GenerateOptions) -> GenerateOptions:
+    """A number of butterfly units F = n/2 is the stage fold; other numbers stay numbers
+    (the deep fold of hadamhw.backends.verilog_fold); larger ones are refused."""
+    options.validate()
+    if isinstance(options.fold, int):
+        from hadamhw.backends.fold import check_units
+
+        check_units(options.fold, ir.hidden_size)
+        if options.fold == ir.hidden_size // 2:
+            return dataclasses.replace(options, fold="stage")
+    return options
+
+
 def _integration_files(env: jinja2.Environment, ir: IntegerRNN, man: dict) -> dict[str, str]:
     """The self-checking test bench and the FuseSoC core, recorded in the manifest."""
     from hadamhw.backends import fusesoc, verilog_tb
@@ -834,7 +848,11 @@ def _integration_files(env: jinja2.Environment, ir: IntegerRNN, man: dict) -> di
 def render(ir: IntegerRNN, options: GenerateOptions | None = None,
            template_dir: Path | None = None) -> dict[str, str]:
     """Every file of the design: file name -> text (Verilog, README.md, manifest, IR)."""
-    options = options or GenerateOptions()
+    options = resolve_fold(ir, options or GenerateOptions())
+    if isinstance(options.fold, int):
+        from hadamhw.backends import verilog_fold  # the deep fold's own generator
+
+        return verilog_fold.render(ir, options, template_dir)
     check_supported(ir, options)
     tdir = Path(template_dir) if template_dir is not None else templates_dir() / "verilog"
     if not tdir.is_dir():
@@ -881,7 +899,12 @@ def generate(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | Non
     return json.loads(files["manifest.json"])
 
 
-def cycles_per_step(ir: IntegerRNN, fold: str) -> int:
+def cycles_per_step(ir: IntegerRNN, fold: str | int) -> int:
     """Cycles from one input handshake to the next possible one for a fold."""
-    return _timing(ir, GenerateOptions(fold=fold))[0]
+    options = resolve_fold(ir, GenerateOptions(fold=fold))
+    if isinstance(options.fold, int):
+        from hadamhw.backends.verilog_fold import plan_for
+
+        return plan_for(ir, options.fold).cycles_per_step
+    return _timing(ir, options)[0]
 

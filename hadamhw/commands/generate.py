@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from hadamhw.commands.common import add_lowering_arguments, load_ir
-from hadamhw.commands.options import COUNT
+from hadamhw.commands.options import COUNT, fold_option
 from hadamhw.commands.paths import check_output_folder, user_path
 
 
 def register(sub) -> None:
-    from hadamhw.backends import CMVM_METHODS, FOLDS, RECURRENT_CORES, TARGETS
+    from hadamhw.backends import CMVM_METHODS, RECURRENT_CORES, TARGETS
 
     p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
                        description="Render the integer model into synthesizable hardware "
@@ -20,9 +20,12 @@ def register(sub) -> None:
     p.add_argument("--target", choices=tuple(TARGETS), default="verilog")
     p.add_argument("-o", "--output", type=user_path, required=True,
                    help="output folder (created if missing)")
-    p.add_argument("--fold", choices=FOLDS, default="parallel",
+    p.add_argument("--fold", type=fold_option, default="parallel", metavar="FOLD",
                    help="parallel: all butterfly stages in one cycle (one step per cycle); "
-                        "stage: one butterfly stage per cycle, the n/2 butterflies reused")
+                        "stage: one butterfly stage per cycle, the n/2 butterflies reused; "
+                        "F (a power of two from 1 to n/2): F butterfly units, the vector in "
+                        "block RAM, about n log2(m) / (2F) cycles per step (F = n/2 is "
+                        "'stage')")
     p.add_argument("--recurrent", choices=RECURRENT_CORES, default="fwht",
                    help="fwht: Walsh-Hadamard butterflies (default); dense: adder tree per row "
                         "of W (baseline for comparison)")

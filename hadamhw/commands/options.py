@@ -70,6 +70,23 @@ def power_of_two(low: int = 2) -> Callable[[str], int]:
     return parse
 
 
+def fold_option(text: str) -> str | int:
+    """--fold: 'parallel', 'stage', or F butterfly units (a power of two >= 1)."""
+    if text in ("parallel", "stage"):
+        return text
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if value < 1 or value & (value - 1):
+        raise argparse.ArgumentTypeError(
+            f"expected 'parallel', 'stage' or a number of butterfly units (a power of two "
+            f">= 1), got {text!r}")
+    return value
+
+
+fold_option.__name__ = "fold"
+
 # The ranges shared by several commands.
 COUNT = int_range(1)  # sequences, steps, epochs, samples: at least one
 SEED = int_range(0, 2**32 - 1)  # numpy's and torch's generators take unsigned 32-bit seeds

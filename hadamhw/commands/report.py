@@ -29,6 +29,9 @@ def register(sub) -> None:
                         "default generic")
     p.add_argument("--pnr", action="store_true",
                    help="also place and route (ice40, ecp5) and report Fmax")
+    p.add_argument("--device", default=None, metavar="NAME",
+                   help="with --pnr: place on this device (ice40: hx1k, hx8k, up5k; ecp5: 25k, "
+                        "45k, 85k) instead of the smallest one that holds the design")
     p.add_argument("--freq", type=float_range(0), default=None, metavar="MHZ",
                    help="target clock for place and route (default 100 MHz)")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
@@ -87,7 +90,7 @@ def run(args) -> int:
     _check_outputs(args)
     report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
-                         freq_mhz=args.freq, timeout=args.timeout)
+                         freq_mhz=args.freq, timeout=args.timeout, device=args.device)
     if args.json:
         sys.stdout.write(render_json(report))
         warning = mul_warning(report)

@@ -10,7 +10,7 @@ from pathlib import Path
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.commands.common import add_lowering_arguments, load_ir
 from hadamhw.commands.inputs import DESIGN, FOLDER, expect_model, input_kind
-from hadamhw.commands.options import COUNT, SEED
+from hadamhw.commands.options import COUNT, SEED, fold_option
 from hadamhw.commands.paths import check_output_file, check_output_folder, user_path
 from hadamhw.errors import HadamhwError
 
@@ -19,7 +19,6 @@ BATCH_SEQUENCES = 1000
 
 
 def register(sub) -> None:
-    from hadamhw.backends import FOLDS
     from hadamhw.verify.cocotb_sim import SIMULATORS
 
     p = sub.add_parser(
@@ -51,7 +50,7 @@ def register(sub) -> None:
                    metavar="FILE",
                    help="write waveforms (cocotb only; default <top>.vcd for Verilator, "
                         "<top>.fst for Icarus, in --build-dir or the current folder)")
-    p.add_argument("--fold", choices=FOLDS, default=None,
+    p.add_argument("--fold", type=fold_option, default=None, metavar="FOLD",
                    help="fold of the generated design (default parallel; a design folder "
                         "keeps its own)")
     p.add_argument("--build-dir", type=user_path, default=None, metavar="DIR",

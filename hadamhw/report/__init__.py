@@ -24,7 +24,7 @@ REPORT_VERSION = 1
 ANALYTICAL_FIELDS = ("hidden_size", "block_size", "fold", "recurrent", "cycles_per_step",
                      "latency_cycles", "adders_per_step", "weight_storage_bits",
                      "token_table_bits", "state_bits", "weight_bits", "cmvm", "readout_lanes",
-                     "readout_cycles", "adder_bits")
+                     "readout_cycles", "adder_bits", "fold_plan")
 
 __all__ = ["FAMILIES", "analytical", "make_report", "morgenstern_bound", "rotate_module"]
 
@@ -54,14 +54,22 @@ def analytical(manifest: dict) -> dict:
 
 def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
-                freq_mhz: float | None = None, timeout: float | None = None) -> dict:
-    """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report."""
+                freq_mhz: float | None = None, timeout: float | None = None,
+                device: str | None = None) -> dict:
+    """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
+
+    device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
+    instead of the smallest one that holds the design."""
     from hadamhw.errors import HadamhwError
-    from hadamhw.report.pnr import DEFAULT_FREQ_MHZ, PNR_FAMILIES, place_and_route
+    from hadamhw.report.pnr import DEFAULT_FREQ_MHZ, PNR_FAMILIES, named_device, place_and_route
 
     if pnr and family not in PNR_FAMILIES:
         raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (the nextpnr devices installed "
                            f"here), got --fpga {family}")
+    if device is not None:
+        if not pnr:
+            raise HadamhwError("--device names the device to place and route on: add --pnr")
+        named_device(family, device)
     design = load_design(design_path, top)
     build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
     synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout)
@@ -84,7 +92,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     }
     if pnr:
         result = place_and_route(design, family, build / "pnr", progress=progress,
-                                 freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout)
+                                 freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout,
+                                 device=device)
         entry = result.to_dict()
         cycles = report["analytical"].get("cycles_per_step")
         entry["steps_per_second"] = (

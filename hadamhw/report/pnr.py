@@ -39,6 +39,16 @@ DEVICES = {
     "ice40": [("--hx1k", "iCE40HX1K", "tq144", 1280, 1280),
               ("--hx8k", "iCE40HX8K", "ct256", 7680, 7680)],
 }
+# Devices a user names with --device (the automatic choice above stays within the HX and
+# LFE5U lines): short name -> (nextpnr flag, part, package, logic cells, flip-flops). The
+# UP5K (30 x 4 kbit block RAM, 1 Mbit single-port RAM, 8 DSP) is the low-power part.
+NAMED_DEVICES = {
+    "ecp5": {"25k": DEVICES["ecp5"][0], "45k": DEVICES["ecp5"][1], "85k": DEVICES["ecp5"][2]},
+    "ice40": {"hx1k": DEVICES["ice40"][0], "hx8k": DEVICES["ice40"][1],
+              "up5k": ("--up5k", "iCE40UP5K", "sg48", 5280, 5280)},
+}
+# synth_ice40's timing model per device line (abc9 delay targets)
+ICE40_SYNTH_DEVICE = {"up5k": "u"}
 LOGIC_CELL = {"ecp5": "TRELLIS_COMB", "ice40": "ICESTORM_LC"}
 FF_CELL = {"ecp5": "TRELLIS_FF", "ice40": "ICESTORM_LC"}
 FILL_LIMIT = 0.8  # leave the placer room (the wrapper and packing add cells)
@@ -166,19 +176,39 @@ _NEXTPNR_STEP = re.compile(r"^Info: (Running .+|Placed .+|Routing.*|Setting up .
                            r"\s*iter .+|Max frequency .+)$")
 
 
+def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
+    """The device --device names (its short name or part, any case), or a clear error."""
+    known = NAMED_DEVICES.get(family, {})
+    for short, dev in known.items():
+        if name.lower() in (short, dev[1].lower()):
+            return dev
+    raise HadamhwError(f"--device {name!r} is not a {family} device hadamhw places; choose "
+                       f"one of {', '.join(known)}")
+
+
 def place_and_route(design: Design, family: str, build_dir: Path, *,
                     freq_mhz: float = DEFAULT_FREQ_MHZ, progress: bool = True,
-                    timeout: float | None = None, seed: int = 1) -> PnrResult:
-    """Synthesize the wrapped design flat for `family`, place and route it, read Fmax."""
+                    timeout: float | None = None, seed: int = 1,
+                    device: str | None = None) -> PnrResult:
+    """Synthesize the wrapped design flat for `family`, place and route it, read Fmax.
+
+    device: a name of NAMED_DEVICES (for example up5k) to place on that device only; by
+    default the smallest device of the family that holds the design (retrying larger ones
+    when placement fails)."""
     if family not in PNR_FAMILIES:
         raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (nextpnr devices installed "
                            f"here), got {family!r}")
+    chosen = named_device(family, device) if device is not None else None
     build = Path(build_dir)
     build.mkdir(parents=True, exist_ok=True)
     (build / "pnr_top.v").write_text(wrapper_verilog(design))
     for stale in ("wrapped.json", "wrapped.stat.json", "pnr.report.json"):
         (build / stale).unlink(missing_ok=True)
     synth = "synth_ecp5" if family == "ecp5" else "synth_ice40"
+    if chosen is not None and family == "ice40":
+        short = next(k for k, v in NAMED_DEVICES["ice40"].items() if v == chosen)
+        if short in ICE40_SYNTH_DEVICE:
+            synth += f" -device {ICE40_SYNTH_DEVICE[short]}"
     script = [ABC9_WORKAROUND] + read_commands([*design.hdl_files, build / "pnr_top.v"],
                                                build) + [
         f"{synth} -top {WRAPPER_TOP}",
@@ -201,17 +231,25 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     flat: Resources = parse_stats(stat, family, WRAPPER_TOP).total
     logic = flat.lut_equivalents
     result = PnrResult(family=family, status="", wrapper=flat.to_dict(), seconds=ysec)
-    device = choose_device(family, logic, flat.ffs)
-    if device is None:
-        flag, part, _, cells, _ = DEVICES[family][-1]
-        result.status = (f"does not fit: {logic} LUTs and {flat.ffs} flip-flops, the largest "
-                         f"{family} device ({part}) has {cells}")
-        return result
+    if chosen is not None:
+        if logic > chosen[3] or flat.ffs > chosen[4]:
+            result.device, result.package = chosen[1], chosen[2]
+            result.status = (f"does not fit: {logic} LUTs and {flat.ffs} flip-flops, the "
+                             f"{chosen[1]} has {chosen[3]}")
+            return result
+        candidates = [chosen]
+    else:
+        device = choose_device(family, logic, flat.ffs)
+        if device is None:
+            flag, part, _, cells, _ = DEVICES[family][-1]
+            result.status = (f"does not fit: {logic} LUTs and {flat.ffs} flip-flops, the "
+                             f"largest {family} device ({part}) has {cells}")
+            return result
+        # Many parallel carry chains can defeat the placer on a device that holds their
+        # LUTs (seen at ~60 % fill on the LFE5U-25F): a placement failure retries one size up.
+        candidates = [d for d in DEVICES[family] if d[1] == device[1] or d[3] > device[3]]
     log = build / "nextpnr.log"
     report_path = build / "pnr.report.json"
-    # Many parallel carry chains can defeat the placer on a device that holds their LUTs
-    # (seen at ~60 % fill on the LFE5U-25F): a placement failure retries one size up.
-    candidates = [d for d in DEVICES[family] if d[1] == device[1] or d[3] > device[3]]
     attempts = []
     for flag, part, package, _, _ in candidates:
         result.device, result.package = part, package
@@ -239,7 +277,7 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     result.fmax_mhz, result.constraint_mhz = parse_fmax(report)
     util = report.get("utilization") or {}
     keep = {LOGIC_CELL[family], FF_CELL[family], "DP16KD", "MULT18X18D", "ICESTORM_RAM",
-            "ICESTORM_DSP", "TRELLIS_IO", "SB_IO"}
+            "ICESTORM_DSP", "ICESTORM_SPRAM", "TRELLIS_IO", "SB_IO"}
     result.utilization = {
         k: {"used": int(v.get("used", 0)), "available": int(v.get("available", 0))}
         for k, v in sorted(util.items()) if k in keep}

@@ -79,6 +79,14 @@ def summary_items(report: dict) -> list[tuple[str, str]]:
                        ("state_bits", "state bits")):
         if a.get(key) is not None:
             items.append((label, _fmt(a[key])))
+    plan = a.get("fold_plan")
+    if isinstance(plan, dict):  # the deep fold (--fold F): vectors in block RAM
+        items.append(("deep fold: butterfly units F, banks x words",
+                      f"{plan['butterfly_units']}, {plan['banks']} x {plan['words_per_bank']}"))
+        items.append(("cycles per step: n·log2(m)/(2F) + overhead",
+                      f"{plan['ideal_cycles_per_step']} + {plan['overhead_cycles']}"))
+        items.append(("vector RAM bits / constant ROM bits (analytical)",
+                      f"{plan['ram_bits']} / {plan['rom_bits']}"))
     pnr = report.get("pnr")
     if pnr is not None:
         if pnr["status"] == "routed":

@@ -1,0 +1,168 @@
+"""Area against time over the deep fold: place and route the paper's two configurations.
+
+For each configuration (an IR file) and each number of butterfly units F, generate the
+Verilog (`hadamhw generate --fold F`) and run `hadamhw report --fpga FAMILY --device DEV
+--pnr --json`, one design after the other (Yosys and nextpnr are single-threaded; run this
+under `nice -n 15` on a shared machine). Every report lands in OUT/<config>-F<F>-<family>.json
+with the exact command and `uptime` beside it; a run that already has its JSON is skipped,
+so the sweep resumes after an interruption. `--table` prints the Markdown table of
+docs/hardware-cost.md from the JSON files present (rows not measured are left out).
+
+    nice -n 15 python tools/fold_cost.py --config pmnist=/work/models/pdigits_n512/...ir.json:784 \\
+        --config copy=/work/models/copy_t1000/copy_t1000.ir.json:1000 --folds 1 4 16 half \\
+        --targets ice40:up5k ecp5:25k -o out/fold_cost
+    python tools/fold_cost.py -o out/fold_cost --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _run(cmd: list[str], log, timeout: float) -> subprocess.CompletedProcess:
+    """Run cmd in its own process group; on a time-out end the group (Yosys and nextpnr
+    are grandchildren) and raise subprocess.TimeoutExpired."""
+    log.write(f"$ {' '.join(cmd)}\n# {_uptime()}\n")
+    log.flush()
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def sweep(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out / "sweep.log").open("a")
+    configs = [c.split("=", 1) for c in args.config]
+    jobs = []
+    for fold in args.folds:
+        for name, spec in configs:
+            for target in args.targets:
+                jobs.append((fold, name, spec, target))
+    for fold, name, spec, target in jobs:
+        ir_path, steps = spec.rsplit(":", 1)
+        n = json.loads(Path(ir_path).read_text())["hidden_size"]
+        units = n // 2 if fold == "half" else int(fold)
+        family, device = target.split(":")
+        design = out / f"{name}-F{units}"
+        result = out / f"{name}-F{units}-{family}.json"
+        if result.exists():
+            continue
+        if not (design / "manifest.json").exists():
+            gen = [str(BIN / "hadamhw"), "generate", ir_path, "--target", "verilog",
+                   "--fold", str(units), "-o", str(design)]
+            proc = _run(gen, log, 600)
+            if proc.returncode:
+                log.write(f"generate failed: {proc.stderr.strip()}\n")
+                continue
+        cmd = [str(BIN / "hadamhw"), "report", str(design), "--fpga", family, "--device",
+               device, "--pnr", "--json", "--quiet", "--build-dir",
+               str(out / "build" / f"{name}-F{units}-{family}")]
+        load = _uptime()
+        start = time.time()
+        try:
+            proc = _run(cmd, log, args.timeout)
+        except subprocess.TimeoutExpired:
+            log.write(f"timed out after {args.timeout} s\n")
+            log.flush()
+            continue
+        seconds = time.time() - start
+        if proc.returncode not in (0, 1):
+            log.write(f"report failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}\n")
+            log.flush()
+            continue
+        report = json.loads(proc.stdout)
+        report["sweep"] = {"config": name, "ir": ir_path, "steps_per_sequence": int(steps),
+                           "units": units, "device": device, "command": " ".join(cmd),
+                           "uptime_before": load, "uptime_after": _uptime(),
+                           "wall_seconds": round(seconds, 1)}
+        result.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        pnr = report.get("pnr") or {}
+        log.write(f"done {result.name}: {pnr.get('status')} fmax {pnr.get('fmax_mhz')} "
+                  f"in {seconds:.0f} s\n")
+        log.flush()
+
+
+def table(args: argparse.Namespace) -> None:
+    cells = {"ice40": ("ICESTORM_LC", "ICESTORM_RAM"), "ecp5": ("TRELLIS_COMB", "DP16KD")}
+    rows = []
+    for path in sorted(Path(args.out).glob("*-F*-*.json")):
+        rep = json.loads(path.read_text())
+        sw = rep["sweep"]
+        pnr = rep.get("pnr") or {}
+        util = pnr.get("utilization") or {}
+        logic, ram = (util.get(c, {}) for c in cells[rep["family"]])
+        a = rep["analytical"]
+        manifest = Path(args.out) / f"{sw['config']}-F{sw['units']}" / "manifest.json"
+        plan = a.get("fold_plan") or (json.loads(manifest.read_text()).get("fold_plan", {})
+                                      if manifest.exists() else {})
+        cycles = a.get("cycles_per_step")
+        fmax = pnr.get("fmax_mhz")
+        seq_us = cycles * sw["steps_per_sequence"] / fmax if fmax and cycles else None
+        rows.append({"config": sw["config"], "units": sw["units"], "family": rep["family"],
+                     "device": pnr.get("device") or sw["device"], "logic": logic, "ram": ram,
+                     "luts": rep["total"]["lut_equivalents"], "ffs": rep["total"]["ffs"],
+                     "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
+                     "dsp": rep["total"]["dsp"], "mul": rep["mul_cells"], "fmax": fmax,
+                     "cycles": cycles, "seq_us": seq_us, "status": pnr.get("status", "")})
+    order = {"ice40": 0, "ecp5": 1}
+    rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2), r["units"]))
+
+    def used(c: dict) -> str:
+        return f"{c['used']:,} / {c['available']:,}" if c else "—"
+
+    print("| config | F | device | logic cells placed | LUT eq. (synth) | FFs (synth) "
+          "| block RAM placed | vector + table bits | DSP / $mul | Fmax (MHz) | cycles/step "
+          "| time/sequence | sequences/s |")
+    print("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for r in rows:
+        routed = r["status"] == "routed"
+        fmax = f"{r['fmax']:.1f}" if r["fmax"] else "—"
+        seq = f"{r['seq_us'] / 1000:.1f} ms" if r["seq_us"] else "—"
+        rate = f"{1e6 / r['seq_us']:,.1f}" if r["seq_us"] else "—"
+        logic = used(r["logic"]) if routed else r["status"]
+        bits = f"{r['bits']:,}" if r["bits"] else "—"
+        print(f"| {r['config']} | {r['units']} | {r['device']} | {logic} | {r['luts']:,} "
+              f"| {r['ffs']:,} | {used(r['ram']) if routed else '—'} | {bits} "
+              f"| {r['dsp']} / {r['mul']} | {fmax} | {r['cycles']:,} | {seq} | {rate} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", action="append", default=[],
+                    help="NAME=IR.json:STEPS_PER_SEQUENCE (repeatable)")
+    ap.add_argument("--folds", nargs="+", default=["1", "4", "16", "half"],
+                    help="butterfly units; 'half' = n/2 (the stage fold)")
+    ap.add_argument("--targets", nargs="+", default=["ice40:up5k", "ecp5:25k"],
+                    help="FAMILY:DEVICE pairs")
+    ap.add_argument("-o", "--out", default="out/fold_cost")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per report")
+    ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
+    args = ap.parse_args()
+    if args.table:
+        table(args)
+    else:
+        sweep(args)
+
+
+if __name__ == "__main__":
+    main()
