@@ -180,10 +180,13 @@ def _decl(name: str, width: int, expr: str, signed: bool = False, keep: bool = F
     return {"name": name, "msb": width - 1, "expr": expr, "signed": signed, "keep": keep}
 
 
-def _graph_decls(graph: AdderGraph) -> list[dict]:
+def _graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
     """Every adder node is a `(* keep *)` wire: see the module docstring of adder_graph and
-    docs/hardware-cost.md (one carry-chain adder per node, not one multi-operand $macc)."""
-    return [_decl(nd["name"], nd["width"], nd["expr"], keep=True) for nd in graph.nodes]
+    docs/hardware-cost.md (one carry-chain adder per node, not one multi-operand $macc).
+    Each carries its adder level and the graph it belongs to (`tag`, default the graph's
+    prefix): the pipeline planner places registers by level."""
+    return [{**_decl(nd["name"], nd["width"], nd["expr"], keep=True),
+             "level": nd.get("level", 0), "graph": tag or graph.prefix} for nd in graph.nodes]
 
 
 @dataclass(frozen=True)
@@ -308,13 +311,15 @@ def _cmvm(method: str):
 
 
 def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
-                     drive: list[tuple[str, int, int, int]]) -> dict:
+                     drive: list[tuple[str, int, int, int]], r_src: str | None = None) -> dict:
     """v' = r M_r' + d (one adder per element when M_r' is a power of two), q = v' >>> S',
-    h' = clamp(q) (after max(q, 0) in vanilla mode)."""
+    h' = clamp(q) (after max(q, 0) in vanilla mode). r_src: the vector r (or, stage fold,
+    the bank's f) is read from (default r, bank_out)."""
     w = ir.widths
     n, m = ir.hidden_size, ir.block_size
     stage_fold = options.fold == "stage"
     r_w, r_vec = (max(w.fwht), "bank_out") if stage_fold else (w.rotated, "r")
+    r_vec = r_src or r_vec
     # r = s * f over [-m 2^(B-1), m 2^(B-1)]; f alone (stage fold) ends one below that
     r_lo, r_hi = -(m << (w.state - 1)), (m << (w.state - 1)) - (1 if stage_fold else 0)
     graph = AdderGraph("rq_n")
@@ -348,8 +353,9 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
         elements.append({
             "v": _decl(f"v_{i}", v.width, v.name),
             "q": _decl(f"q_{i}", w.shifted, arith_shift(v_sig, plan.shift, w.shifted)),
-            "h": _decl(f"hn_{i}", w.state,
-                       _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla"))})
+            "h": {**_decl(f"hn_{i}", w.state,
+                          _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla")),
+                  "kind": "saturate"}})
     if r_w > ir.widths.rotated and not stage_fold:
         unused += [f"r_{i}" for i in range(n)]
     h_next = "{" + ", ".join(f"hn_{i}" for i in reversed(range(n))) + "}"
@@ -392,18 +398,20 @@ def _output_requant(ir: IntegerRNN, y: Signal, y_lo: int, y_hi: int, o: int,
     ohalf = (1 << (orq.shift - 1)) if orq.shift > 0 else 0
     before = len(graph.nodes)
     p = graph.row([Term(yin, dg.shift, dg.sign) for dg in csd_digits(orq.mult)], ohalf)
-    decls += _graph_decls(AdderGraph("", nodes=graph.nodes[before:]))
+    decls += _graph_decls(AdderGraph("", nodes=graph.nodes[before:]), graph.prefix)
     wpq = max(1, p.width - orq.shift)
     if orq.shift > 0:
         unused.append(p.name)
     decls.append(_decl(f"pq_{o}", wpq, arith_shift(p, orq.shift, wpq)))
-    decls.append(_decl(f"out_{o}", w.output, _saturate(f"pq_{o}", wpq, w.output, relu=False),
-                       signed=True))
+    decls.append({**_decl(f"out_{o}", w.output,
+                          _saturate(f"pq_{o}", wpq, w.output, relu=False), signed=True),
+                  "kind": "saturate"})
 
 
-def _readout_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
-    """y = V relu(h) + c for every output at once, from the state register."""
-    decls, inputs, unused, graph = _relu_decls(ir, "h_q")
+def _readout_section(ir: IntegerRNN, options: GenerateOptions, src: str = "h_q") -> dict:
+    """y = V relu(h) + c for every output at once, from the state vector `src` (the state
+    register; with streams, the new state as it is written)."""
+    decls, inputs, unused, graph = _relu_decls(ir, src)
     consts = [int(c) for c in ir.output_bias]
     rows = _cmvm(options.cmvm)(graph, inputs, ir.output_weight, consts)
     check_rows(graph, inputs, rows, ir.output_weight, consts, "the readout")
@@ -550,7 +558,8 @@ def _argmax_section(ir: IntegerRNN) -> dict:
             (lv, li), (rv, ri) = level[pos], level[pos + 1]
             name = f"am{depth}_{pos // 2}"
             nodes.append({"gt": f"{name}_gt", "val": f"{name}_val", "idx": f"{name}_idx",
-                          "left_val": lv, "left_idx": li, "right_val": rv, "right_idx": ri})
+                          "left_val": lv, "left_idx": li, "right_val": rv, "right_idx": ri,
+                          "depth": depth + 1})
             nxt.append((f"{name}_val", f"{name}_idx"))
         if len(level) % 2:
             nxt.append(level[-1])
@@ -560,16 +569,16 @@ def _argmax_section(ir: IntegerRNN) -> dict:
             "unused": [level[0][0]] if nodes else []}  # the maximum itself is no output
 
 
-def _bank_section(ir: IntegerRNN) -> dict:
+def _bank_section(ir: IntegerRNN, h_src: str = "h_cur") -> dict:
     """Stage fold: one bank of n/2 butterflies in the constant-geometry order."""
     w = ir.widths
     n, m, k, Bh = ir.hidden_size, ir.block_size, ir.k, w.state
     Wb = max(w.fwht)
     init = []
     for i in range(n):
-        src = bit_slice("h_cur", i * Bh, Bh)
+        src = bit_slice(h_src, i * Bh, Bh)
         init.append({"lhs": bit_slice("bank_init", i * Wb, Wb),
-                     "expr": resize(src, bit_slice("h_cur", i * Bh + Bh - 1, 1), Bh, Wb)})
+                     "expr": resize(src, bit_slice(h_src, i * Bh + Bh - 1, 1), Bh, Wb)})
     bfs = []
     for a, b, s, d in pease_butterflies(n, m):
         sa, sb = bit_slice("bank_in", a * Wb, Wb), bit_slice("bank_in", b * Wb, Wb)
@@ -661,6 +670,8 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         "plan": plan,
         **iface,
         "unused": sorted(set(unused), key=unused.index),
+        "streamed": False,
+        "tid_bits": 0,
     }
     costs = {"adders": {"input": inp["adders"], "requant": req["adders"],
                         "readout": rd["adders"]},
@@ -670,8 +681,11 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
     return ctx, costs
 
 
-def _rotate_fwht_context(ir: IntegerRNN, top: str) -> dict:
-    """Golden-order butterfly stages; the last stage writes r = s * f with the sign folded in."""
+def _rotate_fwht_context(ir: IntegerRNN, top: str, registered: frozenset[int] = frozenset()
+                         ) -> dict:
+    """Golden-order butterfly stages; the last stage writes r = s * f with the sign folded in.
+    registered: the stages j < k whose outputs pass a pipeline register before stage j + 1
+    (the module then has a clock)."""
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     stages = []
@@ -696,12 +710,14 @@ def _rotate_fwht_context(ir: IntegerRNN, top: str) -> dict:
             assigns.append({"elem": d, "lhs": bit_slice(name, d * width, width),
                             "expr": diff_text})
         assigns.sort(key=lambda x: x["elem"])
+        reg = j in registered and not last
         stages.append({"name": name, "msb": n * width - 1, "assigns": assigns,
-                       "is_output": last, "width": width})
-        prev, prev_w = name, width
+                       "is_output": last, "width": width, "registered": reg})
+        prev, prev_w = (f"{name}_q" if reg else name), width
     return {"top": top, "n": n, "m": m, "k": k, "state_msb": n * w.state - 1,
             "rotated_msb": n * w.rotated - 1, "stages": stages,
-            "state_bits": w.state, "rotated_bits": w.rotated}
+            "state_bits": w.state, "rotated_bits": w.rotated,
+            "clocked": any(st["registered"] for st in stages)}
 
 
 # -- manifest ---------------------------------------------------------------------------------
@@ -715,15 +731,20 @@ def _timing(ir: IntegerRNN, options: GenerateOptions) -> tuple[int, int]:
     return 1, 2 + extra
 
 
-def ports(ir: IntegerRNN) -> list[dict]:
+def ports(ir: IntegerRNN, tid_bits: int = 0) -> list[dict]:
+    """The core's ports in declaration order; s_axis_tid / m_axis_tid with streams."""
     words, word_bits = _input_words(ir)
     argmax_bits = max(1, clog2(ir.output_size))
     spec = [("clk", "input", 1), ("rst", "input", 1), ("s_axis_tvalid", "input", 1),
             ("s_axis_tready", "output", 1), ("s_axis_tdata", "input", words * word_bits),
-            ("s_axis_tlast", "input", 1), ("m_axis_tvalid", "output", 1),
-            ("m_axis_tready", "input", 1),
-            ("m_axis_tdata", "output", ir.output_size * ir.widths.output),
-            ("m_axis_tuser", "output", argmax_bits), ("m_axis_tlast", "output", 1)]
+            ("s_axis_tlast", "input", 1)]
+    if tid_bits:
+        spec.append(("s_axis_tid", "input", tid_bits))
+    spec += [("m_axis_tvalid", "output", 1), ("m_axis_tready", "input", 1),
+             ("m_axis_tdata", "output", ir.output_size * ir.widths.output),
+             ("m_axis_tuser", "output", argmax_bits), ("m_axis_tlast", "output", 1)]
+    if tid_bits:
+        spec.append(("m_axis_tid", "output", tid_bits))
     return [{"name": name, "direction": d, "width": width} for name, d, width in spec]
 
 
@@ -737,9 +758,13 @@ def _weight_storage_bits(ir: IntegerRNN) -> int:
 
 
 def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
-             costs: dict) -> dict:
+             costs: dict, stream: dict | None = None) -> dict:
+    """The design's manifest; `stream` is the schedule summary of an interleaved or
+    pipelined core (hadamhw.backends.verilog_stream), None for the single-cycle core."""
     n, m = ir.hidden_size, ir.block_size
     cycles, latency = _timing(ir, options)
+    if stream is not None:
+        cycles, latency = stream["cycles_per_step"], stream["latency_cycles"]
     recurrent = n * ir.k if options.recurrent == "fwht" else n * (m - 1)
     adds = {"recurrent": recurrent, **costs["adders"]}
     adds["total"] = sum(adds.values())
@@ -747,7 +772,9 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
     serial = _serial_readout(ir, options)
     words, word_bits = _input_words(ir)
     wd = ir.to_dict()["widths"]
-    return {
+    streams = stream["streams"] if stream is not None else 1
+    tid = clog2(streams)
+    out = {
         "format": DESIGN_FORMAT,
         "version": VERSION,
         "target": "verilog",
@@ -771,7 +798,7 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
                     "rotate_digits": len(csd_digits(plan.rotate)),
                     "input_mult": plan.input, "shift": plan.shift,
                     "drive_round": plan.round_const},
-        "ports": ports(ir),
+        "ports": ports(ir, tid),
         "input": {"kind": ir.input.kind, "words": words, "word_bits": word_bits,
                   "signed": bool(ir.input.signed) if ir.input.kind == "int" else False},
         "output": {"words": ir.output_size, "word_bits": ir.widths.output},
@@ -792,6 +819,19 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
             "bits": ir.output_requant.bits, "product_bits": output_product_bits(ir)},
         "output_fifo_depth": MAX_PENDING + 1,
     }
+    if stream is None:
+        return out
+    # interleaving and pipelining (docs/hardware-cost.md, "Streams and pipelining")
+    out.update({
+        "streams": streams,
+        "tid_bits": tid,
+        "loop_depth": stream["loop_depth"],
+        "cycles_per_step_per_stream": stream["cycles_per_step_per_stream"],
+        "pipeline": stream["pipeline"],
+        "output_fifo_depth": stream["output_fifo_depth"],
+        "state_storage_bits": streams * n * ir.widths.state,
+    })
+    return out
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -834,7 +874,17 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         raise HadamhwError(f"{tdir}: template folder not found")
     env = template_environment(tdir)
     top = options.top
-    ctx, costs = _top_context(ir, options)
+    stream = None
+    rotate_registered: frozenset[int] = frozenset()
+    if options.streamed:
+        from hadamhw.backends.verilog_stream import stream_context
+
+        ctx, costs, sched = stream_context(ir, options)
+        stream = sched["summary"]
+        rotate_registered = sched["rotate_registered"]
+        ctx["summary"] = stream
+    else:
+        ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
     hdl: list[str] = []
     if options.fold == "parallel":
@@ -848,11 +898,11 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             files[f"{top}_rotate.v"] = _render(env, "rotate_dense.v.j2", rot_ctx)
         else:
             files[f"{top}_rotate.v"] = _render(env, "rotate_fwht.v.j2",
-                                               _rotate_fwht_context(ir, top))
+                                               _rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
     files[f"{top}.v"] = _render(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
-    man = manifest(ir, options, hdl, costs)
+    man = manifest(ir, options, hdl, costs, stream)
     files["README.md"] = _render(env, "README.md.j2", {**ctx, "manifest": man,
                                                         "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()
