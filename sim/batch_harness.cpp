@@ -114,7 +114,8 @@ struct Rng {
     uint64_t below(uint64_t n) { return next() % n; }
 };
 
-// A valid/ready pattern: mostly on, with short gaps and now and then a long stall.
+// A valid/ready pattern: mostly on, with short gaps and now and then a long stall (up to
+// 16 cycles, one in four up to 64: longer than any output FIFO of a pipelined core).
 struct Pattern {
     bool enabled;
     int stall_left = 0;
@@ -125,7 +126,7 @@ struct Pattern {
             return false;
         }
         if (rng.below(64) == 0) {
-            stall_left = 1 + static_cast<int>(rng.below(16));
+            stall_left = 1 + static_cast<int>(rng.below(rng.below(4) == 0 ? 64 : 16));
             return false;
         }
         return rng.below(4) != 0;

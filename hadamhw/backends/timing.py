@@ -29,12 +29,13 @@ from hadamhw.errors import HadamhwError
 class DelayModel:
     """Nanoseconds of one register-to-register stage, level by level.
 
-    overhead: clock-to-q, the last hop into the flip-flop and its setup; route: one net
-    between two logic levels (grows slowly with the design's size: longer nets in a larger
-    placement); adder: into and out of a carry chain (the LUT in front of each CCU2C and the
-    sum output); carry_bit: ripple per bit (a chain of adders overlaps its ripples, so a
-    level pays it on its own width); lut: one LUT4; ram_read: the asynchronous read of a
-    distributed-RAM register file.
+    A stage costs `overhead` (clock-to-q, the last hop into the flip-flop, setup), and per
+    logic level one net (`route`, longer in a larger placement: `route_per_log2n` per
+    doubling of n above 16) plus the level's own delay: `adder` into and out of a carry
+    chain (CCU2C), `lut` for a LUT4, `ram_read` for the asynchronous read of a
+    distributed-RAM register file, `carry_out` for a comparator whose result is the carry
+    out of its chain. The ripple (`carry_bit` per bit) is paid once per stage, for its
+    widest adder: a chain of adders overlaps its ripples.
     """
 
     name: str
@@ -44,35 +45,46 @@ class DelayModel:
     adder: float
     carry_bit: float
     lut: float
+    lut_route: float  # a LUT level's net, as a fraction of `route` (local logic)
     ram_read: float
+    carry_out: float
 
     def route_ns(self, n: int) -> float:
         return self.route + self.route_per_log2n * max(0.0, math.log2(max(n, 1)) - 4)
 
-    def adder_level(self, width: int, n: int) -> float:
-        return self.route_ns(n) + self.adder + self.carry_bit * width
+    def adder_level(self, name: str, width: int, n: int) -> Level:
+        return Level(name, self.route_ns(n) + self.adder, self.carry_bit * width)
 
-    def lut_level(self, n: int, levels: int = 1) -> float:
-        return levels * (self.route_ns(n) + self.lut)
+    def compare_level(self, name: str, width: int, n: int) -> Level:
+        return Level(name, self.route_ns(n) + self.adder + self.carry_out,
+                     self.carry_bit * width)
 
-    def ram_level(self, n: int) -> float:
-        return self.route_ns(n) + self.ram_read
+    def lut_level(self, name: str, n: int, levels: int = 1) -> Level:
+        return Level(name, levels * (self.lut_route * self.route_ns(n) + self.lut))
 
-
-# Calibrated on nextpnr-ecp5 (see the module docstring): one 14-bit adder level per stage
-# placed at 275 MHz (3.63 ns), two at 167 MHz, four at 93 MHz at n = 16.
-ECP5 = DelayModel(name="ecp5", overhead=0.75, route=1.45, route_per_log2n=0.25, adder=0.85,
-                  carry_bit=0.035, lut=0.40, ram_read=0.55)
-MODELS = {"ecp5": ECP5}
-DEFAULT_MODEL = "ecp5"
+    def ram_level(self, name: str, n: int) -> Level:
+        return Level(name, self.route_ns(n) + self.ram_read)
 
 
 @dataclass(frozen=True)
 class Level:
-    """One logic level of a section: its name (for the manifest) and its delay."""
+    """One logic level of a section: its name (for the manifest), its delay, and the ripple
+    of its carry chain (paid once per stage, by the widest)."""
 
     name: str
     ns: float
+    carry: float = 0.0
+
+
+# Calibrated on nextpnr-ecp5 (see the module docstring; docs/hardware-cost.md has the
+# runs): a butterfly bank with one 14-bit adder level per stage placed at 275 MHz at
+# n = 16 (3.63 ns), two at 167 MHz, four at 93 MHz; at n = 64 (18 bits) one level at 219 MHz,
+# two at 143 MHz. The argmax comparator's carry out (a feed-out cell and its net) and the
+# LUT levels come from the critical paths of whole pipelined designs.
+ECP5 = DelayModel(name="ecp5", overhead=0.65, route=1.55, route_per_log2n=0.35, adder=0.9,
+                  carry_bit=0.035, lut=0.3, lut_route=0.6, ram_read=0.6, carry_out=1.3)
+MODELS = {"ecp5": ECP5}
+DEFAULT_MODEL = "ecp5"
 
 
 def period_ns(target_mhz: float) -> float:
@@ -82,19 +94,20 @@ def period_ns(target_mhz: float) -> float:
 
 
 def stage_delay(model: DelayModel, levels: list[Level]) -> float:
-    return model.overhead + sum(lv.ns for lv in levels)
+    return model.overhead + sum(lv.ns for lv in levels) + max((lv.carry for lv in levels),
+                                                              default=0.0)
 
 
 def greedy_stages(model: DelayModel, levels: list[Level], period: float) -> list[int]:
     """The stage (0, 1, ...) of each level: a new stage starts wherever the level would not
     fit the period in the current one (a level longer than the period gets its own stage)."""
     stages: list[int] = []
-    stage, used = 0, model.overhead
+    stage, current = 0, []
     for i, lv in enumerate(levels):
-        if i > 0 and used + lv.ns > period:
+        if i > 0 and stage_delay(model, [*current, lv]) > period:
             stage += 1
-            used = model.overhead
-        used += lv.ns
+            current = []
+        current.append(lv)
         stages.append(stage)
     return stages
 
@@ -106,12 +119,8 @@ def balanced_stages(model: DelayModel, levels: list[Level], registers: int) -> l
     parts = min(registers + 1, max(count, 1))
     if count == 0:
         return []
-    prefix = [0.0]
-    for lv in levels:
-        prefix.append(prefix[-1] + lv.ns)
-
     def cost(i: int, j: int) -> float:  # levels i..j-1 in one stage
-        return model.overhead + prefix[j] - prefix[i]
+        return stage_delay(model, levels[i:j])
 
     inf = float("inf")
     # best[p][j]: slowest stage when the first j levels form p stages

@@ -830,6 +830,8 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
         "pipeline": stream["pipeline"],
         "output_fifo_depth": stream["output_fifo_depth"],
         "state_storage_bits": streams * n * ir.widths.state,
+        # cycles after reset before the first step issues (the state entries are cleared)
+        "reset_cycles": streams if streams > 1 else 0,
     })
     return out
 

@@ -46,6 +46,7 @@ from hadamhw.backends.timing import (
     greedy_stages,
     period_ns,
     slowest_stage,
+    stage_delay,
 )
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
@@ -103,7 +104,7 @@ def _graph_levels(decls: list[dict], tag: str, prefix: str, model, n: int) -> li
         if d.get("graph") == tag and d.get("level", 0) > 0:
             widths[d["level"]] = max(widths.get(d["level"], 0), d["msb"] + 1)
     depth = max(widths, default=0)
-    return [Level(f"{prefix}{lv}", model.adder_level(widths.get(lv, 1), n))
+    return [model.adder_level(f"{prefix}{lv}", widths.get(lv, 1), n)
             for lv in range(1, depth + 1)]
 
 
@@ -125,8 +126,7 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
 
     # input: x_q -> drive; the drive is registered before it meets the loop (pipelined)
     if inp["rom"] is not None:
-        sch.input_levels = [Level("rom", model.lut_level(n, max(1, math.ceil(ir.input.bits
-                                                                            / 4))))]
+        sch.input_levels = [model.lut_level("rom", n, max(1, math.ceil(ir.input.bits / 4)))]
     else:
         sch.input_levels = _graph_levels(inp["decls"], "in_n", "input", model, n)
     sch.input_stage = (greedy_stages(model, sch.input_levels, period) if piped
@@ -134,20 +134,19 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
 
     # the loop's levels after the rotation: requantization adders, saturation
     rq = _graph_levels(req["decls"], "rq_n", "requant", model, n)
-    sat = Level("saturate", model.lut_level(n, 2))
+    sat = model.lut_level("saturate", n, 2)
     streams = options.streams
     if stage_fold:
         wb = max(w.fwht)
-        bank = [Level("bank_select", model.lut_level(n)), Level("butterfly", model.adder_level(
-            wb, n))]
+        bank = [model.lut_level("bank_select", n), model.adder_level("butterfly", wb, n)]
         sch.bank_levels = bank
-        post = [Level("bank", sum(lv.ns for lv in bank)), *rq, sat]
+        post = [Level("bank", sum(lv.ns for lv in bank), bank[1].carry), *rq, sat]
         greedy = greedy_stages(model, post, period) if piped else [0] * len(post)
         want = greedy[-1] if mode == "auto" else 0
         if mode == "depth":
             want = max(0, options.pipeline - k)
         # with a register file, its read ahead of the bank's selector may need a register
-        read_alone = model.overhead + model.ram_level(n) + sum(lv.ns for lv in bank)
+        read_alone = stage_delay(model, [model.ram_level("read", n), *bank])
         multi = streams == "auto" and want > 0 or streams not in ("auto", 1)
         sch.read_register = int(piped and multi and read_alone > period)
         if streams == "auto":
@@ -165,10 +164,10 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
     else:
         levels = []
         if streams == "auto" or streams > 1:
-            levels.append(Level("read", model.ram_level(n)))
+            levels.append(model.ram_level("read", n))
         for j in range(1, k + 1):
             width = w.rotated if j == k else w.fwht[j - 1]
-            levels.append(Level(f"butterfly{j}", model.adder_level(width, n)))
+            levels.append(model.adder_level(f"butterfly{j}", width, n))
         levels += [*rq, sat]
         greedy = greedy_stages(model, levels, period) if piped else [0] * len(levels)
         want = greedy[-1] if mode == "auto" else 0
@@ -197,9 +196,10 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
         ro += _graph_levels(rd["decls"], "ro_n", "readout", model, n)
         ro += _graph_levels(rd["decls"], "orq_n", "output_requant", model, n)
         if ir.output_requant is not None:
-            ro.append(Level("output_saturate", model.lut_level(n, 2)))
-    cmp = model.adder_level(ir.widths.output, n) + model.lut_level(n)
-    ro += [Level(f"argmax{d}", cmp) for d in range(1, _argmax_depth(am) + 1)]
+            ro.append(model.lut_level("output_saturate", n, 2))
+    for d in range(1, _argmax_depth(am) + 1):  # compare, then select (a register may split)
+        ro += [model.compare_level(f"argmax_compare{d}", ir.widths.output, n),
+               model.lut_level(f"argmax_select{d}", n)]
     sch.readout_levels = ro
     sch.readout_stage = greedy_stages(model, ro, period) if piped else [0] * len(ro)
     return sch
@@ -512,17 +512,18 @@ def _argmax_decls(ir: IntegerRNN, am: dict) -> list[dict]:
     bits = max(1, vg.clog2(ir.output_size))
     out = []
     for a in am["nodes"]:
+        d = a["depth"]
         out.append({**vg._decl(a["gt"], 1, f"{a['right_val']} > {a['left_val']}"),
-                    "argmax": a["depth"]})
+                    "argmax": f"argmax_compare{d}"})
         out.append({**vg._decl(a["val"], Wo, f"{a['gt']} ? {a['right_val']} : {a['left_val']}",
-                               signed=True), "argmax": a["depth"]})
+                               signed=True), "argmax": f"argmax_select{d}"})
         out.append({**vg._decl(a["idx"], bits, f"{a['gt']} ? {a['right_idx']} : {a['left_idx']}"),
-                    "argmax": a["depth"]})
+                    "argmax": f"argmax_select{d}"})
     return out
 
 
 def _am_cycle(decl: dict, cycles: dict[str, int]) -> int:
-    return cycles[f"argmax{decl['argmax']}"]
+    return cycles[decl["argmax"]]
 
 
 def _unread(decls: list[dict], readers: list[str]) -> list[str]:
@@ -545,8 +546,8 @@ def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,
     worst = [("loop", slowest_stage(model, sch.loop_levels, sch.loop_stage))]
     if stage_fold:
         bank = sch.bank_levels if sch.bank > sch.read or sch.streams == 1 else [
-            Level("read", model.ram_level(ir.hidden_size)), *sch.bank_levels]
-        worst.append(("bank", model.overhead + sum(lv.ns for lv in bank)))
+            model.ram_level("read", ir.hidden_size), *sch.bank_levels]
+        worst.append(("bank", stage_delay(model, bank)))
     if sch.input_levels:
         worst.append(("input", slowest_stage(model, sch.input_levels, sch.input_stage)))
     if sch.readout_levels:
