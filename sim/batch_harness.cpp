@@ -18,10 +18,12 @@
 //                                                  -3 protocol, -4 m_axis_tid
 //                                                  (the first kMaxReported only)
 //   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors> <in_stalls>
-//                                                  summary; <mismatches> is the true total,
+//     <seconds>                                    summary; <mismatches> is the true total,
 //                                                  <in_stalls> the cycles a beat was offered
-//                                                  and not taken
+//                                                  and not taken, <seconds> the simulation's
+//                                                  own time (reading the vectors excluded)
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -237,6 +239,7 @@ int main(int argc, char** argv) {
     }
     dut->rst = 0;
 
+    const auto started = std::chrono::steady_clock::now();
     Pattern in_pattern{gaps}, out_pattern{gaps};
     std::size_t inputs_left = 0;
     for (const auto& s : seqs) inputs_left += s.steps;
@@ -385,9 +388,11 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::fprintf(res, "S %llu %zu %zu %zu %zu %zu\n",
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(res, "S %llu %zu %zu %zu %zu %zu %.6f\n",
                  static_cast<unsigned long long>(last_beat_cycle), beats, mismatches, extra,
-                 protocol, in_stalls);
+                 protocol, in_stalls, seconds);
     std::fclose(res);
     dut->final();
     return 0;

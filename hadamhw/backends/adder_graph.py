@@ -117,7 +117,7 @@ class AdderGraph:
         self._reads(pb.signal, pb.shift - base, width)
         level = 1 + max(a.signal.level, b.signal.level)
         self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
-                           "operands": _names(pa.signal, pb.signal)})
+                           "operands": _names(pa.signal, pb.signal), "adder": True})
         self.adders += 1
         return Term(Signal(name, width, coef, const, node=True, level=level), base, sign)
 
@@ -133,7 +133,7 @@ class AdderGraph:
         adder = constant != 0 or t.sign < 0
         level = t.signal.level + (1 if adder else 0)
         self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
-                           "operands": _names(t.signal)})
+                           "operands": _names(t.signal), "adder": adder})
         if adder:
             self.adders += 1
         return Signal(name, width, coef, const, node=True, level=level)
@@ -141,7 +141,7 @@ class AdderGraph:
     def constant(self, value: int) -> Signal:
         name, width, _ = self._new({}, value)
         self.nodes.append({"name": name, "width": width, "expr": lit(value, width), "level": 0,
-                           "operands": []})
+                           "operands": [], "adder": False})
         return Signal(name, width, {}, value, node=True)
 
     @property

@@ -186,7 +186,9 @@ def _graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
     Each carries its adder level and the graph it belongs to (`tag`, default the graph's
     prefix): the pipeline planner places registers by level."""
     return [{**_decl(nd["name"], nd["width"], nd["expr"], keep=True),
-             "level": nd.get("level", 0), "graph": tag or graph.prefix} for nd in graph.nodes]
+             "level": nd.get("level", 0), "graph": tag or graph.prefix,
+             "adder": nd.get("adder", True), "operands": nd.get("operands", [])}
+            for nd in graph.nodes]
 
 
 @dataclass(frozen=True)
@@ -365,16 +367,18 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
 
 def _relu_decls(ir: IntegerRNN, src: str) -> tuple[list[dict], list[Signal | None], list[str],
                                                    AdderGraph]:
-    """z = max(h, 0) of the state vector `src`, and a graph whose inputs are the z that V
-    reads, each with a zero bit on top (a signed operand)."""
+    """z = max(h, 0) of the state vector `src` (or of the elements `src.format(i=i)` when
+    src holds "{i}"), and a graph whose inputs are the z that V reads, each with a zero bit
+    on top (a signed operand)."""
     w = ir.widths
     n, Bh, Bz = ir.hidden_size, w.state, w.readout_in
     decls, unused = [], []
     graph = AdderGraph("ro_n")
     inputs: list[Signal | None] = []
     for i in range(n):
-        mag = bit_slice(src, i * Bh, Bh - 1) if Bh > 1 else None
-        sign = bit_slice(src, i * Bh + Bh - 1, 1)
+        vec, base = (src.format(i=i), 0) if "{i}" in src else (src, i * Bh)
+        mag = bit_slice(vec, base, Bh - 1) if Bh > 1 else None
+        sign = bit_slice(vec, base + Bh - 1, 1)
         body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
         decls.append(_decl(f"z_{i}", Bz, f"{sign} ? {lit(0, Bz)} : {body}"))
         if not np.any(ir.output_weight[:, i]):
@@ -681,11 +685,17 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
     return ctx, costs
 
 
-def _rotate_fwht_context(ir: IntegerRNN, top: str, registered: frozenset[int] = frozenset()
+def _rotate_fwht_context(ir: IntegerRNN, top: str, registered: frozenset[int] | None = None
                          ) -> dict:
     """Golden-order butterfly stages; the last stage writes r = s * f with the sign folded in.
-    registered: the stages j < k whose outputs pass a pipeline register before stage j + 1
-    (the module then has a clock)."""
+
+    registered (the pipelined core): the stages j < k whose outputs pass a pipeline register
+    before stage j + 1 (the module then has a clock); every element is then its own wire
+    (`f<j>_<i>`), which simulators evaluate much faster than slices of one wide vector.
+    None: the single-cycle core's module, packed vectors.
+    """
+    if registered is not None:
+        return _rotate_elements_context(ir, top, registered)
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     stages = []
@@ -710,14 +720,50 @@ def _rotate_fwht_context(ir: IntegerRNN, top: str, registered: frozenset[int] = 
             assigns.append({"elem": d, "lhs": bit_slice(name, d * width, width),
                             "expr": diff_text})
         assigns.sort(key=lambda x: x["elem"])
-        reg = j in registered and not last
         stages.append({"name": name, "msb": n * width - 1, "assigns": assigns,
-                       "is_output": last, "width": width, "registered": reg})
-        prev, prev_w = (f"{name}_q" if reg else name), width
+                       "is_output": last, "width": width})
+        prev, prev_w = name, width
+    return {"top": top, "n": n, "m": m, "k": k, "state_msb": n * w.state - 1,
+            "rotated_msb": n * w.rotated - 1, "stages": stages,
+            "state_bits": w.state, "rotated_bits": w.rotated, "elements": None,
+            "clocked": False}
+
+
+def _rotate_elements_context(ir: IntegerRNN, top: str, registered: frozenset[int]) -> dict:
+    """The pipelined core's rotation: one wire per element and stage, registers after the
+    stages in `registered`."""
+    w = ir.widths
+    n, m, k = ir.hidden_size, ir.block_size, ir.k
+    stages = []
+    prev = [f"h_{i}" for i in range(n)]
+    prev_w = w.state
+    for j, bfs in enumerate(golden_butterflies(n, m), start=1):
+        last = j == k
+        name = "r" if last else f"f{j}"
+        width = w.rotated if last else w.fwht[j - 1]
+        elems: list[dict] = [{}] * n
+        for a, b, s_, d in bfs:
+            ea = resize(prev[a], bit_slice(prev[a], prev_w - 1, 1), prev_w, width)
+            eb = resize(prev[b], bit_slice(prev[b], prev_w - 1, 1), prev_w, width)
+            if last and int(ir.signs[s_]) < 0:
+                sum_text = f"{lit(0, width)} - {ea} - {eb}"
+            else:
+                sum_text = f"{ea} + {eb}"
+            diff_text = f"{eb} - {ea}" if last and int(ir.signs[d]) < 0 else f"{ea} - {eb}"
+            elems[s_] = {"name": f"{name}_{s_}", "expr": sum_text}
+            elems[d] = {"name": f"{name}_{d}", "expr": diff_text}
+        reg = j in registered and not last
+        stages.append({"name": name, "width": width, "elements": elems, "registered": reg,
+                       "is_output": last})
+        prev = [f"{e['name']}_q" if reg else e["name"] for e in elems]
+        prev_w = width
     return {"top": top, "n": n, "m": m, "k": k, "state_msb": n * w.state - 1,
             "rotated_msb": n * w.rotated - 1, "stages": stages,
             "state_bits": w.state, "rotated_bits": w.rotated,
-            "clocked": any(st["registered"] for st in stages)}
+            "inputs": [{"name": f"h_{i}", "expr": bit_slice("h", i * w.state, w.state)}
+                       for i in range(n)],
+            "output": "{" + ", ".join(prev[i] for i in reversed(range(n))) + "}",
+            "elements": True, "clocked": any(st["registered"] for st in stages)}
 
 
 # -- manifest ---------------------------------------------------------------------------------
@@ -877,7 +923,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     env = template_environment(tdir)
     top = options.top
     stream = None
-    rotate_registered: frozenset[int] = frozenset()
+    rotate_registered: frozenset[int] | None = None
     if options.streamed:
         from hadamhw.backends.verilog_stream import stream_context
 

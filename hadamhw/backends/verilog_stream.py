@@ -205,9 +205,29 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
     return sch
 
 
+def _alap_levels(decls: list[dict], tag: str) -> dict[str, int]:
+    """The adder nodes of a graph, each at the latest adder level its consumers allow (the
+    graph's outputs at its depth): fewer of the wide intermediate values wait in registers.
+    A node without an adder (a shift) is available at its operand's level."""
+    nodes = [d for d in decls if d.get("graph") == tag]
+    depth = max((d.get("level", 0) for d in nodes), default=0)
+    avail: dict[str, int] = {}
+    for d in reversed(nodes):
+        need = avail.get(d["name"], depth)
+        lvl = need if d.get("adder", True) else need
+        avail[d["name"]] = lvl
+        for op in d.get("operands", []):
+            limit = lvl - 1 if d.get("adder", True) else lvl
+            avail[op] = min(avail.get(op, depth), limit)
+    return {d["name"]: avail[d["name"]] for d in nodes
+            if d.get("adder", True) and avail[d["name"]] > 0}
+
+
 def _loop_positions(ir: IntegerRNN, sch: Schedule, inp_cycle: dict[str, int],
-                    req: dict, options: GenerateOptions) -> None:
-    """Fix the cycles of the loop: read, (bank), write; the read waits for the drive."""
+                    req: dict, options: GenerateOptions) -> int:
+    """Fix the cycles of the loop: read, (bank), write; the read waits for the drive.
+    Returns the cycle the input section starts in (it waits when the loop needs the drive
+    later than the input section can deliver it)."""
     stage_fold = options.fold == "stage"
     k = ir.k
     piped = sch.mode != "none"
@@ -220,17 +240,23 @@ def _loop_positions(ir: IntegerRNN, sch: Schedule, inp_cycle: dict[str, int],
         read_reg = 0
         origin = 0
     a = 0
+    slack = None
+    pairs = []
     for d_name, level in consumers:
         need = inp_cycle[d_name] + (1 if piped else 0)
         have = origin + sch.loop_stage[_level_index(sch, f"requant{level}")] if level else \
             origin + sch.loop_stage[_level_index(sch, "saturate")]
+        pairs.append((need, have))
         a = max(a, need - have)
+    for need, have in pairs:
+        slack = a + have - need if slack is None else min(slack, a + have - need)
     sch.read = a
     sch.bank = a + read_reg
     sch.loop_origin = a + origin
     sch.write = sch.loop_cycle("saturate")
     if stage_fold and sch.loop_stage[0] != 0:
         raise HadamhwError("internal: the bank's last pass must start the loop schedule")
+    return slack or 0
 
 
 def _level_index(sch: Schedule, name: str) -> int:
@@ -266,7 +292,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     inp = vg._input_section(ir, options, plan, "x_q")
     req = vg._requant_section(ir, options, plan, inp["drive"])
     rd = (vg._serial_readout_section(ir, options) if serial
-          else vg._readout_section(ir, options, "h_next"))
+          else vg._readout_section(ir, options, "hn_{i}"))
     am = vg._argmax_section(ir)
     sch = _plan(ir, options, inp, req, rd, am)
     P = sch.streams
@@ -281,32 +307,46 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     if T:
         rt.source("in_tid_q", T, 0)
 
-    # -- input section ----------------------------------------------------------------------
+    # -- input section: as late as possible (the narrow input words wait, not the drive) ----
     in_words, in_bits = vg._input_words(ir)
     rt.source("x_q", in_words * in_bits, 0)
     in_cycle = {lv.name: st for lv, st in zip(sch.input_levels, sch.input_stage, strict=True)}
+    if inp["rom"] is not None:
+        rom_cycle = in_cycle["rom"]
+        node_cycle: dict[str, int] = {}
+    else:
+        rom_cycle = 0
+        node_cycle = {name: in_cycle[f"input{lvl}"] for name, lvl in
+                      _alap_levels(inp["decls"], "in_n").items()}
+    d_rel = {}
+    for d in inp["drive_decls"]:
+        src = re.match(r"[A-Za-z_]\w*", d["expr"]).group(0)
+        d_rel[d["name"]] = rom_cycle if src == "d_rom" else node_cycle.get(src, 0)
+
+    # -- loop schedule; the input section starts as late as its drive allows ------------------
+    offset = _loop_positions(ir, sch, d_rel, req, options)
     inp_decls = []
     if inp["rom"] is not None:
-        rt.source("d_rom", inp["rom"]["msb"] + 1, in_cycle["rom"])
+        rt.source("d_rom", inp["rom"]["msb"] + 1, offset + rom_cycle)
+        inp = {**inp, "rom": {**inp["rom"], "select": rt.at("x_q", offset + rom_cycle)}}
     for d in inp["decls"]:
-        lvl = d.get("level", 0) if d.get("graph") == "in_n" else 0
-        cyc = in_cycle[f"input{lvl}"] if lvl else None
-        inp_decls.append(rt.place(d, cyc))
+        cyc = node_cycle.get(d["name"])
+        inp_decls.append(rt.place(d, None if cyc is None else offset + cyc))
     drive_decls = [rt.place(d) for d in inp["drive_decls"]]
-    d_cycle = {d["name"]: rt.cycle.get(d["name"], 0) for d in inp["drive_decls"]}
-
-    # -- loop schedule ------------------------------------------------------------------------
-    _loop_positions(ir, sch, d_cycle, req, options)
     a = sch.read
     state_bits = n * w.state
-    if P > 1:
-        rt.source("h_rd", state_bits, a)
-    else:
-        rt.source("h_q", state_bits, a)
-    h_read = "h_rd" if P > 1 else "h_q"
+    # the state: one register-file entry (P > 1) or register (P = 1) per element, so that
+    # simulators handle narrow words and synthesis sees n narrow memories
+    h_read = [f"hr_{i}" if P > 1 else f"hq_{i}" for i in range(n)]
+    for name in h_read:
+        rt.source(name, w.state, a)
+
+    def state_at(cycle: int) -> str:
+        return "{" + ", ".join(rt.at(h_read[i], cycle) for i in reversed(range(n))) + "}"
+
     rotate_registered: frozenset[int] = frozenset()
     if stage_fold:
-        h_cur = rt.at(h_read, sch.bank)
+        h_cur = state_at(sch.bank)
         post_bank = sch.loop_stage[1] > 0 if len(sch.loop_levels) > 1 else False
         f_vec = "bank_q" if post_bank else "bank_out"
         rt.source("bank_out", n * max(w.fwht), sch.bank + k - 1)
@@ -317,7 +357,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         r_cycle = sch.bank + k - 1 + (1 if post_bank else 0)
     else:
         first_bf = sch.loop_cycle("butterfly1")
-        h_cur = rt.at(h_read, first_bf)
+        h_cur = state_at(first_bf)
         stages_bf = [sch.loop_cycle(f"butterfly{j}") for j in range(1, k + 1)]
         rotate_registered = frozenset(j for j in range(1, k) if stages_bf[j] > stages_bf[j - 1])
         r_cycle = stages_bf[-1]
@@ -426,8 +466,6 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     copies = [r["name"] for r in [*rt.regs, *ser_regs]
               if re.sub(r"_c\d+$", "", r["name"]) in set(unused)]
     unused += copies
-    if inp["rom"] is not None:
-        inp = {**inp, "rom": {**inp["rom"], "select": "x_q"}}
 
     pipe_regs = rt.regs + ser_regs
     ctx = {
@@ -460,6 +498,8 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
             "read_tid": read_tid, "write_tid": write_tid,
             "write_valid": write_valid, "write_last": write_last,
             "h_cur": h_cur, "f_vec": f_vec, "bank_first": bank_first,
+            "elements": [{"read": h_read[i], "next": f"hn_{i}", "msb": w.state - 1}
+                         for i in range(n)],
             "rotate_clocked": bool(rotate_registered),
             "ro_start": ro_start, "ro_tid": ro_tid,
             "fifo_valid": fifo_valid, "fifo_tid": fifo_tid, "fifo_last": fifo_last,

@@ -193,7 +193,7 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
                 mismatches.append(Mismatch(seq, step, index, want, got))
             elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
                 cycles, beats, total = int(parts[1]), int(parts[2]), int(parts[3])
-                stalls = int(parts[6])
+                stalls, seconds = int(parts[6]), float(parts[7])
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
