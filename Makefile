@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 JOBS   ?= 2
 
-.PHONY: venv demo test quick lint clean
+.PHONY: venv demo demo-report test quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,24 +21,53 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-DEMO := out/demo
+DEMO      := out/demo
+# Synthesis of the demo: the generic 4-LUT flow is the fastest; DEMO_FPGA=ecp5 DEMO_PNR=--pnr
+# adds technology mapping, place and route and Fmax (about 10 more minutes on 2 cores).
+DEMO_FPGA ?= generic
+DEMO_PNR  ?=
+DEMO_CORE := hadamhw:rnn:hadamrnn
 demo: $(STAMP)
-	@echo "== 1/7 train a HadamRNN on the copy task (delay 20, n = 64, binary W, 4-bit U/V)"
+	@mkdir -p $(DEMO) && date +%s > $(DEMO)/.started
+	@echo "== 1/8 train a HadamRNN on sequential digits (8x8 images, one pixel per step; n = 32)"
+	$(BIN)/hadamhw train --task digits --hidden 32 --epochs 30 --batch-size 32 --lr 3e-3 \
+	    --threads 1 -o $(DEMO)/digits.pt
+	@echo "== 2/8 lower to the integer IR (12-bit state)"
+	$(BIN)/hadamhw lower $(DEMO)/digits.pt -o $(DEMO)/digits.ir.json
+	@echo "== 3/8 float vs integer model on the test set"
+	$(BIN)/hadamhw eval $(DEMO)/digits.ir.json --checkpoint $(DEMO)/digits.pt --json \
+	    > $(DEMO)/eval.json
+	@echo "== 4/8 generate Verilog (one time step per cycle), its test bench and FuseSoC core"
+	$(BIN)/hadamhw generate $(DEMO)/digits.ir.json --target verilog -o $(DEMO)/rtl
+	@echo "== 5/8 cocotb + cocotbext-axi on Verilator: five traffic patterns, a mid-stream reset"
+	$(BIN)/hadamhw sim $(DEMO)/rtl --sequences 20 --json > $(DEMO)/cocotb.json
+	@echo "== 6/8 direct Verilator harness: every test image, bit-exact"
+	$(BIN)/hadamhw sim $(DEMO)/rtl --batch --task-data --sequences 360 --json > $(DEMO)/batch.json
+	@echo "== 7/8 FuseSoC: the core's own sim target (self-checking test bench on Icarus)"
+	@if command -v iverilog > /dev/null; then \
+	    cd $(DEMO) && $(BIN)/fusesoc --cores-root rtl run --target sim $(DEMO_CORE) \
+	        > fusesoc-sim.log 2>&1; status=$$?; grep -E "PASS|FAIL|MISMATCH" fusesoc-sim.log; \
+	    exit $$status; \
+	else echo "skipped: Icarus Verilog (iverilog) is not installed"; fi
+	@echo "== 8/8 Yosys ($(DEMO_FPGA)): LUTs, FFs, zero multipliers"
+	$(BIN)/hadamhw report $(DEMO)/rtl --fpga $(DEMO_FPGA) $(DEMO_PNR) --json > $(DEMO)/report.json
+	@echo "== summary (artifacts in $(DEMO)/)"
+	@$(BIN)/python tools/demo_summary.py --design $(DEMO)/rtl --eval $(DEMO)/eval.json \
+	    --cocotb $(DEMO)/cocotb.json --batch $(DEMO)/batch.json --report $(DEMO)/report.json \
+	    --seconds $$(( $$(date +%s) - $$(cat $(DEMO)/.started) ))
+
+# The large report: an n = 64 copy-task model (delay 20) on ECP5, placed and routed; Yosys
+# alone takes 10-17 min on 2 cores.
+DEMO_LARGE := out/demo-report
+demo-report: $(STAMP)
+	@mkdir -p $(DEMO_LARGE)
 	$(BIN)/hadamhw train --task copy --seq-len 20 --hidden 64 --steps 800 --lr 3e-3 \
-	    --val-every 200 -o $(DEMO)/copy.pt
-	@echo "== 2/7 lower to the integer IR (12-bit state)"
-	$(BIN)/hadamhw lower $(DEMO)/copy.pt -o $(DEMO)/copy.ir.json
-	@echo "== 3/7 float vs integer model on the test set"
-	$(BIN)/hadamhw eval $(DEMO)/copy.ir.json --checkpoint $(DEMO)/copy.pt
-	@echo "== 4/7 generate Verilog (fully parallel: one time step per cycle)"
-	$(BIN)/hadamhw generate $(DEMO)/copy.ir.json --target verilog -o $(DEMO)/rtl
-	@echo "== 5/7 cocotb + Verilator: AXI-Stream test bench with gaps and back-pressure"
-	$(BIN)/hadamhw sim $(DEMO)/rtl --sequences 20
-	@echo "== 6/7 direct Verilator harness: the whole copy-task test set, bit-exact"
-	$(BIN)/hadamhw sim $(DEMO)/rtl --batch --task-data --sequences 2000
-	@echo "== 7/7 synthesis report (Yosys, ECP5): LUTs, FFs, zero multipliers"
-	$(BIN)/hadamhw report $(DEMO)/rtl --fpga ecp5
-	@echo "demo done: artifacts in $(DEMO)/"
+	    --val-every 200 --threads 1 -o $(DEMO_LARGE)/copy.pt
+	$(BIN)/hadamhw lower $(DEMO_LARGE)/copy.pt -o $(DEMO_LARGE)/copy.ir.json
+	$(BIN)/hadamhw eval $(DEMO_LARGE)/copy.ir.json --checkpoint $(DEMO_LARGE)/copy.pt
+	$(BIN)/hadamhw generate $(DEMO_LARGE)/copy.ir.json --target verilog -o $(DEMO_LARGE)/rtl
+	$(BIN)/hadamhw report $(DEMO_LARGE)/rtl --fpga ecp5 --pnr --markdown \
+	    | tee $(DEMO_LARGE)/report.md
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""The `hadamhw` command: train, info, lower, eval, generate, sim, report, import-ref."""
+"""The `hadamhw` command: train, info, lower, eval, generate, sim, report, import-ref, data."""
 
 from __future__ import annotations
 

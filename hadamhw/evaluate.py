@@ -36,7 +36,7 @@ def evaluate(task: Task, split: str = "test", model: HadamRNN | None = None,
     if model is not None:
         logits = predict(model.float(), x)
         report["float"] = task.metrics(logits, y)
-        float_pred = logits.argmax(-1).numpy()
+        float_pred = task.predictions(logits).numpy()
     if ir is not None:
         outs, saturated, total = integer_logits(ir, x)
         real = torch.from_numpy(outs.astype(np.float64) * ir.scales.output)
@@ -44,7 +44,8 @@ def evaluate(task: Task, split: str = "test", model: HadamRNN | None = None,
         report["integer"]["saturation_rate"] = saturated / max(1, total)
         report["state_bits"] = ir.widths.state
         if float_pred is not None:
-            report["argmax_agreement"] = float((outs.argmax(-1) == float_pred).mean())
+            agree = task.predictions(real).numpy() == float_pred
+            report["argmax_agreement"] = float(agree.mean())
     return report
 
 

@@ -4,6 +4,7 @@
 // scripting: this is the bulk bit-exactness check (hadamhw.verify.verilator_batch).
 //
 // usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS STREAMS
+//                      [BEATS]
 //
 // STREAMS interleaved sequences (a core built with HADAMHW_TID has s_axis_tid/m_axis_tid):
 // sequence i runs on stream i % STREAMS, each stream's sequences in file order. With GAPS the
@@ -22,6 +23,11 @@
 //                                                  <in_stalls> the cycles a beat was offered
 //                                                  and not taken, <seconds> the simulation's
 //                                                  own time (reading the vectors excluded)
+//
+// With BEATS (hadamhw.verify.predict), every output beat is written there as
+//   B <sequence> <step> <word 0> ... <word d-1> <argmax> <tlast>
+// and the values are not compared (the vector file's expected values are placeholders); the
+// beat count, tlast, m_axis_tid and the hold-stable rule are still checked.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -158,9 +164,9 @@ struct Stream {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 9) {
+    if (argc != 9 && argc != 10) {
         die("usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS "
-            "OUT_WORD_BITS STREAMS");
+            "OUT_WORD_BITS STREAMS [BEATS]");
     }
     const std::string vec_path = argv[1];
     const std::string res_path = argv[2];
@@ -214,6 +220,11 @@ int main(int argc, char** argv) {
     auto dut = std::make_unique<Vdut>(ctx.get());
     std::FILE* res = std::fopen(res_path.c_str(), "w");
     if (!res) die("cannot write " + res_path);
+    std::FILE* beats_out = nullptr;  // record mode
+    if (argc == 10) {
+        beats_out = std::fopen(argv[9], "w");
+        if (!beats_out) die(std::string("cannot write ") + argv[9]);
+    }
 
     std::size_t mismatches = 0, beats = 0, extra = 0, protocol = 0, in_stalls = 0;
     auto report = [&](long seq, long step, long index, int64_t expected, int64_t got) {
@@ -325,18 +336,24 @@ int main(int argc, char** argv) {
                 const std::size_t seq = st->seqs[st->out_seq];
                 const Sequence& s = seqs[seq];
                 const int64_t* e = &s.expect[st->out_read * (out_words + 1)];
+                if (beats_out) std::fprintf(beats_out, "B %zu %zu", seq, st->out_read);
                 for (std::size_t w = 0; w < out_words; ++w) {
                     const int64_t got = sign_extend(
                         get_bits(dut->m_axis_tdata, static_cast<int>(w) * out_word_bits,
                                  out_word_bits),
                         out_word_bits);
-                    if (got != e[w]) {
+                    if (beats_out) {
+                        std::fprintf(beats_out, " %lld", static_cast<long long>(got));
+                    } else if (got != e[w]) {
                         report(static_cast<long>(seq), static_cast<long>(st->out_read),
                                static_cast<long>(w), e[w], got);
                     }
                 }
                 const int64_t got_am = static_cast<int64_t>(get_bits(dut->m_axis_tuser, 0, 32));
-                if (got_am != e[out_words]) {
+                if (beats_out) {
+                    std::fprintf(beats_out, " %lld %d\n", static_cast<long long>(got_am),
+                                 static_cast<int>(dut->m_axis_tlast));
+                } else if (got_am != e[out_words]) {
                     report(static_cast<long>(seq), static_cast<long>(st->out_read), -1,
                            e[out_words], got_am);
                 }
@@ -394,6 +411,7 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(last_beat_cycle), beats, mismatches, extra,
                  protocol, in_stalls, seconds);
     std::fclose(res);
+    if (beats_out) std::fclose(beats_out);
     dut->final();
     return 0;
 }

@@ -15,6 +15,7 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.ir.random import random_ir
+from hadamhw.verify.cocotb_sim import TESTS
 from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 
@@ -37,42 +38,57 @@ FACTORS = {
     "requant": ("lean", "random"),
     "cmvm": ("da4ml", "csd"),
     "lanes": (None, 1),
+    # interleaved streams (the bench drives them in random order, a scoreboard per TID) and
+    # pipeline registers for the default target clock
+    "streams": (1, 4),
+    "pipeline": ("none", "auto"),
 }
 CONFIGS = [
     dict(n=8, state_bits=8, block="4", mode="linear", readout="every", fold="stage",
          saturating=False, input_kind="token", output_size=1,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=8, state_bits=12, block="n", mode="vanilla", readout="last", fold="parallel",
          saturating=True, input_kind="int", output_size=5, output_bits=10,
-         requant="random", cmvm="da4ml", lanes=1),
+         requant="random", cmvm="da4ml", lanes=1,
+         streams=1, pipeline="none"),
     dict(n=8, state_bits=16, block="n", mode="vanilla", readout="every", fold="stage",
          saturating=False, input_kind="int", output_size=2, input_signed=False,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="auto"),
     dict(n=16, state_bits=8, block="4", mode="vanilla", readout="last", fold="parallel",
          saturating=True, input_kind="token", output_size=9,
-         requant="lean", cmvm="da4ml", lanes=1),
+         requant="lean", cmvm="da4ml", lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=16, state_bits=12, block="n", mode="linear", readout="every", fold="stage",
          saturating=True, input_kind="token", output_size=3,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=16, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
          saturating=False, input_kind="int", output_size=4,
-         requant="random", cmvm="csd", lanes=None),
+         requant="random", cmvm="csd", lanes=None,
+         streams=4, pipeline="none"),
     dict(n=64, state_bits=8, block="n", mode="vanilla", readout="last", fold="stage",
          saturating=True, input_kind="int", output_size=10,
-         requant="random", cmvm="csd", lanes=1),
+         requant="random", cmvm="csd", lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=64, state_bits=12, block="4", mode="linear", readout="every", fold="parallel",
          saturating=False, input_kind="token", output_size=6,
-         requant="lean", cmvm="da4ml", lanes=None),
+         requant="lean", cmvm="da4ml", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=64, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
          saturating=True, input_kind="token", output_size=7, output_bits=12,
-         requant="random", cmvm="da4ml", lanes=1),
+         requant="random", cmvm="da4ml", lanes=1,
+         streams=4, pipeline="auto"),
     # odd log2 m (n = m = 8) beside the pairs above
     dict(n=8, state_bits=8, block="n", mode="linear", readout="last", fold="stage",
          saturating=False, input_kind="token", output_size=4, requant="lean", cmvm="da4ml",
-         lanes=1),
+         lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=8, state_bits=12, block="n", mode="linear", readout="every", fold="parallel",
          saturating=False, input_kind="token", output_size=3, requant="random", cmvm="csd",
-         lanes=None),
+         lanes=None,
+         streams=4, pipeline="auto"),
 ]
 ICARUS_CONFIGS = (0, 1, 4)  # small ones: Icarus is the slower simulator
 
@@ -80,7 +96,9 @@ ICARUS_CONFIGS = (0, 1, 4)  # small ones: Icarus is the slower simulator
 def _config_id(cfg: dict) -> str:
     return (f"n{cfg['n']}-m{cfg['block']}-{cfg['mode']}-{cfg['readout']}-{cfg['fold']}-"
             f"s{cfg['state_bits']}{'-sat' if cfg['saturating'] else ''}-{cfg['input_kind']}-"
-            f"{cfg['requant']}-{cfg['cmvm']}{'-lanes' + str(cfg['lanes']) if cfg['lanes'] else ''}")
+            f"{cfg['requant']}-{cfg['cmvm']}{'-lanes' + str(cfg['lanes']) if cfg['lanes'] else ''}"
+            f"{'-P' + str(cfg['streams']) if cfg['streams'] != 1 else ''}"
+            f"{'-piped' if cfg['pipeline'] != 'none' else ''}")
 
 
 def _ir(index: int):
@@ -110,7 +128,9 @@ def designs(tmp_path_factory):
             out = root / f"design{index}"
             cfg = CONFIGS[index]
             generate(ir, out, GenerateOptions(fold=cfg["fold"], cmvm=cfg["cmvm"],
-                                              readout_lanes=cfg["lanes"]))
+                                              readout_lanes=cfg["lanes"],
+                                              streams=cfg["streams"],
+                                              pipeline=cfg["pipeline"]))
             made[index] = (ir, out)
         return made[index]
 
@@ -183,6 +203,42 @@ def test_icarus_cocotb_bit_exact(index, designs):
 
 
 @pytest.mark.sim
+@pytest.mark.parametrize("test", TESTS)
+def test_bench_named_test(test, designs):
+    """Each traffic pattern and the reset test alone, on a stage-fold core (whose s_axis_tready
+    drops while it works), checked word by word."""
+    from hadamhw.verify.cocotb_sim import run_cocotb
+
+    _skip_without("verilator")
+    index = 4  # stage fold, readout every, token input
+    ir, design = designs(index)
+    stimulus = make_stimulus(ir, sequences=8, seed=21, min_steps=2, max_steps=10)
+    result = run_cocotb(design, stimulus, simulator="verilator", seed=5, tests=(test,))
+    assert result.ok, result.mismatches[0].describe() if result.mismatches else "no outputs"
+    if test.startswith("test_stream"):
+        assert result.outputs_checked == _stream_words(stimulus, ir.output_size)
+        assert result.cycles >= stimulus.steps * ir.k  # k cycles per step at least
+    else:
+        assert result.outputs_checked > 0
+
+
+def test_bench_tests_are_the_runners():
+    """The bench defines exactly the tests the runner names (one per traffic pattern)."""
+    import ast
+
+    from hadamhw.resources import sim_dir
+
+    tree = ast.parse((sim_dir() / "hadamrnn_tb.py").read_text())
+    traffic = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Traffic")
+    patterns = [t.id for node in traffic.body if isinstance(node, ast.Assign)
+                for t in node.targets]
+    tests = [n.name for n in tree.body if isinstance(n, ast.AsyncFunctionDef)
+             and n.name.startswith("test_")]
+    assert tests == ["test_stream", "test_reset_midstream"]
+    assert (*(f"test_stream/traffic={p}" for p in patterns), "test_reset_midstream") == TESTS
+
+
+@pytest.mark.sim
 def test_dense_baseline_bit_exact(tmp_path):
     """The dense adder-tree rotation (same module name and ports) under the same bench."""
     from hadamhw.backends.verilog import generate
@@ -206,7 +262,7 @@ def test_full_rate_streaming_takes_one_cycle_per_step(designs):
     ir, design = designs(index)
     stimulus = make_stimulus(ir, sequences=8, seed=3, min_steps=4, max_steps=12)
     result = run_cocotb(design, stimulus, simulator="verilator", gaps=False,
-                        tests=("test_stream",))
+                        tests=("test_stream/traffic=full_rate",))
     assert result.ok, result.mismatches[0].describe() if result.mismatches else "no outputs"
     assert result.outputs_checked == _stream_words(stimulus, ir.output_size)
     # The first output arrives after the latency; then one beat per cycle.
@@ -242,7 +298,7 @@ def test_waves(simulator, suffix, designs, tmp_path):
     stimulus = make_stimulus(ir, sequences=2, seed=1, max_steps=4)
     waves = tmp_path / f"trace{suffix}"
     result = run_cocotb(design, stimulus, simulator=simulator, waves=waves,
-                        tests=("test_stream",))
+                        tests=("test_stream/traffic=full_rate",))
     assert result.ok
     assert waves.is_file() and waves.stat().st_size > 100
     if suffix == ".vcd":

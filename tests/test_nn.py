@@ -9,6 +9,7 @@ import torch
 
 from hadamhw.errors import HadamhwError
 from hadamhw.nn import HadamardRecurrent, HadamRNN, ModelConfig, fake_quantize, fwht, sylvester
+from hadamhw.nn.hadamard import _fwht_stages, kron_factors
 
 SHAPES = [(16, 16), (16, 4), (64, 8), (128, 128), (128, 2)]
 
@@ -62,6 +63,55 @@ def test_fwht_gradient_equals_dense_gradient():
     (fwht(x, 8) * g).sum().backward()
     dense = torch.block_diag(*[sylvester(8)] * 4)
     assert torch.allclose(x.grad, g @ dense, atol=1e-9)
+
+
+# Block sizes that exercise one dense factor (m <= 32), two factors, and the recursion on
+# the outer factor (m = 2048 = 64 x 32, outer factor above MAX_FACTOR).
+KRON_SHAPES = [(8, 2), (64, 32), (128, 128), (256, 16), (1024, 1024), (4096, 2048)]
+
+
+@pytest.mark.parametrize("n,m", KRON_SHAPES)
+def test_kron_fwht_equals_radix2_and_dense_exactly(n, m):
+    g = torch.Generator().manual_seed(n + m)
+    # Integer-valued float32 inputs: every partial sum is an integer below 2^24, so both
+    # computations are exact and must agree bit for bit, in any summation order.
+    x = torch.randint(-1000, 1000, (3, 2, n), generator=g).float()
+    kron = fwht(x, m)
+    assert torch.equal(kron, _fwht_stages(x, m))
+    if n <= 1024:
+        dense = torch.block_diag(*[sylvester(m).float()] * (n // m))
+        assert torch.equal(kron, x @ dense.T)
+
+
+@pytest.mark.parametrize("n,m", KRON_SHAPES)
+def test_kron_fwht_gradient_equals_radix2_and_dense(n, m):
+    g = torch.Generator().manual_seed(7 * n + m)
+    x = torch.randn(4, n, dtype=torch.float64, generator=g, requires_grad=True)
+    upstream = torch.randn(4, n, dtype=torch.float64, generator=g)
+    (fwht(x, m) * upstream).sum().backward()
+    assert torch.allclose(x.grad, _fwht_stages(upstream, m), rtol=0, atol=1e-9)
+    if n <= 1024:
+        dense = torch.block_diag(*[sylvester(m)] * (n // m))
+        assert torch.allclose(x.grad, upstream @ dense, rtol=0, atol=1e-9)
+
+
+def test_kron_fwht_gradcheck():
+    x = torch.randn(2, 256, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: fwht(v, 128), (x,))
+
+
+@pytest.mark.parametrize("m,factors", [(2, (1, 2)), (32, (1, 32)), (64, (8, 8)),
+                                       (128, (8, 16)), (1024, (32, 32)), (4096, (128, 32))])
+def test_kron_factors(m, factors):
+    assert kron_factors(m) == factors
+    assert factors[0] * factors[1] == m
+
+
+def test_fwht_by_hand():
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    # H_4 rows: [1,1,1,1], [1,-1,1,-1], [1,1,-1,-1], [1,-1,-1,1]
+    assert fwht(x, 4).tolist() == [[10.0, -2.0, -4.0, 0.0]]
+    assert fwht(x, 2).tolist() == [[3.0, -1.0, 7.0, -1.0]]
 
 
 @pytest.mark.parametrize("kind", ["real", "onehot", "embedding"])

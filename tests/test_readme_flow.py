@@ -38,6 +38,10 @@ def readme_flow() -> list[list[str]]:
         argv = shlex.split(line)
         assert argv[0] == "hadamhw", line
         argv = [SMALL.get(argv[i - 1], a) if i else a for i, a in enumerate(argv)]
+        if argv[1] == "train" and "--resume" not in argv:
+            # 30 steps stay under the default checkpoint interval: keep a resume checkpoint
+            # so that the README's `train --resume` finds one, as after a long run
+            argv += ["--checkpoint-every", "10"]
         commands.append(argv[1:])
     return commands
 
@@ -57,6 +61,7 @@ def test_readme_flow_is_found():
 @pytest.mark.hls
 @pytest.mark.synth
 def test_readme_flow_from_another_folder(tmp_path):
+    from tests.test_imdb import write_aclimdb
     from tests.test_import_ref import Case, write_reference
     from tests.test_report import TOY_PORTS, TOY_VERILOG, write_design
 
@@ -64,6 +69,7 @@ def test_readme_flow_from_another_folder(tmp_path):
     state, config = write_reference(tmp_path / "ref", Case("readme", 16, "full", True, True,
                                                            "onehot", True, True, 4))
     work.mkdir()
+    write_aclimdb(work / "aclImdb", per_label=5)
     os.replace(state, work / "ref_state.pt")
     os.replace(config, work / "exp.yaml")
     toy = tmp_path / "toy"  # report's working folder: rtl/ is a small design

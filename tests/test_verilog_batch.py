@@ -382,7 +382,8 @@ STREAM_CORRUPTIONS = {
     # a feed-forward delay chain (the drive's) one register short
     "drive-register-skipped": (
         "{% for r in pipe.regs %}\n    {{ r.name }} <= {{ r.src }};",
-        "{% for r in pipe.regs %}\n    {{ r.name }} <= {{ r.skip if r.name == 'SKIP' else r.src }};"),
+        "{% for r in pipe.regs %}\n    {{ r.name }} <= "
+        "{{ r.skip if r.name == 'SKIP' else r.src }};"),
     # a stream's new state written to another stream's entry
     "state-to-another-slot": (
         "clr_busy_q ? clr_idx_q : {{ stream.write_tid }};",

@@ -45,7 +45,9 @@ def bench(n: int, fold: str, gaps: bool, cocotb_sequences: int, batch_sequences:
     batch_stim = make_stimulus(ir, batch_sequences, seed=2, min_steps=lo, max_steps=hi)
     started = time.monotonic()
     # First calls build (cached across runs); the timed figures are the simulations' own.
-    cocotb = run_cocotb(design, cocotb_stim, gaps=gaps, tests=("test_stream",))
+    pattern = "gaps_and_backpressure" if gaps else "full_rate"
+    cocotb = run_cocotb(design, cocotb_stim, gaps=gaps,
+                        tests=(f"test_stream/traffic={pattern}",))
     batch = run_batch(design, batch_stim, gaps=gaps)
     return {"n": n, "cocotb": _rate(cocotb), "cocotb_steps": cocotb.steps,
             "cocotb_cycles_per_s": cocotb.cycles / cocotb.seconds,

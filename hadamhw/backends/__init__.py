@@ -100,3 +100,14 @@ def template_environment(template_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+
+
+def render_template(env: jinja2.Environment, name: str, ctx: dict) -> str:
+    """Render one template; a missing template or a template error is a one-line error."""
+    try:
+        return env.get_template(name).render(**ctx)
+    except jinja2.TemplateNotFound:
+        raise HadamhwError(f"template {name} not found in {env.loader.searchpath[0]}") from None
+    except jinja2.TemplateError as exc:
+        where = f"{name}:{exc.lineno}" if getattr(exc, "lineno", None) else name
+        raise HadamhwError(f"template {where}: {exc.message or exc}") from None

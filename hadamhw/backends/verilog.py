@@ -39,7 +39,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from hadamhw.backends import GenerateOptions, template_environment
+from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.adder_graph import (
     AdderGraph,
     Signal,
@@ -852,6 +852,10 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
         "adders_per_step": adds,
         "weight_bits": {"input": ir.widths.input_weight, "output": ir.widths.output_weight},
         "weight_storage_bits": _weight_storage_bits(ir),
+        # the token ROM (tokens x n words of U column + b; embedding models: embedding and
+        # U folded into one table), None for vector inputs
+        "token_table_bits": (ir.input.size * n * ir.widths.input_acc
+                             if ir.input.kind == "token" else None),
         "state_bits": n * ir.widths.state,
         "widths": wd,
         "hidden_size": n,
@@ -885,13 +889,7 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
 # -- rendering -------------------------------------------------------------------------------
 
 def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
-    try:
-        return env.get_template(name).render(**ctx)
-    except jinja2.TemplateNotFound:
-        raise HadamhwError(f"template {name} not found in {env.loader.searchpath[0]}") from None
-    except jinja2.TemplateError as exc:
-        where = f"{name}:{exc.lineno}" if getattr(exc, "lineno", None) else name
-        raise HadamhwError(f"template {where}: {exc.message or exc}") from None
+    return render_template(env, name, ctx)
 
 
 def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
@@ -910,6 +908,15 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
     for name in ("input_acc", "requant_sum", "output_acc"):
         if getattr(w, name) > 64:
             raise HadamhwError(f"IR width '{name}' = {getattr(w, name)} is over 64 bits")
+
+
+def _integration_files(env: jinja2.Environment, ir: IntegerRNN, man: dict) -> dict[str, str]:
+    """The self-checking test bench and the FuseSoC core, recorded in the manifest."""
+    from hadamhw.backends import fusesoc, verilog_tb
+
+    files, man["verilog_testbench"] = verilog_tb.render(env, ir, man)
+    core, man["fusesoc"] = fusesoc.render(env, man)
+    return {**files, **core}
 
 
 def render(ir: IntegerRNN, options: GenerateOptions | None = None,
@@ -951,6 +958,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     files[f"{top}.v"] = _render(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
     man = manifest(ir, options, hdl, costs, stream)
+    files.update(_integration_files(env, ir, man))
     files["README.md"] = _render(env, "README.md.j2", {**ctx, "manifest": man,
                                                         "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()

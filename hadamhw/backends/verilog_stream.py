@@ -288,7 +288,6 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     stage_fold = options.fold == "stage"
     plan = vg.requant_plan(ir)
     serial = vg._serial_readout(ir, options)
-    r_src = "bank_out" if stage_fold else "r"
     inp = vg._input_section(ir, options, plan, "x_q")
     req = vg._requant_section(ir, options, plan, inp["drive"])
     rd = (vg._serial_readout_section(ir, options) if serial
@@ -298,7 +297,6 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     P = sch.streams
     T = tid_bits(P)
     rt = Retimer()
-    piped = sch.mode != "none"
 
     # -- control sources (cycle 0: the issue) ---------------------------------------------
     rt.source("go", 1, 0, reset=True)

@@ -13,4 +13,5 @@ COMMAND_MODULES = [
     "hadamhw.commands.csim",
     "hadamhw.commands.report",
     "hadamhw.commands.import_ref",
+    "hadamhw.commands.data",
 ]

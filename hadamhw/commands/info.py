@@ -117,4 +117,11 @@ def _checkpoint_info(path: Path, as_json: bool) -> int:
         m = payload.get("metrics", {}).get(split)
         if m:
             print(f"  {split}: " + ", ".join(f"{k} {v:.6g}" for k, v in m.items()))
+    resume = payload.get("resume")
+    if isinstance(resume, dict):
+        best = resume.get("best") or {}
+        print(f"  training state: step {resume.get('step')} of {resume.get('total_steps')}, "
+              f"{float(resume.get('train_seconds', 0)):.0f} s; weights are the best validated "
+              f"so far (step {best.get('step', 'none')}); continue with "
+              f"'hadamhw train --resume {path} -o MODEL.pt'")
     return 0

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
 
 from hadamhw.commands.options import COUNT, SEED, SEQ_LEN, float_range, int_range, power_of_two
 from hadamhw.commands.paths import check_output_file, user_path
 from hadamhw.errors import HadamhwError
+
+DEFAULT_CHECKPOINT_EVERY = 1000
+# Options a resumed run may change; every other option is the checkpoint's.
+RESUME_MAY_CHANGE = ("steps", "epochs", "threads", "no_progress", "checkpoint",
+                     "checkpoint_every", "data", "resume")
+_DEFAULTS: dict = {}
 
 
 def _weight_bits(text: str) -> int | None:
@@ -27,10 +36,11 @@ def register(sub) -> None:
 
     p = sub.add_parser("train", help="train a HadamRNN / Block-HadamRNN on a task",
                        description="Train a model and write a self-describing checkpoint.")
-    p.add_argument("--task", required=True, choices=TASKS, metavar="{" + ",".join(TASKS) + "}",
-                   help="copy task, (permuted) sklearn digits, or (permuted) MNIST")
+    p.add_argument("--task", choices=TASKS, metavar="{" + ",".join(TASKS) + "}",
+                   help="copy task, (permuted) sklearn digits, (permuted) MNIST, or IMDB")
     p.add_argument("--seq-len", type=SEQ_LEN, default=None,
-                   help="copy task delay T (total length T + 20); default 100")
+                   help="copy task delay T (total length T + 20; default 100); imdb: steps "
+                        "kept of each review (default: all of the data file's)")
     p.add_argument("--hidden", type=int_range(2), default=128,
                    help="hidden size n (default 128; a power of two without --block-size)")
     p.add_argument("--block-size", type=power_of_two(2), default=None,
@@ -52,12 +62,90 @@ def register(sub) -> None:
     p.add_argument("--val-every", type=COUNT, default=200, help="validate every N steps")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--data", type=user_path, default=None,
-                   help="folder with the MNIST IDX files")
+                   help="folder with the MNIST IDX files, or the imdb .npz file")
+    p.add_argument("--embedding-dim", type=COUNT, default=None,
+                   help="imdb: width of the word embedding (default 512, the reference's)")
     p.add_argument("--threads", type=COUNT, default=None, help="torch CPU threads")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per validation on stderr (for logs)")
     p.add_argument("-o", "--output", type=user_path, required=True,
                    help="checkpoint to write (model.pt); checked before training starts")
+    g = p.add_argument_group("checkpoints and resuming")
+    g.add_argument("--resume", metavar="CKPT", type=user_path, default=None,
+                   help="continue the run saved in CKPT (a --checkpoint file); task, model "
+                        "and optimizer settings come from it, --steps/--epochs may extend it")
+    g.add_argument("--checkpoint", metavar="PATH", type=user_path, default=None,
+                   help="resume checkpoint to keep up to date (default: beside -o, "
+                        "MODEL.resume.pt; when resuming: the CKPT resumed from)")
+    g.add_argument("--checkpoint-every", type=int_range(0), default=DEFAULT_CHECKPOINT_EVERY,
+                   metavar="N", help="write the resume checkpoint every N steps (default "
+                   f"{DEFAULT_CHECKPOINT_EVERY}; 0: only when stopped by Ctrl-C or SIGTERM)")
     p.set_defaults(func=run)
+    _DEFAULTS.update({a.dest: a.default for a in p._actions})
+
+
+def default_checkpoint_path(output: str | Path) -> Path:
+    output = Path(output)
+    stem = output.name[:-3] if output.name.endswith(".pt") else output.name
+    return output.with_name(f"{stem}.resume.pt")
+
+
+def _resumed_setup(args):
+    """Task, config, settings and training record of the run saved in --resume."""
+    from hadamhw.checkpoint import read_resume_checkpoint
+    from hadamhw.nn.model import ModelConfig
+    from hadamhw.tasks import task_from_metadata
+    from hadamhw.train import TrainSettings
+
+    payload = read_resume_checkpoint(args.resume)
+    stored = dict(payload.get("training") or {})
+    for name, value in vars(args).items():
+        if name in RESUME_MAY_CHANGE or name == "func" or name == "output":
+            continue
+        if value != _DEFAULTS.get(name) and name in stored and value != stored[name]:
+            flag = "--" + name.replace("_", "-")
+            raise HadamhwError(f"{flag} {value} differs from the resumed run's "
+                               f"{stored[name]!r}; a resumed run keeps its settings (only "
+                               "--steps/--epochs, --threads, --checkpoint* may change)")
+    task = task_from_metadata(payload["task"], data=args.data)
+    config = ModelConfig.from_dict(payload["config"])
+    settings = TrainSettings.from_dict(payload["resume"]["settings"])
+    if args.steps is not None:
+        settings.steps, settings.epochs = args.steps, None
+        stored.update(steps=args.steps, epochs=None)
+    elif args.epochs is not None:
+        settings.steps, settings.epochs = None, args.epochs
+        stored.update(steps=None, epochs=args.epochs)
+    settings.progress = not args.no_progress
+    stored["resumed"] = int(stored.get("resumed", 0)) + 1
+    return task, config, settings, stored, payload["resume"]
+
+
+class _StopOnSignal:
+    """First Ctrl-C / SIGTERM: finish the step, save, stop. A second Ctrl-C aborts."""
+
+    def __init__(self, trainer) -> None:
+        self.trainer = trainer
+        self.saved: dict = {}
+
+    def _handler(self, signum, frame) -> None:
+        if self.trainer.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.trainer.request_stop()
+        print(f"\n{signal.Signals(signum).name}: stopping after this step and saving "
+              "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, self._handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
 
 
 def check_model_shape(hidden: int, block_size: int | None) -> None:
@@ -79,29 +167,74 @@ def check_model_shape(hidden: int, block_size: int | None) -> None:
 def run(args) -> int:
     # Checked before anything is loaded: a bad -o must never cost a training run.
     check_output_file(args.output, "checkpoint", example="model.pt")
-    check_model_shape(args.hidden, args.block_size)
+    if args.checkpoint:
+        check_output_file(args.checkpoint, "resume checkpoint", example="model.resume.pt")
+    if not args.resume:
+        check_model_shape(args.hidden, args.block_size)
 
     import torch
 
-    from hadamhw.checkpoint import save_checkpoint
+    from hadamhw.checkpoint import atomic_save, checkpoint_payload, save_final_checkpoint
     from hadamhw.tasks import get_task
-    from hadamhw.train import TrainSettings, config_for_task, train
+    from hadamhw.train import Trainer, TrainingStopped, TrainSettings, config_for_task
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    bits = args.weight_bits
-    task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data)
-    config = config_for_task(task, args.hidden, args.block_size, bits, args.mode)
-    settings = TrainSettings(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-                             lr=args.lr, lr_decay=args.lr_decay, decay_every=args.decay_every,
-                             seed=args.seed, val_every=args.val_every,
-                             progress=not args.no_progress)
-    model, metrics = train(task, config, settings)
-    training = {k: v for k, v in vars(args).items() if k not in ("func", "output")}
-    save_checkpoint(args.output, model, task.metadata(), metrics, training)
+    if args.resume:
+        task, config, settings, training, resume = _resumed_setup(args)
+    else:
+        if args.task is None:
+            raise HadamhwError("--task is required (or --resume CKPT to continue a run)")
+        if args.embedding_dim is not None and args.task != "imdb":
+            raise HadamhwError("--embedding-dim applies to --task imdb")
+        options = {} if args.embedding_dim is None else {"embedding_dim": args.embedding_dim}
+        task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data,
+                        **options)
+        config = config_for_task(task, args.hidden, args.block_size, args.weight_bits,
+                                 args.mode)
+        settings = TrainSettings(steps=args.steps, epochs=args.epochs,
+                                 batch_size=args.batch_size, lr=args.lr,
+                                 lr_decay=args.lr_decay, decay_every=args.decay_every,
+                                 seed=args.seed, val_every=args.val_every,
+                                 progress=not args.no_progress)
+        training = {k: v for k, v in vars(args).items()
+                    if k not in ("func", "output", "resume", "checkpoint")}
+        resume = None
+    checkpoint = Path(args.checkpoint or args.resume or default_checkpoint_path(args.output))
+    check_output_file(checkpoint, "resume checkpoint", example="model.resume.pt")
+    trainer = Trainer(task, config, settings, resume=resume)
+    written = {"any": resume is not None}
+
+    def save_resume(tr: Trainer) -> None:
+        at_end = tr.step >= tr.total and not tr.stop_requested
+        if at_end and not written["any"]:
+            return  # a short run that never needed a resume file leaves none behind
+        payload = checkpoint_payload(
+            tr.model, task.metadata(), {"history": tr.history, "partial": {
+                "step": tr.step, "total_steps": tr.total}}, training,
+            state_dict=tr.best_state_dict(), resume=tr.resume_state())
+        try:
+            atomic_save(payload, checkpoint)
+            written["any"] = True
+        except OSError as exc:
+            print(f"warning: cannot write the resume checkpoint {checkpoint} "
+                  f"({exc.strerror or exc}); training goes on", file=sys.stderr)
+
+    try:
+        with _StopOnSignal(trainer):
+            model, metrics = trainer.run(save_resume, args.checkpoint_every)
+    except TrainingStopped as stop:
+        print(f"stopped at step {stop.step} of {stop.total}; state saved in {checkpoint}; "
+              f"continue with: hadamhw train --resume {checkpoint} -o {args.output}",
+              file=sys.stderr)
+        return 130
     test = metrics["test"]
     shown = ", ".join(f"{k} {v:.6g}" for k, v in test.items())
     print(f"test: {shown}")
+    save_final_checkpoint(args.output,
+                          checkpoint_payload(model, task.metadata(), metrics, training))
     print(f"trained {metrics['steps']} steps in {metrics['train_seconds']:.1f} s; "
           f"wrote {args.output}")
+    if written["any"]:
+        print(f"resume checkpoint (to train further with --resume): {checkpoint}")
     return 0

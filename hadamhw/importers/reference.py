@@ -61,6 +61,9 @@ WRAPPER_KEYS = ("state_dict", "model_state_dict")
 # hadamhw's copy task: ten digits, vocabulary 10 (the reference's SENT_LENGTH and VOCABULARY).
 COPY_DIGITS = 10
 COPY_VOCAB = 10
+# DATASET.NAME of a reference config -> the hadamhw task it implies when --task is not given.
+DATASET_TASKS = {"copymemory": "copy", "imdb": "imdb"}
+EMBEDDING_PADDING_ID = 0  # BinadamSSMwithEmbeddings: nn.Embedding(..., padding_idx=0)
 PERMUTED_TASKS = ("pmnist", "pdigits")  # hadamhw's permutations, not the reference's
 
 
@@ -433,7 +436,8 @@ def convert_reference(state: dict[str, torch.Tensor], cfg: ReferenceConfig,
         input_size=d_in, hidden_size=n, output_size=d_out, block_size=cfg.block_size,
         weight_bits=cfg.num_bits, mode="linear",
         readout="every" if cfg.manytomany else "last", input_kind=input_kind,
-        vocab_size=vocab, bias=cfg.bias, output_bias=cfg.bias_final,
+        vocab_size=vocab, padding_idx=EMBEDDING_PADDING_ID if cfg.embedding else None,
+        bias=cfg.bias, output_bias=cfg.bias_final,
         quantize_output=cfg.qoutput)
     model = HadamRNN(config)
 
@@ -481,18 +485,41 @@ def _copy_delay(cfg: ReferenceConfig) -> tuple[int, str] | None:
     return delay, f"delay T = {delay} from DATASET.SEQ_LENGTH {length}"
 
 
+def _imdb_steps(cfg: ReferenceConfig) -> tuple[int, str] | None:
+    """The review length T that the YAML's IMDB data set names, if it does."""
+    data = cfg.dataset
+    if str(data.get("name", "")).lower() != "imdb" or "seq_length" not in data:
+        return None
+    steps = data["seq_length"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise HadamhwError(f"DATASET.SEQ_LENGTH must be a positive integer, got {steps!r}")
+    return steps, f"T = {steps} steps from DATASET.SEQ_LENGTH"
+
+
+def implied_task(cfg: ReferenceConfig) -> str | None:
+    """The hadamhw task that the config's DATASET.NAME stands for, if any."""
+    return DATASET_TASKS.get(str(cfg.dataset.get("name", "")).lower())
+
+
 def _build_task(cfg: ReferenceConfig, name: str, seq_len: int | None, seed: int,
                 data: str | None):
     from hadamhw.tasks import get_task
 
     note = None
+    options = {}
     if name == "copy" and seq_len is None:
         derived = _copy_delay(cfg)
         if derived is not None:
             seq_len, note = derived
+    if name == "imdb":
+        options["embedding_dim"] = cfg.input_size
+        if seq_len is None:
+            derived = _imdb_steps(cfg)
+            if derived is not None:
+                seq_len, note = derived
     if seq_len is not None and seq_len < 1:
         raise HadamhwError(f"--seq-len must be >= 1, got {seq_len}")
-    task = get_task(name, seq_len=seq_len, seed=seed, data=data)
+    task = get_task(name, seq_len=seq_len, seed=seed, data=data, **options)
     if note is None and name == "copy":
         note = f"delay T = {task.seq_len}"
     if name in PERMUTED_TASKS:
@@ -505,7 +532,8 @@ def _check_task_fits(task, config: ModelConfig) -> None:
     wanted = {"input kind": (config.input_kind, task.input_kind),
               "input size": (config.input_size, task.input_size),
               "output size": (config.output_size, task.output_size),
-              "readout": (config.readout, task.readout)}
+              "readout": (config.readout, task.readout),
+              "vocabulary": (config.vocab_size, task.vocab_size)}
     for what, (model_value, task_value) in wanted.items():
         if model_value != task_value:
             raise HadamhwError(f"task {task.name} does not fit the model: its {what} is "
@@ -519,9 +547,17 @@ def import_reference(state_path: str | Path, config_path: str | Path,
     """Read, check and convert; attach task metadata when a hadamhw task is named."""
     cfg = read_reference_config(config_path)
     state = read_reference_state_dict(state_path)
-    if task is None and seq_len is not None:
-        raise HadamhwError("--seq-len applies with --task copy")
     task_obj, notes = None, []
+    implied = implied_task(cfg)
+    if task is None and implied is not None:
+        if implied == "imdb" and data is None:
+            notes.append(f"DATASET.NAME {cfg.dataset.get('name')}: give --data imdb.npz to "
+                         "record the imdb task (lowering calibrates on its reviews)")
+        else:
+            task = implied
+            notes.append(f"task {task} implied by DATASET.NAME {cfg.dataset.get('name')}")
+    if task is None and seq_len is not None:
+        raise HadamhwError("--seq-len applies with --task copy or imdb")
     if task is not None:
         task_obj, note = _build_task(cfg, task, seq_len, seed, data)
         if note:

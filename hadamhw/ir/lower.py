@@ -238,6 +238,11 @@ def format_summary(ir: IntegerRNN, summary: dict) -> str:
         f"  expected saturation rate (calibration data): "
         f"{summary['calibration_saturation_rate']:.3%}",
     ]
+    if ir.input.kind == "token":
+        table_bits = ir.input.size * ir.hidden_size * w.input_acc
+        lines.append(f"  token table (U column + b per token, the ROM): {ir.input.size} x "
+                     f"{ir.hidden_size} words of {w.input_acc} bits = {table_bits:,} bits "
+                     f"({table_bits / 8192:,.1f} KiB)")
     if ir.output_requant is not None:
         o = ir.output_requant
         lines.append(f"  output requant: y' = sat{o.bits}(round_shift(y*{o.mult}, {o.shift}))")

@@ -34,6 +34,7 @@ class ModelConfig:
     readout: str = "every"
     input_kind: str = "real"
     vocab_size: int | None = None
+    padding_idx: int | None = None  # embedding row held at zero (nn.Embedding padding_idx)
     bias: bool = True
     output_bias: bool = True
     quantize_output: bool = True  # False keeps V in float (the reference's QOUTPUT: false)
@@ -60,6 +61,11 @@ class ModelConfig:
             not isinstance(self.vocab_size, int) or self.vocab_size < 1
         ):
             raise HadamhwError("model config: input_kind 'embedding' needs a positive vocab_size")
+        if self.padding_idx is not None and (
+            self.input_kind != "embedding" or not 0 <= self.padding_idx < self.vocab_size
+        ):
+            raise HadamhwError("model config: padding_idx needs input_kind 'embedding' and "
+                               f"must lie in [0, vocab_size), got {self.padding_idx!r}")
 
     @property
     def m(self) -> int:
@@ -92,7 +98,8 @@ class HadamRNN(nn.Module):
         self.config = config
         c = config
         self.embedding = (
-            nn.Embedding(c.vocab_size, c.input_size) if c.input_kind == "embedding" else None
+            nn.Embedding(c.vocab_size, c.input_size, padding_idx=c.padding_idx)
+            if c.input_kind == "embedding" else None
         )
         self.input_layer = QuantLinear(c.input_size, c.hidden_size, c.weight_bits, bias=False)
         self.recurrent = HadamardRecurrent(c.hidden_size, c.m, bias=c.bias, use_fwht=use_fwht)
@@ -127,8 +134,10 @@ class HadamRNN(nn.Module):
         states = []
         vanilla = self.config.mode == "vanilla"
         scaled_signs = self.recurrent.signs() * self.recurrent.scale
-        for t in range(steps):
-            h = self.recurrent.rotate(h, scaled_signs) + drive[:, t]
+        # unbind once: indexing drive[:, t] inside the loop would make every step's backward
+        # scatter into a zeroed (batch, steps, n) tensor, quadratic in the sequence length.
+        for drive_t in drive.unbind(1):
+            h = self.recurrent.rotate(h, scaled_signs) + drive_t
             if vanilla:
                 h = torch.relu(h)
             states.append(h)

@@ -22,8 +22,9 @@ from hadamhw.report.synth import (
 REPORT_FORMAT = "hadamhw-hw-report"
 REPORT_VERSION = 1
 ANALYTICAL_FIELDS = ("hidden_size", "block_size", "fold", "recurrent", "cycles_per_step",
-                     "latency_cycles", "adders_per_step", "weight_storage_bits", "state_bits",
-                     "weight_bits", "cmvm", "readout_lanes", "readout_cycles", "adder_bits")
+                     "latency_cycles", "adders_per_step", "weight_storage_bits",
+                     "token_table_bits", "state_bits", "weight_bits", "cmvm", "readout_lanes",
+                     "readout_cycles", "adder_bits")
 
 __all__ = ["FAMILIES", "analytical", "make_report", "morgenstern_bound", "rotate_module"]
 

@@ -75,8 +75,9 @@ def summary_items(report: dict) -> list[tuple[str, str]]:
     for key, label in (("cycles_per_step", "cycles per time step"),
                        ("latency_cycles", "latency (cycles)"),
                        ("weight_storage_bits", "weight storage bits"),
+                       ("token_table_bits", "token table bits (tokens x n x input acc)"),
                        ("state_bits", "state bits")):
-        if key in a:
+        if a.get(key) is not None:
             items.append((label, _fmt(a[key])))
     pnr = report.get("pnr")
     if pnr is not None:

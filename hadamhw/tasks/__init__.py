@@ -1,4 +1,4 @@
-"""Data sets and their metrics: copy task, (permuted) digits, (permuted) MNIST."""
+"""Data sets and their metrics: copy task, (permuted) digits, (permuted) MNIST, IMDB."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from hadamhw.errors import HadamhwError
 if TYPE_CHECKING:
     from hadamhw.tasks.base import InputQuant, Task
 
-TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist")
+TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist", "imdb")
 
 
 def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | None = None,
              **options) -> Task:
-    """Build a task by name. seq_len is the copy-task delay T; image tasks ignore it."""
+    """Build a task by name. seq_len is the copy-task delay T, or the steps kept of IMDB
+    reviews; image tasks ignore it. `data` is the MNIST folder or the IMDB .npz file."""
     if name == "copy":
         from hadamhw.tasks.copy import CopyTask
 
@@ -23,6 +24,10 @@ def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | N
         from hadamhw.tasks.digits import digits_task
 
         return digits_task(permute=name == "pdigits", seed=seed)
+    if name == "imdb":
+        from hadamhw.tasks.imdb import ImdbTask
+
+        return ImdbTask(data, seq_len=seq_len, seed=seed, **options)
     if name in ("smnist", "pmnist"):
         from hadamhw.tasks.mnist import mnist_task
 
@@ -36,6 +41,9 @@ def task_from_metadata(meta: dict, data: str | None = None) -> Task:
     options.pop("data", None)
     if meta["name"] == "copy":
         return get_task("copy", seq_len=meta["seq_len"], seed=meta.get("seed", 0), **options)
+    if meta["name"] == "imdb":
+        return get_task("imdb", seq_len=meta["seq_len"], seed=meta.get("seed", 0), data=data,
+                        **options)
     return get_task(meta["name"], seed=meta.get("seed", 0), data=data)
 
 

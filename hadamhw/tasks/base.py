@@ -28,16 +28,19 @@ class Task:
 
     name: str
     seq_len: int
-    input_kind: str  # "real" | "onehot"
-    input_size: int
+    input_kind: str  # "real" | "onehot" | "embedding"
+    input_size: int  # features, one-hot width, or embedding width
     output_size: int
     readout: str  # "every" | "last"
     seed: int = 0
     input_quant: InputQuant | None = None
     options: dict = field(default_factory=dict)
+    vocab_size: int | None = None  # token alphabet of an "embedding" input
 
     # Selects the best validation checkpoint; a class constant, not an init field.
     primary_metric: ClassVar[str] = "accuracy"
+    # Token id whose embedding is held at zero (embedding inputs), None for none.
+    padding_id: ClassVar[int | None] = None
 
     def metadata(self) -> dict:
         """Enough to rebuild the task (stored in checkpoints)."""
@@ -51,6 +54,7 @@ class Task:
             "readout": self.readout,
             "input_quant": None if self.input_quant is None else self.input_quant.to_dict(),
             "options": dict(self.options),
+            **({} if self.vocab_size is None else {"vocab_size": self.vocab_size}),
         }
 
     def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator:
@@ -71,8 +75,12 @@ class Task:
         """Metrics from float logits (the float model)."""
         return {
             "cross_entropy": float(self.loss(logits, targets)),
-            **self.metrics_from_predictions(logits.argmax(-1), targets),
+            **self.metrics_from_predictions(self.predictions(logits), targets),
         }
+
+    def predictions(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class indices from logits (argmax; a one-logit task uses its sign)."""
+        return logits.argmax(-1)
 
     def metrics_from_predictions(self, predictions: torch.Tensor, targets: torch.Tensor) -> dict:
         return {"accuracy": float((predictions == targets).float().mean())}

@@ -39,7 +39,14 @@ from hadamhw.verify.stimulus import Stimulus, write_vectors
 
 SIMULATORS = ("verilator", "icarus")
 TEST_MODULE = "hadamrnn_tb"
-TESTS = ("test_stream", "test_reset_midstream")
+# The bench's named tests: one per handshake pattern (sim/hadamrnn_tb.py, Traffic), then the
+# mid-stream reset.
+TRAFFIC = ("full_rate", "input_gaps", "backpressure", "gaps_and_backpressure", "slow_sink")
+STREAM_TESTS = tuple(f"test_stream/traffic={name}" for name in TRAFFIC)
+RESET_TEST = "test_reset_midstream"
+TESTS = (*STREAM_TESTS, RESET_TEST)
+# Without gaps (--no-gaps): the full-rate stream and the reset, at full rate too.
+FULL_RATE_TESTS = (STREAM_TESTS[0], RESET_TEST)
 # Bump when the build commands change, so cached builds made the old way are not reused.
 BUILD_RECIPE = "2"
 
@@ -201,18 +208,23 @@ def _waves_format(simulator: str, waves: str | Path | None) -> str | None:
 
 def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "verilator",
                seed: int = 0, gaps: bool = True, waves: str | Path | None = None,
-               build_dir: str | Path | None = None, tests: tuple[str, ...] = TESTS,
+               build_dir: str | Path | None = None, tests: tuple[str, ...] | None = None,
                reset_sequences: int = 4, timeout: float | None = 3600,
                keep: str | Path | None = None) -> CheckResult:
     """Simulate the stimulus on the design with the cocotb bench; bit-exact comparison.
 
-    gaps: random idle cycles on s_axis and random back-pressure on m_axis (seeded by `seed`);
-    without, both interfaces run at full rate. waves: path of a .vcd/.fst file to write.
+    tests: names from TESTS (default: all of them; FULL_RATE_TESTS without gaps).
+    gaps: random idle cycles on s_axis and random back-pressure on m_axis (seeded by `seed`)
+    in the patterns that have them; without, both interfaces run at full rate. waves: path of
+    a .vcd/.fst file to write.
     build_dir: cache root for compiled simulations. keep: folder to keep the run's files in
     (vectors, logs, results.xml); by default a temporary folder that is removed.
     """
     design_dir = Path(design_dir).resolve()
     manifest = read_manifest(design_dir)
+    if tests is None:
+        tests = TESTS if gaps else FULL_RATE_TESTS
+    tests = tuple(tests)
     unknown = sorted(set(tests) - set(TESTS))
     if unknown or not tests:
         raise HadamhwError(f"unknown cocotb test {unknown[0] if unknown else '(none)'}; "
@@ -319,10 +331,10 @@ def _collect(simulator: str, stimulus: Stimulus, results_xml: Path, result_dir: 
     seconds = None
     for name in tests:
         case = cases.get(name)
-        record_path = result_dir / f"{name}.json"
+        record_path = result_dir / f"{_result_name(name)}.json"
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}
         outputs_checked += int(record.get("outputs_checked", 0))
-        if name == "test_stream" and case is not None:
+        if name.startswith("test_stream") and case is not None and cycles is None:
             cycles = record.get("cycles")
             seconds = case["time"]
         found = [_mismatch_from_record(r) for r in record.get("mismatches", [])]
@@ -339,6 +351,11 @@ def _collect(simulator: str, stimulus: Stimulus, results_xml: Path, result_dir: 
     return CheckResult(simulator=f"{simulator}-cocotb", sequences=len(stimulus.sequences),
                        steps=stimulus.steps, outputs_checked=outputs_checked,
                        mismatches=mismatches, cycles=cycles, seconds=seconds)
+
+
+def _result_name(test: str) -> str:
+    """File stem of a test's result record (sim/hadamrnn_tb.py, result_name)."""
+    return test.replace("/", "-")
 
 
 def _mismatch_from_record(r: dict) -> Mismatch:
