@@ -23,6 +23,7 @@ from hadamhw.ir.random import random_ir
 from hadamhw.resources import templates_dir
 from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
+from tests.test_verilog_batch import PAIRWISE, _ids, _make_ir, _options, _row
 
 
 def _ir(seed: int = 21, n: int = 16, m: int = 16, readout: str = "every"):
@@ -207,3 +208,34 @@ def test_api_predict_with_streams_matches_the_golden_model(tmp_path):
     assert design.manifest["streams"] == 3
     x = np.random.default_rng(0).integers(-8, 8, size=(7, 9, 3))
     np.testing.assert_array_equal(design.predict(x), design.golden(x))
+
+
+# -- lint and multipliers of the streamed rows of the batch harness's pairwise sweep ----------
+def _streamed_rows() -> list[tuple]:
+    return [v for v in PAIRWISE
+            if _row(v)["streams"] != 1 or _row(v)["pipeline"] != "none"]
+
+
+@pytest.mark.sim
+@pytest.mark.needs("verilator")
+@pytest.mark.parametrize("values", _streamed_rows(),
+                         ids=_ids)
+def test_streamed_designs_lint_clean(values, tmp_path):
+    from hadamhw.verify import tools
+
+    ir = _make_ir(values, PAIRWISE.index(values))
+    vg.generate(ir, tmp_path, _options(values))
+    assert tools.lint(tmp_path) == []
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("fold, streams", [("parallel", "auto"), ("stage", 3)])
+def test_streamed_designs_have_no_multipliers(fold, streams, tmp_path):
+    from tests.test_verilog_synth import yosys_stats
+
+    ir = _ir(seed=9, n=16, m=4)
+    man = vg.generate(ir, tmp_path, GenerateOptions(fold=fold, streams=streams,
+                                                    pipeline="auto"))
+    coarse, final = yosys_stats(tmp_path, man["top"], man["hdl_files"])
+    assert coarse.get("$mul", 0) == 0 and coarse.get("$macc", 0) == 0, coarse
+    assert final.get("$mul", 0) == 0 and not any("MUL" in c.upper() for c in final), final
