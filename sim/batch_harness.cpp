@@ -19,10 +19,11 @@
 //                                                  -3 protocol, -4 m_axis_tid
 //                                                  (the first kMaxReported only)
 //   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors> <in_stalls>
-//     <seconds>                                    summary; <mismatches> is the true total,
+//     <seconds> <cpu_seconds>                      summary; <mismatches> is the true total,
 //                                                  <in_stalls> the cycles a beat was offered
 //                                                  and not taken, <seconds> the simulation's
-//                                                  own time (reading the vectors excluded)
+//                                                  own time (reading the vectors excluded),
+//                                                  <cpu_seconds> the processor time it took
 //
 // With BEATS (hadamhw.verify.predict), every output beat is written there as
 //   B <sequence> <step> <word 0> ... <word d-1> <argmax> <tlast>
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -251,6 +253,7 @@ int main(int argc, char** argv) {
     dut->rst = 0;
 
     const auto started = std::chrono::steady_clock::now();
+    const std::clock_t cpu_started = std::clock();
     Pattern in_pattern{gaps}, out_pattern{gaps};
     std::size_t inputs_left = 0;
     for (const auto& s : seqs) inputs_left += s.steps;
@@ -407,9 +410,11 @@ int main(int argc, char** argv) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fprintf(res, "S %llu %zu %zu %zu %zu %zu %.6f\n",
+    const double cpu_seconds =
+        static_cast<double>(std::clock() - cpu_started) / static_cast<double>(CLOCKS_PER_SEC);
+    std::fprintf(res, "S %llu %zu %zu %zu %zu %zu %.6f %.6f\n",
                  static_cast<unsigned long long>(last_beat_cycle), beats, mismatches, extra,
-                 protocol, in_stalls, seconds);
+                 protocol, in_stalls, seconds, cpu_seconds);
     std::fclose(res);
     if (beats_out) std::fclose(beats_out);
     dut->final();

@@ -44,6 +44,9 @@ class CheckResult:
     mismatch_total: int | None = None
     # cycles an input beat was offered and not taken (the batch harness; None elsewhere)
     input_stalls: int | None = None
+    # processor seconds of the simulation (the batch harness; None elsewhere): on a shared
+    # machine, steps / cpu_seconds is the rate the simulator itself reaches
+    cpu_seconds: float | None = None
 
     @property
     def mismatch_count(self) -> int:

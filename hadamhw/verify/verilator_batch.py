@@ -186,6 +186,7 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
         mismatches: list[Mismatch] = []
         cycles = beats = total = None
         stalls = 0
+        cpu_seconds = None
         for line in results.read_text().splitlines():
             parts = line.split()
             if parts and parts[0] == "M":
@@ -194,9 +195,11 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
             elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
                 cycles, beats, total = int(parts[1]), int(parts[2]), int(parts[3])
                 stalls, seconds = int(parts[6]), float(parts[7])
+                cpu_seconds = float(parts[8])
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
                        outputs_checked=beats * (ir.output_size + 1),
                        mismatches=mismatches, cycles=cycles,
-                       seconds=seconds, mismatch_total=total, input_stalls=stalls)
+                       seconds=seconds, mismatch_total=total, input_stalls=stalls,
+                       cpu_seconds=cpu_seconds)
