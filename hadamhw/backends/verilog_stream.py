@@ -213,9 +213,7 @@ def _alap_levels(decls: list[dict], tag: str) -> dict[str, int]:
     depth = max((d.get("level", 0) for d in nodes), default=0)
     avail: dict[str, int] = {}
     for d in reversed(nodes):
-        need = avail.get(d["name"], depth)
-        lvl = need if d.get("adder", True) else need
-        avail[d["name"]] = lvl
+        lvl = avail.setdefault(d["name"], depth)
         for op in d.get("operands", []):
             limit = lvl - 1 if d.get("adder", True) else lvl
             avail[op] = min(avail.get(op, depth), limit)
