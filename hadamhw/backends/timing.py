@@ -13,8 +13,8 @@ register-to-register stages that fit one clock period:
 
 The ECP5 model was calibrated once from nextpnr-ecp5 runs (speed grade 6, LFE5U-25F/45F/85F)
 of butterfly banks with a register after every 1, 2 or 4 adder levels, n = 16 and 64;
-docs/hardware-cost.md ("Pipelining: the delay model") gives the runs and the fit. The model
-is an estimate to place registers by, not a timing sign-off: `hadamhw report --pnr` measures.
+docs/hardware-cost.md ("Pipelining: the delay model") gives the constants and the runs. The
+model is an estimate to place registers by, not a timing sign-off: `hadamhw report --pnr` measures.
 """
 
 from __future__ import annotations
@@ -76,11 +76,11 @@ class Level:
     carry: float = 0.0
 
 
-# Calibrated on nextpnr-ecp5 (see the module docstring; docs/hardware-cost.md has the
-# runs): a butterfly bank with one 14-bit adder level per stage placed at 275 MHz at
-# n = 16 (3.63 ns), two at 167 MHz, four at 93 MHz; at n = 64 (18 bits) one level at 219 MHz,
-# two at 143 MHz. The argmax comparator's carry out (a feed-out cell and its net) and the
-# LUT levels come from the critical paths of whole pipelined designs.
+# Calibrated on nextpnr-ecp5 (the module docstring; docs/hardware-cost.md, "Pipelining:
+# the delay model"): a butterfly bank with one 14-bit adder level per stage placed at
+# 275 MHz at n = 16 (3.63 ns), two at 167 MHz, four at 93 MHz; at n = 64 (18 bits) one
+# level at 219 MHz, two at 143 MHz. The argmax comparator's carry out (a feed-out cell and
+# its net) and the LUT levels come from the critical paths of whole pipelined designs.
 ECP5 = DelayModel(name="ecp5", overhead=0.65, route=1.55, route_per_log2n=0.35, adder=0.9,
                   carry_bit=0.035, lut=0.3, lut_route=0.6, ram_read=0.6, carry_out=1.3)
 MODELS = {"ecp5": ECP5}
