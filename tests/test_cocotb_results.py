@@ -9,7 +9,7 @@ import pytest
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
-from hadamhw.verify.cocotb_sim import TESTS, _collect
+from hadamhw.verify.cocotb_sim import TESTS, _collect, _result_name
 from hadamhw.verify.stimulus import make_stimulus
 
 PASSED = '<testcase name="{name}" classname="hadamrnn_tb" time="0.5"><properties/></testcase>'
@@ -34,7 +34,7 @@ def _check(tmp_path: Path, *cases: str):
     results = tmp_path / "results"
     results.mkdir(exist_ok=True)
     for name in TESTS:
-        (results / f"{name}.json").write_text('{"outputs_checked": 12, "mismatches": []}')
+        (results / f"{_result_name(name)}.json").write_text('{"outputs_checked": 12, "mismatches": []}')
     return _collect("verilator", stimulus, _results(tmp_path, *cases), tmp_path / "results",
                     tmp_path / "sim.log", 0, 1.0, TESTS)
 

@@ -109,6 +109,9 @@ def _ir(kind: str = "every"):
 
 def _templates(tmp: Path, variant: str | None, fold: str, kind: str) -> Path:
     copy = tmp / f"templates-{variant or 'clean'}-{fold}-{kind}"
+    if copy.is_dir():
+        # Another test of this session already made (and corrupted) this copy.
+        return copy
     shutil.copytree(templates_dir() / "verilog", copy)
     if variant is not None:
         name, old, new, _, _ = VARIANTS[variant]
@@ -129,7 +132,7 @@ def _design(tmp: Path, variant: str | None, fold: str,
     files = render(ir, options, template_dir=_templates(tmp, variant, fold, kind))
     clean = render(ir, options)
     out = tmp / f"design-{variant or 'clean'}-{fold}-{kind}"
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text)
     return out, files, clean
@@ -250,10 +253,10 @@ def test_generated_testbench_reports_corruption(variant, tmp):
     every corrupted one."""
     if shutil.which("iverilog") is None or shutil.which("vvp") is None:
         pytest.skip("Icarus Verilog (iverilog, vvp) is not on PATH")
-    fold = VARIANTS[variant][3] if variant else "parallel"
-    design = tmp / f"design-{variant or 'clean'}-{fold}"
+    fold, kind = (VARIANTS[variant][3], VARIANTS[variant][4]) if variant else ("parallel", "every")
+    design = tmp / f"design-{variant or 'clean'}-{fold}-{kind}"
     if not design.is_dir():
-        design = _design(tmp, variant, fold)[0]
+        design = _design(tmp, variant, fold, kind)[0]
     proc = _run_generated_testbench(design)
     if variant is None:
         assert proc.returncode == 0, proc.stdout

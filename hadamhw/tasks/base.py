@@ -84,3 +84,24 @@ class Task:
 
     def metrics_from_predictions(self, predictions: torch.Tensor, targets: torch.Tensor) -> dict:
         return {"accuracy": float((predictions == targets).float().mean())}
+
+
+class FixedSplitsTask(Task):
+    """A task whose splits are tensors held in memory (`self._data`: split name -> (inputs,
+    targets)); training draws shuffled batches of 'train', an epoch at a time."""
+
+    _data: dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._data[name]
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return -(-len(self._data["train"][1]) // batch_size)
+
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator:
+        x, y = self._data["train"]
+        while True:
+            perm = torch.randperm(len(y), generator=generator)
+            for i in range(0, len(y), batch_size):
+                idx = perm[i:i + batch_size]
+                yield x[idx], y[idx]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hadamhw.tasks.base import InputQuant, Task
+from hadamhw.tasks.base import FixedSplitsTask, InputQuant
 
 
-class PixelSequenceTask(Task):
+class PixelSequenceTask(FixedSplitsTask):
     """Images fed one pixel per step, class read at the last step.
 
     `images` are integer pixels (N, P) in [0, max_pixel]; the model sees pixel / max_pixel,
@@ -36,16 +36,3 @@ class PixelSequenceTask(Task):
             for split in ("train", "val", "test")
         }
 
-    def split(self, name):
-        return self._data[name]
-
-    def steps_per_epoch(self, batch_size):
-        return -(-len(self._data["train"][1]) // batch_size)
-
-    def train_batches(self, batch_size, generator):
-        x, y = self._data["train"]
-        while True:
-            perm = torch.randperm(len(y), generator=generator)
-            for i in range(0, len(y), batch_size):
-                idx = perm[i:i + batch_size]
-                yield x[idx], y[idx]

@@ -16,13 +16,13 @@ import torch
 from torch import nn
 
 from hadamhw.errors import HadamhwError
-from hadamhw.tasks.base import Task
+from hadamhw.tasks.base import FixedSplitsTask
 from hadamhw.tasks.imdb_data import PAD, load_npz
 
 DEFAULT_EMBEDDING_DIM = 512
 
 
-class ImdbTask(Task):
+class ImdbTask(FixedSplitsTask):
     padding_id: ClassVar[int | None] = PAD
 
     def __init__(self, data: str | Path | None, seq_len: int | None = None, seed: int = 0,
@@ -56,20 +56,6 @@ class ImdbTask(Task):
         half = (len(arrays["y_test"]) + 1) // 2
         self._data = {"train": tensors("train"), "test": tensors("test", slice(0, half)),
                       "val": tensors("test", slice(half, None))}
-
-    def split(self, name):
-        return self._data[name]
-
-    def steps_per_epoch(self, batch_size):
-        return -(-len(self._data["train"][1]) // batch_size)
-
-    def train_batches(self, batch_size, generator):
-        x, y = self._data["train"]
-        while True:
-            perm = torch.randperm(len(y), generator=generator)
-            for i in range(0, len(y), batch_size):
-                idx = perm[i:i + batch_size]
-                yield x[idx], y[idx]
 
     def loss(self, logits, targets):
         return nn.functional.binary_cross_entropy_with_logits(
