@@ -323,6 +323,9 @@ def _stream_ir(seed: int = 21):
 
 
 STREAM_OPTIONS = {"streams": 4, "pipeline": "auto", "target_mhz": 250}
+# a register of a feed-forward delay chain in the input section that follows another one:
+# input words wait (x_i), nodes of U's adder graph (in_n<j>) or the drive (d_i)
+DELAY_CHAIN = r"((?:x|d)_\d+|in_n\d+)_c(\d+) <= \1_c\d+;"
 
 
 def test_stream_designs_are_pipelined():
@@ -334,7 +337,7 @@ def test_stream_designs_are_pipelined():
     assert 2 <= manifest["loop_depth"] <= 4
     assert manifest["pipeline"]["stages"]["rotation"] >= 1
     assert "f1_0_q <= f1_0;" in man["hadamrnn_rotate.v"]
-    assert re.search(r"d_0_c(\d+) <= d_0_c\d+;", man["hadamrnn.v"])
+    assert re.search(DELAY_CHAIN, man["hadamrnn.v"])
 
 
 @pytest.mark.parametrize("equal", [True, False])
@@ -368,9 +371,10 @@ def test_streams_in_turn_take_one_step_per_cycle(build_dir, tmp_path, fold, equa
 
 
 def _first_skippable(text: str) -> str:
-    """The first delayed copy of the drive that is two or more registers long."""
-    found = re.search(r"(d_\d+)_c(\d+) <= \1_c\d+;", text)
-    assert found, "no drive delay chain of two registers"
+    """The first delayed copy in the input section (an input word, a node of U's graph or
+    the drive) that is two or more registers long."""
+    found = re.search(DELAY_CHAIN, text)
+    assert found, "no input-section delay chain of two registers"
     return f"{found.group(1)}_c{found.group(2)}"
 
 
@@ -379,7 +383,7 @@ STREAM_CORRUPTIONS = {
     "rotation-register-skipped": (
         "  always @(posedge clk) begin\n{% for e in st.elements %}",
         "  always @* begin\n{% for e in st.elements %}"),
-    # a feed-forward delay chain (the drive's) one register short
+    # a feed-forward delay chain (of the input section) one register short
     "drive-register-skipped": (
         "{% for r in pipe.regs %}\n    {{ r.name }} <= {{ r.src }};",
         "{% for r in pipe.regs %}\n    {{ r.name }} <= "
