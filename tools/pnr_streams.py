@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("build/pnr_streams"))
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per tool run (default: none)")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run no tool: the table of the configurations measured so far (the "
+                        "others are listed as not measured)")
     p.add_argument("--json", type=Path, default=None, help="write all rows here")
     p.add_argument("--markdown", type=Path, default=None,
                    help="replace the table between the pnr_streams markers in this file")
@@ -79,6 +82,10 @@ def _pairs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def target_for(n: int, given: float | None) -> float:
     return given if given is not None else (200.0 if n <= 32 else 150.0)
 
@@ -88,7 +95,8 @@ def design_ir(n: int, m: int, seed: int):
                      input_size=3, output_size=5, readout="every", requant="lean")
 
 
-def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict:
+def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict | None:
+    """One configuration's row (cached); None with --cached-only when it was not measured."""
     from hadamhw.report import make_report
 
     target = target_for(n, args.target_mhz)
@@ -97,6 +105,8 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict:
     cached = folder / "report.json"
     if cached.is_file():
         return json.loads(cached.read_text())
+    if args.cached_only:
+        return None
     options = (GenerateOptions() if streams == "1" else
                GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
     man = vg.generate(design_ir(n, m, args.seed), folder / "rtl", options)
@@ -121,6 +131,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict:
         "pnr_status": pnr.get("status"), "device": pnr.get("device"), "fmax_mhz": fmax,
         "steps_per_second": fmax * 1e6 / cycles if fmax else None,
         "seconds": round(time.monotonic() - started, 1),
+        "uptime_at_end": _uptime(),
     }
     cached.write_text(json.dumps(row, indent=1) + "\n")
     return row
@@ -136,19 +147,22 @@ def table(rows: list[dict]) -> str:
             "M steps / s | target met |")
     lines = [head, "|" + "---:|" * 15]
     for r in rows:
+        if r.get("missing"):
+            lines.append(f"| {r['n']} | {r['m']} | {r['streams_option']} | "
+                         + " | ".join(["–"] * 11) + " | not measured |")
+            continue
         fmax = r["fmax_mhz"]
         goal = 200.0 if r["n"] <= 32 else 150.0
         met = ("–" if fmax is None else
                "yes" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
-        lines.append(
-            f"| {r['n']} | {r['m']} | {r['streams']}"
-            f"{' (auto)' if r['streams_option'] == 'auto' else ''} | "
-            f"{r['target_mhz']:g} | {r['loop_depth']} | {r['cycles_per_step']} | "
-            f"{r['latency_cycles']} | {r['lut_equivalents']:,} | {r['ffs']:,} | "
-            f"{r['memory_bits']:,} | {r['mul_cells']} | {r['estimated_fmax_mhz'] or '–'} | "
-            f"{'–' if fmax is None else f'{fmax:.1f}'} | "
-            f"{_millions(r['steps_per_second'])} | "
-            f"{met} |")
+        target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
+        auto = " (auto)" if r["streams_option"] == "auto" else ""
+        cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],
+                 r["cycles_per_step"], r["latency_cycles"], f"{r['lut_equivalents']:,}",
+                 f"{r['ffs']:,}", f"{r['memory_bits']:,}", r["mul_cells"],
+                 r["estimated_fmax_mhz"] or "–", "–" if fmax is None else f"{fmax:.1f}",
+                 _millions(r["steps_per_second"]), met]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -175,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         for n, m in pairs:
             for s in settings:
                 print(f"n = {n}, m = {m}, P = {s} ...", flush=True)
-                rows.append(run_config(n, m, s, args))
+                row = run_config(n, m, s, args)
+                rows.append(row or {"n": n, "m": m, "streams_option": s, "missing": True})
                 print(json.dumps(rows[-1]), flush=True)
         end_load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         text = table(rows)
