@@ -67,17 +67,22 @@ def _as_ir(model: IntegerRNN | str | Path) -> IntegerRNN:
 
 def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *,
              target: str = "verilog", fold: str | int = "parallel", recurrent: str = "fwht",
-             top: str = "hadamrnn") -> Design:
+             top: str = "hadamrnn", streams: int | str = 1, pipeline: int | str = "none",
+             target_mhz: float | None = None) -> Design:
     """Generate Verilog or HLS C++ for an IR (or an IR file, or a checkpoint).
 
     output: the design folder; None writes into a temporary folder that lives as long as the
     returned Design. fold: "parallel", "stage" or a number F of butterfly units (a power of
-    two up to n/2; the vectors then live in block RAM).
+    two up to n/2; the vectors then live in block RAM). streams, pipeline, target_mhz: as
+    `hadamhw generate --streams P --pipeline none|auto|N --target-mhz F` (interleaved
+    sequences, pipeline registers).
     """
-    from hadamhw.backends import GenerateOptions, get_backend
+    from hadamhw.backends import TARGET_MHZ, GenerateOptions, get_backend
 
     ir = _as_ir(model)
-    options = GenerateOptions(fold=fold, recurrent=recurrent, top=top)
+    options = GenerateOptions(fold=fold, recurrent=recurrent, top=top, streams=streams,
+                              pipeline=pipeline,
+                              target_mhz=TARGET_MHZ if target_mhz is None else target_mhz)
     options.validate()
     backend = get_backend(target)
     temporary = None

@@ -3,21 +3,38 @@
 // output beat against the golden values and writes a small result file. No per-cycle
 // scripting: this is the bulk bit-exactness check (hadamhw.verify.verilator_batch).
 //
-// usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS [BEATS]
+// usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS STREAMS
+//                      [BEATS]
+//
+// STREAMS interleaved sequences (a core built with HADAMHW_TID has s_axis_tid/m_axis_tid):
+// sequence i runs on stream i % STREAMS, each stream's sequences in file order. With GAPS the
+// next input beat comes from a random stream (now and then the same one again, back to
+// back), after random idle cycles, and m_axis_tready drops at random; without, the streams
+// take turns (round robin) and every beat is offered and accepted at once. Each stream has
+// its own scoreboard: a beat is checked against the next expected readout of the stream its
+// m_axis_tid names.
 //
 // RESULTS lines:
-//   M <sequence> <step> <index> <expected> <got>   a mismatch; index -1 argmax, -2 tlast
+//   M <sequence> <step> <index> <expected> <got>   a mismatch; index -1 argmax, -2 tlast,
+//                                                  -3 protocol, -4 m_axis_tid
 //                                                  (the first kMaxReported only)
-//   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors>   summary;
-//                                                  <mismatches> is the true total
+//   S <cycles> <beats_checked> <mismatches> <extra_beats> <protocol_errors> <in_stalls>
+//     <seconds> <cpu_seconds>                      summary; <mismatches> is the true total,
+//                                                  <in_stalls> the cycles a beat was offered
+//                                                  and not taken, <seconds> the simulation's
+//                                                  own time (reading the vectors excluded),
+//                                                  <cpu_seconds> the processor time it took
 //
 // With BEATS (hadamhw.verify.predict), every output beat is written there as
 //   B <sequence> <step> <word 0> ... <word d-1> <argmax> <tlast>
 // and the values are not compared (the vector file's expected values are placeholders); the
-// beat count, tlast and the hold-stable rule are still checked.
+// beat count, tlast, m_axis_tid and the hold-stable rule are still checked.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -32,10 +49,12 @@ namespace {
 constexpr std::size_t kMaxReported = 1000;
 
 // -- port access for any Verilator port type (CData..QData, or VlWide for > 64 bits) -----------
+inline uint64_t low_mask(int width) { return width >= 64 ? ~0ULL : ((1ULL << width) - 1); }
+
 template <typename T>
 typename std::enable_if<std::is_integral<T>::value>::type put_bits(T& port, int lsb, int width,
                                                                    uint64_t value) {
-    const uint64_t mask = width >= 64 ? ~0ULL : ((1ULL << width) - 1);
+    const uint64_t mask = low_mask(width);
     uint64_t v = static_cast<uint64_t>(port);
     v = (v & ~(mask << lsb)) | ((value & mask) << lsb);
     port = static_cast<T>(v);
@@ -43,27 +62,33 @@ typename std::enable_if<std::is_integral<T>::value>::type put_bits(T& port, int 
 
 template <std::size_t Words>
 void put_bits(VlWide<Words>& port, int lsb, int width, uint64_t value) {
-    for (int i = 0; i < width; ++i) {
-        const int b = lsb + i;
-        const uint32_t bit = static_cast<uint32_t>((value >> i) & 1U);
+    for (int done = 0; done < width;) {
+        const int b = lsb + done;
+        const int off = b % 32;
+        const int take = std::min(32 - off, width - done);
+        const uint32_t mask = static_cast<uint32_t>(low_mask(take)) << off;
+        const uint32_t bits = static_cast<uint32_t>((value >> done) & low_mask(take)) << off;
         EData& word = port[b / 32];
-        word = (word & ~(1U << (b % 32))) | (bit << (b % 32));
+        word = (word & ~mask) | bits;
+        done += take;
     }
 }
 
 template <typename T>
 typename std::enable_if<std::is_integral<T>::value, uint64_t>::type get_bits(const T& port,
                                                                              int lsb, int width) {
-    const uint64_t mask = width >= 64 ? ~0ULL : ((1ULL << width) - 1);
-    return (static_cast<uint64_t>(port) >> lsb) & mask;
+    return (static_cast<uint64_t>(port) >> lsb) & low_mask(width);
 }
 
 template <std::size_t Words>
 uint64_t get_bits(const VlWide<Words>& port, int lsb, int width) {
     uint64_t v = 0;
-    for (int i = 0; i < width; ++i) {
-        const int b = lsb + i;
-        v |= static_cast<uint64_t>((port[b / 32] >> (b % 32)) & 1U) << i;
+    for (int done = 0; done < width;) {
+        const int b = lsb + done;
+        const int off = b % 32;
+        const int take = std::min(32 - off, width - done);
+        v |= ((static_cast<uint64_t>(port[b / 32]) >> off) & low_mask(take)) << done;
+        done += take;
     }
     return v;
 }
@@ -99,7 +124,8 @@ struct Rng {
     uint64_t below(uint64_t n) { return next() % n; }
 };
 
-// A valid/ready pattern: mostly on, with short gaps and now and then a long stall.
+// A valid/ready pattern: mostly on, with short gaps and now and then a long stall (up to
+// 16 cycles, one in four up to 64: longer than any output FIFO of a pipelined core).
 struct Pattern {
     bool enabled;
     int stall_left = 0;
@@ -110,7 +136,7 @@ struct Pattern {
             return false;
         }
         if (rng.below(64) == 0) {
-            stall_left = 1 + static_cast<int>(rng.below(16));
+            stall_left = 1 + static_cast<int>(rng.below(rng.below(4) == 0 ? 64 : 16));
             return false;
         }
         return rng.below(4) != 0;
@@ -124,6 +150,14 @@ struct Sequence {
     std::size_t readouts = 0;
 };
 
+// One stream: its sequences in order, an input cursor and an output cursor (scoreboard).
+struct Stream {
+    std::vector<std::size_t> seqs;
+    std::size_t in_seq = 0, in_step = 0;
+    std::size_t out_seq = 0, out_read = 0;
+    bool has_input() const { return in_seq < seqs.size(); }
+};
+
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "hadamhw_batch: %s\n", msg.c_str());
     std::exit(2);
@@ -132,9 +166,9 @@ struct Sequence {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 8 && argc != 9) {
+    if (argc != 9 && argc != 10) {
         die("usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS "
-            "OUT_WORD_BITS [BEATS]");
+            "OUT_WORD_BITS STREAMS [BEATS]");
     }
     const std::string vec_path = argv[1];
     const std::string res_path = argv[2];
@@ -143,6 +177,11 @@ int main(int argc, char** argv) {
     const uint64_t max_cycles = std::strtoull(argv[5], nullptr, 10);
     const int in_word_bits = std::atoi(argv[6]);
     const int out_word_bits = std::atoi(argv[7]);
+    const long stream_count = std::atol(argv[8]);
+    if (stream_count < 1) die("STREAMS must be at least 1");
+#ifndef HADAMHW_TID
+    if (stream_count != 1) die("this core has no s_axis_tid: STREAMS must be 1");
+#endif
 
     std::ifstream in(vec_path);
     if (!in) die("cannot open " + vec_path);
@@ -161,18 +200,35 @@ int main(int argc, char** argv) {
         for (auto& v : s.expect) in >> v;
         if (!in) die(vec_path + ": truncated");
     }
+    std::vector<Stream> streams(static_cast<std::size_t>(stream_count));
+    for (std::size_t i = 0; i < count; ++i) {
+        streams[i % streams.size()].seqs.push_back(i);
+    }
+    // Output cursors skip sequences without readouts.
+    auto skip_empty = [&](Stream& st) {
+        while (st.out_seq < st.seqs.size() && seqs[st.seqs[st.out_seq]].readouts == 0) {
+            ++st.out_seq;
+        }
+    };
+    for (auto& st : streams) skip_empty(st);
+    auto outputs_done = [&]() {
+        for (const auto& st : streams) {
+            if (st.out_seq < st.seqs.size()) return false;
+        }
+        return true;
+    };
 
     auto ctx = std::make_unique<VerilatedContext>();
     auto dut = std::make_unique<Vdut>(ctx.get());
     std::FILE* res = std::fopen(res_path.c_str(), "w");
     if (!res) die("cannot write " + res_path);
     std::FILE* beats_out = nullptr;  // record mode
-    if (argc == 9) {
-        beats_out = std::fopen(argv[8], "w");
-        if (!beats_out) die(std::string("cannot write ") + argv[8]);
+    if (argc == 10) {
+        beats_out = std::fopen(argv[9], "w");
+        if (!beats_out) die(std::string("cannot write ") + argv[9]);
     }
 
-    std::size_t mismatches = 0, beats = 0, extra = 0, protocol = 0;
+    std::size_t mismatches = 0, beats = 0, extra = 0, protocol = 0, in_stalls = 0;
     auto report = [&](long seq, long step, long index, int64_t expected, int64_t got) {
         if (mismatches < kMaxReported) {
             std::fprintf(res, "M %ld %ld %ld %lld %lld\n", seq, step, index,
@@ -196,52 +252,94 @@ int main(int argc, char** argv) {
     }
     dut->rst = 0;
 
+    const auto started = std::chrono::steady_clock::now();
+    const std::clock_t cpu_started = std::clock();
     Pattern in_pattern{gaps}, out_pattern{gaps};
-    std::size_t in_seq = 0, in_step = 0;  // next input beat to offer
-    std::size_t out_seq = 0, out_read = 0;  // next readout expected
-    while (out_seq < count && seqs[out_seq].readouts == 0) ++out_seq;
+    std::size_t inputs_left = 0;
+    for (const auto& s : seqs) inputs_left += s.steps;
+    std::size_t rr = 0;       // round robin: the next stream to offer
+    std::size_t last = 0;     // the stream offered last (random order: back to back at times)
+    std::size_t cur = 0;      // the stream of the beat on offer
     bool offering = false;
     bool held = false;  // last cycle ended with m_axis_tvalid && !m_axis_tready
     std::remove_reference<decltype(dut->m_axis_tdata)>::type held_data{};
-    uint64_t held_user = 0, held_last = 0;
+    uint64_t held_user = 0, held_last = 0, held_tid = 0;
     uint64_t cycle = 0, last_beat_cycle = 0, drain = 0;
     const uint64_t drain_cycles = 64;  // after the last expected beat: catch extra beats
+    const std::size_t P = streams.size();
 
     while (cycle < max_cycles) {
-        if (!offering && in_seq < count && in_pattern.step(rng)) {
-            const Sequence& s = seqs[in_seq];
+        if (!offering && inputs_left > 0 && in_pattern.step(rng)) {
+            std::size_t pick = P;
+            if (!gaps) {
+                for (std::size_t i = 0; i < P; ++i) {
+                    const std::size_t s = (rr + i) % P;
+                    if (streams[s].has_input()) {
+                        pick = s;
+                        break;
+                    }
+                }
+                rr = (pick + 1) % P;
+            } else if (streams[last].has_input() && rng.below(4) == 0) {
+                pick = last;  // the same stream again: its step must wait for the loop
+            } else {
+                std::size_t active = 0;
+                for (const auto& st : streams) active += st.has_input() ? 1 : 0;
+                std::size_t nth = static_cast<std::size_t>(rng.below(active));
+                for (std::size_t s = 0; s < P; ++s) {
+                    if (streams[s].has_input() && nth-- == 0) {
+                        pick = s;
+                        break;
+                    }
+                }
+            }
+            cur = last = pick;
+            const Stream& st = streams[cur];
+            const Sequence& s = seqs[st.seqs[st.in_seq]];
             for (std::size_t w = 0; w < in_words; ++w) {
                 put_bits(dut->s_axis_tdata, static_cast<int>(w) * in_word_bits, in_word_bits,
-                         static_cast<uint64_t>(s.inputs[in_step * in_words + w]));
+                         static_cast<uint64_t>(s.inputs[st.in_step * in_words + w]));
             }
-            dut->s_axis_tlast = (in_step + 1 == s.steps) ? 1 : 0;
+            dut->s_axis_tlast = (st.in_step + 1 == s.steps) ? 1 : 0;
+#ifdef HADAMHW_TID
+            dut->s_axis_tid = static_cast<uint32_t>(cur);
+#endif
             offering = true;
         }
         dut->s_axis_tvalid = offering ? 1 : 0;
-        const bool ready = out_seq >= count ? true : out_pattern.step(rng);
+        const bool ready = outputs_done() ? true : out_pattern.step(rng);
         dut->m_axis_tready = ready ? 1 : 0;
         dut->eval();
 
         const bool in_fire = offering && dut->s_axis_tready;
+        if (offering && !in_fire) ++in_stalls;
         const bool out_valid = dut->m_axis_tvalid;
+#ifdef HADAMHW_TID
+        const uint64_t tid = static_cast<uint64_t>(dut->m_axis_tid);
+#else
+        const uint64_t tid = 0;
+#endif
         if (held) {
             // AXI4-Stream: a beat offered must stay, unchanged, until it is taken.
             if (!out_valid || !same_bits(held_data, dut->m_axis_tdata) ||
                 held_user != get_bits(dut->m_axis_tuser, 0, 32) ||
-                held_last != static_cast<uint64_t>(dut->m_axis_tlast)) {
+                held_last != static_cast<uint64_t>(dut->m_axis_tlast) || held_tid != tid) {
                 ++protocol;
-                report(static_cast<long>(out_seq), static_cast<long>(out_read), -3, 1, 0);
+                report(-1, -1, -3, 1, 0);
             }
         }
         if (out_valid && ready) {
-            if (out_seq >= count) {
+            Stream* st = tid < P ? &streams[tid] : nullptr;
+            if (st == nullptr || st->out_seq >= st->seqs.size()) {
+                // a beat no stream expects: an extra beat, or one with a wrong m_axis_tid
                 ++extra;
-                report(static_cast<long>(count), static_cast<long>(extra - 1), -1, -1,
-                       static_cast<int64_t>(get_bits(dut->m_axis_tuser, 0, 32)));
+                report(st == nullptr ? -1 : static_cast<long>(count), static_cast<long>(extra - 1),
+                       -4, -1, static_cast<int64_t>(tid));
             } else {
-                const Sequence& s = seqs[out_seq];
-                const int64_t* e = &s.expect[out_read * (out_words + 1)];
-                if (beats_out) std::fprintf(beats_out, "B %zu %zu", out_seq, out_read);
+                const std::size_t seq = st->seqs[st->out_seq];
+                const Sequence& s = seqs[seq];
+                const int64_t* e = &s.expect[st->out_read * (out_words + 1)];
+                if (beats_out) std::fprintf(beats_out, "B %zu %zu", seq, st->out_read);
                 for (std::size_t w = 0; w < out_words; ++w) {
                     const int64_t got = sign_extend(
                         get_bits(dut->m_axis_tdata, static_cast<int>(w) * out_word_bits,
@@ -250,7 +348,7 @@ int main(int argc, char** argv) {
                     if (beats_out) {
                         std::fprintf(beats_out, " %lld", static_cast<long long>(got));
                     } else if (got != e[w]) {
-                        report(static_cast<long>(out_seq), static_cast<long>(out_read),
+                        report(static_cast<long>(seq), static_cast<long>(st->out_read),
                                static_cast<long>(w), e[w], got);
                     }
                 }
@@ -259,20 +357,20 @@ int main(int argc, char** argv) {
                     std::fprintf(beats_out, " %lld %d\n", static_cast<long long>(got_am),
                                  static_cast<int>(dut->m_axis_tlast));
                 } else if (got_am != e[out_words]) {
-                    report(static_cast<long>(out_seq), static_cast<long>(out_read), -1,
+                    report(static_cast<long>(seq), static_cast<long>(st->out_read), -1,
                            e[out_words], got_am);
                 }
-                const int64_t want_last = (out_read + 1 == s.readouts) ? 1 : 0;
+                const int64_t want_last = (st->out_read + 1 == s.readouts) ? 1 : 0;
                 if (static_cast<int64_t>(dut->m_axis_tlast) != want_last) {
-                    report(static_cast<long>(out_seq), static_cast<long>(out_read), -2,
+                    report(static_cast<long>(seq), static_cast<long>(st->out_read), -2,
                            want_last, static_cast<int64_t>(dut->m_axis_tlast));
                 }
                 ++beats;
                 last_beat_cycle = cycle + 1;
-                if (++out_read == s.readouts) {
-                    out_read = 0;
-                    ++out_seq;
-                    while (out_seq < count && seqs[out_seq].readouts == 0) ++out_seq;
+                if (++st->out_read == s.readouts) {
+                    st->out_read = 0;
+                    ++st->out_seq;
+                    skip_empty(*st);
                 }
             }
         }
@@ -281,6 +379,7 @@ int main(int argc, char** argv) {
             held_data = dut->m_axis_tdata;
             held_user = get_bits(dut->m_axis_tuser, 0, 32);
             held_last = dut->m_axis_tlast;
+            held_tid = tid;
         }
 
         dut->clk = 1;
@@ -289,23 +388,33 @@ int main(int argc, char** argv) {
         ++cycle;
         if (in_fire) {
             offering = false;
-            if (++in_step == seqs[in_seq].steps) {
-                in_step = 0;
-                ++in_seq;
+            --inputs_left;
+            Stream& st = streams[cur];
+            if (++st.in_step == seqs[st.seqs[st.in_seq]].steps) {
+                st.in_step = 0;
+                ++st.in_seq;
             }
         }
-        if (out_seq >= count && in_seq >= count && ++drain > drain_cycles) break;
+        if (inputs_left == 0 && outputs_done() && ++drain > drain_cycles) break;
     }
 
     // readouts that never arrived
-    for (std::size_t s = out_seq; s < count; ++s) {
-        for (std::size_t r = (s == out_seq ? out_read : 0); r < seqs[s].readouts; ++r) {
-            report(static_cast<long>(s), static_cast<long>(r), -1,
-                   seqs[s].expect[r * (out_words + 1) + out_words], -1);
+    for (const auto& st : streams) {
+        for (std::size_t i = st.out_seq; i < st.seqs.size(); ++i) {
+            const Sequence& s = seqs[st.seqs[i]];
+            for (std::size_t r = (i == st.out_seq ? st.out_read : 0); r < s.readouts; ++r) {
+                report(static_cast<long>(st.seqs[i]), static_cast<long>(r), -1,
+                       s.expect[r * (out_words + 1) + out_words], -1);
+            }
         }
     }
-    std::fprintf(res, "S %llu %zu %zu %zu %zu\n", static_cast<unsigned long long>(last_beat_cycle),
-                 beats, mismatches, extra, protocol);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double cpu_seconds =
+        static_cast<double>(std::clock() - cpu_started) / static_cast<double>(CLOCKS_PER_SEC);
+    std::fprintf(res, "S %llu %zu %zu %zu %zu %zu %.6f %.6f\n",
+                 static_cast<unsigned long long>(last_beat_cycle), beats, mismatches, extra,
+                 protocol, in_stalls, seconds, cpu_seconds);
     std::fclose(res);
     if (beats_out) std::fclose(beats_out);
     dut->final();

@@ -7,6 +7,10 @@ middle of a sequence. What cocotbext-axi does not check is hadamhw's own:
 
 - Scoreboard: every output beat against the golden model (words, argmax in tuser, tlast),
   one StreamScoreboard per stream, beats routed by AXI TID (stream 0 without a tid port);
+- InterleavedDriver: a core with P > 1 streams (s_axis_tid) gets sequence i on stream
+  i % P, beat by beat from randomly chosen streams (now and then the same one again, and at
+  the end one stream alone), with the traffic's gaps; cocotbext-axi's source sends whole
+  frames only, so it cannot interleave streams within their frames;
 - InterfaceMonitor: the hold-stable rule (a beat offered on m_axis stays unchanged until
   taken), no beat after the last expected one, and a watchdog for a stalled core.
 
@@ -92,6 +96,8 @@ class Layout:
     readout: str
     cycles_per_step: int
     latency_cycles: int
+    streams: int = 1
+    cycles_per_step_per_stream: int = 1
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> Layout:
@@ -104,7 +110,13 @@ class Layout:
             readout=manifest["readout"],
             cycles_per_step=int(manifest.get("cycles_per_step", 1)),
             latency_cycles=int(manifest.get("latency_cycles", 1)),
+            streams=int(manifest.get("streams", 1) or 1),
+            cycles_per_step_per_stream=int(manifest.get("cycles_per_step_per_stream", 1) or 1),
         )
+
+    def stream_of(self, sequence: int) -> int:
+        """The stream a sequence runs on (the same rule in the batch harness)."""
+        return sequence % self.streams
 
     def pack_input(self, words) -> int:
         mask = (1 << self.input_bits) - 1
@@ -232,6 +244,15 @@ class Scoreboard:
         board._update()
         return board
 
+    @classmethod
+    def per_stream(cls, layout: Layout, outputs, argmaxes, sequences: list[int]) -> Scoreboard:
+        """One scoreboard per stream, each with its own sequences' beats in order."""
+        board = cls({st: StreamScoreboard(layout, expected_beats(
+            layout, outputs, argmaxes, [s for s in sequences if layout.stream_of(s) == st]))
+            for st in range(layout.streams)})
+        board._update()
+        return board
+
     @property
     def done(self) -> bool:
         return all(s.done for s in self.streams.values())
@@ -318,7 +339,7 @@ class InterfaceMonitor:
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
         self.dut = bench.dut
-        self.held: tuple[int, int, int] | None = None
+        self.held: tuple[int, int, int, int] | None = None
         self.cycles = 0
         self.inputs_taken = 0
         self.outputs_taken = 0
@@ -349,20 +370,22 @@ class InterfaceMonitor:
         if valid:
             beat = (_to_int(dut.m_axis_tdata, "m_axis_tdata"),
                     _to_int(dut.m_axis_tuser, "m_axis_tuser"),
-                    _to_int(dut.m_axis_tlast, "m_axis_tlast"))
+                    _to_int(dut.m_axis_tlast, "m_axis_tlast"),
+                    _to_int(dut.m_axis_tid, "m_axis_tid") if self.bench.has_tid else 0)
         if self.held is not None:
             if not valid:
                 raise Failure(_protocol(self.bench.scoreboard.pending(), "m_axis_tvalid "
                                         "dropped before the beat was accepted"))
             if beat != self.held:
                 raise Failure(_protocol(self.bench.scoreboard.pending(), "m_axis_tdata/tuser/"
-                                        "tlast changed while tvalid was high and tready low"))
+                                        "tlast/tid changed while tvalid was high and tready low"))
         self.held = beat if valid and not ready else None
         self.inputs_taken += bool(in_fire)
         self.outputs_taken += bool(valid and ready)
         self.idle = 0 if in_fire or (valid and ready) else self.idle + 1
         if self.watch and self.idle > self.bench.stall_limit:
-            waiting = ("an output beat" if self.bench.source.idle() else
+            waiting = ("an output beat" if self.bench.source.idle() and
+                       (self.bench.driver is None or self.bench.driver.done()) else
                        "an input handshake")
             raise Failure(_protocol(self.bench.scoreboard.pending(),
                                     f"no handshake for {self.idle} cycles while waiting for "
@@ -396,7 +419,10 @@ class Bench:
         self.mismatches: list[dict] = []
         self.words_checked = self.beats_checked = 0
         # A stall this long cannot come from random pauses (p = 0.3^limit).
-        self.stall_limit = 64 + 4 * (self.layout.cycles_per_step + self.layout.latency_cycles)
+        self.stall_limit = 64 + 4 * (self.layout.cycles_per_step * self.layout.streams
+                                     + self.layout.latency_cycles)
+        self.driver = None  # the interleaving driver of a multi-stream run
+        self.driver_gaps: Iterator[bool] | None = None
         self.cycles = 0
         self.steps_sent = 0
         cocotb.start_soon(self._collect())
@@ -433,6 +459,8 @@ class Bench:
             if not int(self.dut.s_axis_tvalid.value):
                 self.dut.s_axis_tdata.value = self.noise.getrandbits(width)
                 self.dut.s_axis_tlast.value = self.noise.getrandbits(1)
+                if self.has_tid:
+                    self.dut.s_axis_tid.value = self.noise.getrandbits(len(self.dut.s_axis_tid))
 
     async def start(self) -> None:
         """Clock and a three-cycle reset (the source and the sink follow rst)."""
@@ -460,6 +488,9 @@ class Bench:
             traffic.generators(self.config, f"{self.seed}:{self.name}")
         self.source.set_pause_generator(source)
         self.sink.set_pause_generator(sink)
+        # the interleaving driver's own gaps: the same pattern, its own random sequence
+        self.driver_gaps = None if traffic is None else \
+            traffic.generators(self.config, f"{self.seed}:{self.name}:streams")[0]
         if source is None:
             self.source.pause = False
         if sink is None:
@@ -467,12 +498,18 @@ class Bench:
 
     async def run(self, sequences: list[int]) -> None:
         """Send `sequences` (indices) as frames and check every output beat."""
-        self.scoreboard = Scoreboard.single(
-            self.layout, expected_beats(self.layout, self.outputs, self.argmax, sequences))
         start = self.monitor.cycles
-        self.monitor.watch = True
-        for s in sequences:
-            self.source.send_nowait(sequence_frame(self.layout, self.sequences[s]))
+        if self.layout.streams > 1:
+            self.scoreboard = Scoreboard.per_stream(self.layout, self.outputs, self.argmax,
+                                                    sequences)
+            self.monitor.watch = True
+            self.driver = cocotb.start_soon(self._interleave(sequences))
+        else:
+            self.scoreboard = Scoreboard.single(
+                self.layout, expected_beats(self.layout, self.outputs, self.argmax, sequences))
+            self.monitor.watch = True
+            for s in sequences:
+                self.source.send_nowait(sequence_frame(self.layout, self.sequences[s]))
         await First(self.scoreboard.finished.wait(), self.failed.wait())
         self.monitor.watch = False
         self._tally()
@@ -480,6 +517,48 @@ class Bench:
         self.cycles += self.monitor.cycles - start
         self.steps_sent += sum(len(self.sequences[s]) for s in sequences)
         await self.drain()
+
+    async def _interleave(self, sequences: list[int]) -> None:
+        """Drive s_axis beat by beat from P streams (the source is idle meanwhile): at each
+        rising edge a taken beat advances its stream, and the next beat comes from a random
+        stream with steps left (a quarter of the time the same stream again), after the
+        traffic's gaps; an offered beat stays until it is taken."""
+        dut, layout = self.dut, self.layout
+        queues = [[s for s in sequences if layout.stream_of(s) == st]
+                  for st in range(layout.streams)]
+        step = [0] * layout.streams
+        rng = random.Random(f"{self.seed}:{self.name}:order")
+        offer: int | None = None
+        previous = 0
+        # The idle source, restarted by the last reset, writes tvalid low once at its first
+        # edge: let that edge pass before driving.
+        await RisingEdge(dut.clk)
+        while True:
+            await RisingEdge(dut.clk)
+            if offer is not None:
+                if not (int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value)):
+                    continue
+                seq = queues[offer][0]
+                step[offer] += 1
+                if step[offer] == len(self.sequences[seq]):
+                    queues[offer].pop(0)
+                    step[offer] = 0
+                offer = None
+            active = [st for st in range(layout.streams) if queues[st]]
+            if not active:
+                dut.s_axis_tvalid.value = 0
+                return
+            if self.driver_gaps is not None and next(self.driver_gaps):
+                dut.s_axis_tvalid.value = 0
+                continue
+            st = previous if previous in active and rng.random() < 0.25 else rng.choice(active)
+            seq = queues[st][0]
+            rows = self.sequences[seq]
+            dut.s_axis_tdata.value = layout.pack_input(rows[step[st]])
+            dut.s_axis_tlast.value = int(step[st] == len(rows) - 1)
+            dut.s_axis_tid.value = st
+            dut.s_axis_tvalid.value = 1
+            offer = previous = st
 
     async def drain(self) -> None:
         """After the last expected beat, with m_axis_tready high: no further beat."""

@@ -34,8 +34,8 @@ def _check(tmp_path: Path, *cases: str):
     results = tmp_path / "results"
     results.mkdir(exist_ok=True)
     for name in TESTS:
-        (results / f"{_result_name(name)}.json").write_text(
-            '{"outputs_checked": 12, "mismatches": []}')
+        record = results / f"{_result_name(name)}.json"
+        record.write_text('{"outputs_checked": 12, "mismatches": []}')
     return _collect("verilator", stimulus, _results(tmp_path, *cases), tmp_path / "results",
                     tmp_path / "sim.log", 0, 1.0, TESTS)
 

@@ -38,42 +38,57 @@ FACTORS = {
     "requant": ("lean", "random"),
     "cmvm": ("da4ml", "csd"),
     "lanes": (None, 1),
+    # interleaved streams (the bench drives them in random order, a scoreboard per TID) and
+    # pipeline registers for the default target clock
+    "streams": (1, 4),
+    "pipeline": ("none", "auto"),
 }
 CONFIGS = [
     dict(n=8, state_bits=8, block="4", mode="linear", readout="every", fold="stage",
          saturating=False, input_kind="token", output_size=1,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=8, state_bits=12, block="n", mode="vanilla", readout="last", fold="parallel",
          saturating=True, input_kind="int", output_size=5, output_bits=10,
-         requant="random", cmvm="da4ml", lanes=1),
+         requant="random", cmvm="da4ml", lanes=1,
+         streams=1, pipeline="none"),
     dict(n=8, state_bits=16, block="n", mode="vanilla", readout="every", fold="stage",
          saturating=False, input_kind="int", output_size=2, input_signed=False,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="auto"),
     dict(n=16, state_bits=8, block="4", mode="vanilla", readout="last", fold="parallel",
          saturating=True, input_kind="token", output_size=9,
-         requant="lean", cmvm="da4ml", lanes=1),
+         requant="lean", cmvm="da4ml", lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=16, state_bits=12, block="n", mode="linear", readout="every", fold="stage",
          saturating=True, input_kind="token", output_size=3,
-         requant="lean", cmvm="csd", lanes=None),
+         requant="lean", cmvm="csd", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=16, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
          saturating=False, input_kind="int", output_size=4,
-         requant="random", cmvm="csd", lanes=None),
+         requant="random", cmvm="csd", lanes=None,
+         streams=4, pipeline="none"),
     dict(n=64, state_bits=8, block="n", mode="vanilla", readout="last", fold="stage",
          saturating=True, input_kind="int", output_size=10,
-         requant="random", cmvm="csd", lanes=1),
+         requant="random", cmvm="csd", lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=64, state_bits=12, block="4", mode="linear", readout="every", fold="parallel",
          saturating=False, input_kind="token", output_size=6,
-         requant="lean", cmvm="da4ml", lanes=None),
+         requant="lean", cmvm="da4ml", lanes=None,
+         streams=1, pipeline="none"),
     dict(n=64, state_bits=16, block="4", mode="linear", readout="last", fold="parallel",
          saturating=True, input_kind="token", output_size=7, output_bits=12,
-         requant="random", cmvm="da4ml", lanes=1),
+         requant="random", cmvm="da4ml", lanes=1,
+         streams=4, pipeline="auto"),
     # odd log2 m (n = m = 8) beside the pairs above
     dict(n=8, state_bits=8, block="n", mode="linear", readout="last", fold="stage",
          saturating=False, input_kind="token", output_size=4, requant="lean", cmvm="da4ml",
-         lanes=1),
+         lanes=1,
+         streams=4, pipeline="auto"),
     dict(n=8, state_bits=12, block="n", mode="linear", readout="every", fold="parallel",
          saturating=False, input_kind="token", output_size=3, requant="random", cmvm="csd",
-         lanes=None),
+         lanes=None,
+         streams=4, pipeline="auto"),
 ]
 ICARUS_CONFIGS = (0, 1, 4)  # small ones: Icarus is the slower simulator
 
@@ -81,7 +96,9 @@ ICARUS_CONFIGS = (0, 1, 4)  # small ones: Icarus is the slower simulator
 def _config_id(cfg: dict) -> str:
     return (f"n{cfg['n']}-m{cfg['block']}-{cfg['mode']}-{cfg['readout']}-{cfg['fold']}-"
             f"s{cfg['state_bits']}{'-sat' if cfg['saturating'] else ''}-{cfg['input_kind']}-"
-            f"{cfg['requant']}-{cfg['cmvm']}{'-lanes' + str(cfg['lanes']) if cfg['lanes'] else ''}")
+            f"{cfg['requant']}-{cfg['cmvm']}{'-lanes' + str(cfg['lanes']) if cfg['lanes'] else ''}"
+            f"{'-P' + str(cfg['streams']) if cfg['streams'] != 1 else ''}"
+            f"{'-piped' if cfg['pipeline'] != 'none' else ''}")
 
 
 def _ir(index: int):
@@ -111,7 +128,9 @@ def designs(tmp_path_factory):
             out = root / f"design{index}"
             cfg = CONFIGS[index]
             generate(ir, out, GenerateOptions(fold=cfg["fold"], cmvm=cfg["cmvm"],
-                                              readout_lanes=cfg["lanes"]))
+                                              readout_lanes=cfg["lanes"],
+                                              streams=cfg["streams"],
+                                              pipeline=cfg["pipeline"]))
             made[index] = (ir, out)
         return made[index]
 

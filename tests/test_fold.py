@@ -274,15 +274,19 @@ def test_synthesis_maps_the_vector_to_block_ram(family, ram_cell, tmp_path):
     assert ram_cell in stat
 
 
-def test_streams_are_refused_in_one_line():
-    """--streams (several sequences interleaved) is not combined with the deep fold yet: an
-    options object that asks for it is refused before anything is generated."""
-    from types import SimpleNamespace
-
-    from hadamhw.backends.verilog_fold import check_supported
-
-    options = SimpleNamespace(streams=4, fold=2, recurrent="fwht", readout_lanes=None)
-    with pytest.raises(HadamhwError, match=r"^--streams 4: --fold 2 keeps one sequence's"):
-        check_supported(_ir(), options)
-    check_supported(_ir(), SimpleNamespace(streams=1, fold=2, recurrent="fwht",
-                                           readout_lanes=None))
+@pytest.mark.parametrize("extra,message", [
+    (("--streams", "4"), "--streams 4: --fold 2 keeps one sequence's state in block RAM"),
+    (("--streams", "auto"), "--streams auto: --fold 2 keeps one sequence's state"),
+    (("--pipeline", "auto"), "--pipeline auto: --fold 2 is not pipelined by the generator"),
+])
+@pytest.mark.parametrize("target", ["verilog", "hls"])
+def test_streams_and_pipeline_are_refused_in_one_line(cli, tmp_path, extra, message, target):
+    """Interleaved streams and generator pipelining are not combined with the deep fold in
+    either backend: one line, exit 2, and no design folder."""
+    ir_path = tmp_path / "m.ir.json"
+    _ir().save(ir_path)
+    code, out, err = cli("generate", ir_path, "--target", target, "--fold", "2", *extra,
+                         "-o", tmp_path / "rtl")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "rtl").exists()

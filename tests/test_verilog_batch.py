@@ -8,6 +8,8 @@ without them to check the throughput the manifest states.
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import make_stimulus
+from hadamhw.verify.stimulus import expected, make_stimulus
 from hadamhw.verify.verilator_batch import build, run_batch
 
 pytestmark = [pytest.mark.sim, pytest.mark.needs("verilator")]
@@ -41,30 +43,52 @@ FACTORS = {
     "requant": ("lean", "random"),
     "cmvm": ("da4ml", "csd"),
     "lanes": (None, 1, 3),
+    # interleaved streams (3: not a power of two; auto: the loop's depth), pipeline
+    # registers placed for a target clock
+    "streams": (1, 3, "auto"),
+    "pipeline": ("none", "auto"),
+    "target": (150, 250),
 }
 # Every pair of option values meets in at least one row (test_table_is_pairwise checks it,
 # with log2 m odd or even as one more factor); each (n, state) pair of the first twelve rows
 # appears once, so the slow n = 128 builds are three.
 PAIRWISE = [
-    (8, 8, "4", "linear", "last", "stage", "token", False, 6, "lean", "csd", 1),
-    (8, 12, "n", "vanilla", "last", "stage", "int", True, 6, "random", "da4ml", None),
-    (8, 16, "4", "vanilla", "every", "parallel", "token", True, None, "random", "csd", None),
-    (16, 8, "4", "linear", "every", "stage", "int", False, None, "lean", "da4ml", None),
-    (16, 12, "4", "vanilla", "last", "parallel", "token", False, None, "lean", "csd", 3),
-    (16, 16, "n", "vanilla", "every", "parallel", "token", True, 6, "lean", "da4ml", None),
-    (64, 8, "4", "vanilla", "last", "parallel", "token", True, None, "random", "da4ml", 1),
-    (64, 12, "n", "vanilla", "last", "parallel", "int", False, None, "random", "csd", 3),
-    (64, 16, "n", "linear", "every", "stage", "int", False, 6, "lean", "csd", None),
-    (128, 8, "n", "vanilla", "last", "stage", "int", True, None, "lean", "csd", 3),
-    (128, 12, "4", "linear", "every", "parallel", "token", False, 6, "random", "da4ml", None),
-    (128, 16, "n", "linear", "last", "stage", "token", True, None, "random", "da4ml", 1),
-    (8, 16, "n", "linear", "last", "parallel", "int", False, 6, "random", "da4ml", 3),
-    (16, 12, "4", "linear", "last", "stage", "int", False, 6, "random", "da4ml", 1),
-    (8, 8, "n", "linear", "every", "parallel", "int", True, 6, "lean", "da4ml", None),
+    (8, 8, "4", "linear", "last", "stage", "token", False, 6, "lean", "csd", 1, 1, "none", 150),
+    (8, 12, "n", "vanilla", "last", "stage", "int", True, 6, "random", "da4ml", None, "auto",
+     "none", 250),
+    (8, 16, "4", "vanilla", "every", "parallel", "token", True, None, "random", "csd", None, 3,
+     "none", 150),
+    (16, 8, "4", "linear", "every", "stage", "int", False, None, "lean", "da4ml", None, 1,
+     "none", 250),
+    (16, 12, "4", "vanilla", "last", "parallel", "token", False, None, "lean", "csd", 3,
+     "auto", "auto", 250),
+    (16, 16, "n", "vanilla", "every", "parallel", "token", True, 6, "lean", "da4ml", None,
+     "auto", "auto", 250),
+    (64, 8, "4", "vanilla", "last", "parallel", "token", True, None, "random", "da4ml", 1,
+     "auto", "auto", 250),
+    (64, 12, "n", "vanilla", "last", "parallel", "int", False, None, "random", "csd", 3, 1,
+     "none", 150),
+    (64, 16, "n", "linear", "every", "stage", "int", False, 6, "lean", "csd", None, 3, "none",
+     250),
+    (128, 8, "n", "vanilla", "last", "stage", "int", True, None, "lean", "csd", 3, 3, "none",
+     150),
+    (128, 12, "4", "linear", "every", "parallel", "token", False, 6, "random", "da4ml", None,
+     "auto", "none", 250),
+    (128, 16, "n", "linear", "last", "stage", "token", True, None, "random", "da4ml", 1, 1,
+     "auto", 250),
+    (8, 16, "n", "linear", "last", "parallel", "int", False, 6, "random", "da4ml", 3, 1, "none",
+     150),
+    (16, 12, "4", "linear", "last", "stage", "int", False, 6, "random", "da4ml", 1, 3, "auto",
+     150),
+    (8, 8, "n", "linear", "every", "parallel", "int", True, 6, "lean", "da4ml", None, "auto",
+     "auto", 150),
 ]
 # Beyond the pairs: the single-stage bank (m = 2) and unsigned integer inputs.
 EXTRA = [
-    (8, 12, "2", "linear", "every", "stage", "int", True, None, "lean", "csd", None),
+    (8, 12, "2", "linear", "every", "stage", "int", True, None, "lean", "csd", None, 1, "none",
+     150),
+    (8, 12, "2", "vanilla", "every", "stage", "token", True, None, "lean", "csd", None, 2,
+     "auto", 250),
 ]
 
 
@@ -92,7 +116,8 @@ def _ids(values: tuple) -> str:
     return (f"n{r['n']}-m{r['block']}-B{r['state']}-{r['mode']}-{r['readout']}-{r['fold']}-"
             f"{r['input']}{'-sat' if r['saturating'] else ''}"
             f"{'-o' + str(r['output_bits']) if r['output_bits'] else ''}-{r['requant']}-"
-            f"{r['cmvm']}{'-lanes' + str(r['lanes']) if r['lanes'] else ''}")
+            f"{r['cmvm']}{'-lanes' + str(r['lanes']) if r['lanes'] else ''}"
+            f"-P{r['streams']}-{r['pipeline']}{r['target'] if r['pipeline'] != 'none' else ''}")
 
 
 def test_table_is_pairwise():
@@ -127,7 +152,9 @@ def _make_ir(values: tuple, seed: int):
 
 def _options(values: tuple) -> GenerateOptions:
     r = _row(values)
-    return GenerateOptions(fold=r["fold"], cmvm=r["cmvm"], readout_lanes=r["lanes"])
+    return GenerateOptions(fold=r["fold"], cmvm=r["cmvm"], readout_lanes=r["lanes"],
+                           streams=r["streams"], pipeline=r["pipeline"],
+                           target_mhz=r["target"])
 
 
 @pytest.mark.parametrize("values", PAIRWISE + EXTRA, ids=_ids)
@@ -150,16 +177,27 @@ def test_bit_exact(values, build_dir, tmp_path):
     assert result.outputs_checked == beats
     assert result.ok
 
-    # no gaps, no back-pressure: one step every cycles_per_step cycles, plus the pipeline;
-    # a serial readout holds back the next sequence's last step while it runs
+    # no gaps, no back-pressure, the streams in turn: one step every cycles_per_step cycles,
+    # plus the pipeline (a stream alone: one every cycles_per_step_per_stream, which bounds
+    # the tail when the streams' lengths differ); a serial readout holds back the next
+    # sequence's last step while it runs
     fast = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=seed, gaps=False)
     assert fast.ok and fast.outputs_checked == beats
     serial = len(stim.sequences) * man["readout_cycles"]
-    assert fast.cycles <= (stim.steps * man["cycles_per_step"] + serial
-                           + man["latency_cycles"] + 1)
+    per_step = man.get("cycles_per_step_per_stream", man["cycles_per_step"])
+    assert fast.cycles <= (stim.steps * per_step + serial + man["latency_cycles"]
+                           + man.get("reset_cycles", 0) + 1)
+    streams = man.get("streams", 1)
+    if streams == 1:
+        assert fast.cycles <= (stim.steps * man["cycles_per_step"] + serial
+                               + man["latency_cycles"] + 1)
     if r["lanes"]:
         assert man["readout_cycles"] == vg.serial_readout_cycles(ir, r["lanes"]) + 1
-        assert man["latency_cycles"] == man["cycles_per_step"] + man["readout_cycles"]
+        if "pipeline" not in man:
+            assert man["latency_cycles"] == man["cycles_per_step"] + man["readout_cycles"]
+    if r["streams"] == 3 or r["pipeline"] == "auto":
+        assert "pipeline" in man and man["loop_depth"] <= man["streams"] * (
+            man["cycles_per_step"])
 
 
 def test_build_is_cached(build_dir, tmp_path):
@@ -172,9 +210,9 @@ def test_build_is_cached(build_dir, tmp_path):
 
 
 def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "parallel",
-                    lanes: int | None = None) -> Path:
+                    lanes: int | None = None, **options) -> Path:
     """The design rendered from a copy of the templates with `old` (found in exactly one
-    template file, once) replaced by `new`."""
+    template file, once) replaced by `new`; it must differ from the clean render."""
     tdir = tmp_path / "templates"
     shutil.copytree(templates_dir() / "verilog", tdir)
     # the deep fold's own templates (fold/) are not used by parallel and stage designs
@@ -182,8 +220,10 @@ def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "paralle
             if old in p.read_text() and p.parent.name != "fold"]
     assert len(hits) == 1 and hits[0].read_text().count(old) == 1, hits
     hits[0].write_text(hits[0].read_text().replace(old, new))
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold, readout_lanes=lanes),
-                template_dir=tdir)
+    opts = GenerateOptions(fold=fold, readout_lanes=lanes, **options)
+    vg.generate(ir, tmp_path / "rtl", opts, template_dir=tdir)
+    if old != new:
+        assert vg.render(ir, opts, template_dir=tdir) != vg.render(ir, opts)
     return tmp_path / "rtl"
 
 
@@ -275,3 +315,110 @@ def test_lowered_model_n128_thousands_of_sequences(build_dir, tmp_path):
     result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=4, gaps=True)
     assert result.mismatches == [], result.mismatches[0].describe()
     assert result.outputs_checked == stim.steps * (ir.output_size + 1)
+
+
+# -- interleaved streams and pipeline registers ------------------------------------------------
+def _stream_ir(seed: int = 21):
+    """Full Hadamard blocks (4 butterfly levels to pipeline), no saturation."""
+    return random_ir(np.random.default_rng(seed), 16, 16, state_bits=12, output_size=5,
+                     requant="lean")
+
+
+STREAM_OPTIONS = {"streams": 4, "pipeline": "auto", "target_mhz": 250}
+# a register of a feed-forward delay chain in the input section that follows another one:
+# input words wait (x_i), nodes of U's adder graph (in_n<j>) or the drive (d_i)
+DELAY_CHAIN = r"((?:x|d)_\d+|in_n\d+)_c(\d+) <= \1_c\d+;"
+
+
+def test_stream_designs_are_pipelined():
+    """Preconditions of the corruptions below: registers inside the rotation and in the
+    drive's delay chains, a loop deeper than one, four streams."""
+    man = vg.render(_stream_ir(), GenerateOptions(**STREAM_OPTIONS))
+    manifest = json.loads(man["manifest.json"])
+    assert manifest["streams"] == 4 and manifest["tid_bits"] == 2
+    assert 2 <= manifest["loop_depth"] <= 4
+    assert manifest["pipeline"]["stages"]["rotation"] >= 1
+    assert "f1_0_q <= f1_0;" in man["hadamrnn_rotate.v"]
+    assert re.search(DELAY_CHAIN, man["hadamrnn.v"])
+
+
+@pytest.mark.parametrize("equal", [True, False])
+@pytest.mark.parametrize("fold", ["parallel", "stage"])
+def test_streams_in_turn_take_one_step_per_cycle(build_dir, tmp_path, fold, equal):
+    """P streams in turn, each sequence as long as the others: every stream issues once every
+    P cycles, at least the loop depth, so the core takes cycles_per_step per step; one
+    stream alone takes cycles_per_step_per_stream."""
+    ir = _stream_ir()
+    streams = "auto" if fold == "parallel" else 2
+    man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold, streams=streams,
+                                                             pipeline="auto"))
+    P = man["streams"]
+    assert man["loop_depth"] <= P * man["cycles_per_step"]
+    rng = np.random.default_rng(3)
+    length = 9
+    seqs = [random_inputs(rng, ir, 1, length)[0] for _ in range(4 * P)]
+    stim = expected(ir, seqs)
+    if equal:
+        result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, gaps=False)
+        assert result.ok
+        assert result.cycles <= (stim.steps * man["cycles_per_step"] + man["latency_cycles"]
+                                 + man["reset_cycles"] + 1)
+    else:  # one stream alone
+        result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, gaps=False, streams=1)
+        assert result.ok
+        assert result.cycles <= (stim.steps * man["cycles_per_step_per_stream"]
+                                 + man["latency_cycles"] + man["reset_cycles"] + 1)
+        assert result.cycles >= stim.steps * man["cycles_per_step_per_stream"] - \
+            man["cycles_per_step_per_stream"]
+
+
+def _first_skippable(text: str) -> str:
+    """The first delayed copy in the input section (an input word, a node of U's graph or
+    the drive) that is two or more registers long."""
+    found = re.search(DELAY_CHAIN, text)
+    assert found, "no input-section delay chain of two registers"
+    return f"{found.group(1)}_c{found.group(2)}"
+
+
+STREAM_CORRUPTIONS = {
+    # the pipeline registers of a butterfly stage (in the loop) pass their inputs through
+    "rotation-register-skipped": (
+        "  always @(posedge clk) begin\n{% for e in st.elements %}",
+        "  always @* begin\n{% for e in st.elements %}"),
+    # a feed-forward delay chain (of the input section) one register short
+    "drive-register-skipped": (
+        "{% for r in pipe.regs %}\n    {{ r.name }} <= {{ r.src }};",
+        "{% for r in pipe.regs %}\n    {{ r.name }} <= "
+        "{{ r.skip if r.name == 'SKIP' else r.src }};"),
+    # a stream's new state written to another stream's entry
+    "state-to-another-slot": (
+        "clr_busy_q ? clr_idx_q : {{ stream.write_tid }};",
+        "clr_busy_q ? clr_idx_q : ({{ stream.write_tid }} ^ {{ stream.tid_bits }}'d1);"),
+    # the output beat carries the id of the beat waiting at the input
+    "wrong-output-tid": (
+        "{% if tid_bits %}{{ stream.fifo_tid }}, {% endif %}",
+        "{% if tid_bits %}in_tid_q, {% endif %}"),
+    # a stream's step issues before its previous step has left the loop
+    "no-hazard-check": ("  wire hazard = {{ stream.hazard }};", "  wire hazard = 1'b0;"),
+    # a readout step issues without a free output credit (unpipelined: a 4-slot FIFO that
+    # random back-pressure overflows quickly)
+    "no-credit-check": ("(~in_readout | credit_free)", "1'b1", {"pipeline": "none"}),
+}
+
+
+@pytest.mark.parametrize("name", list(STREAM_CORRUPTIONS))
+def test_detects_stream_corruption(build_dir, tmp_path, name):
+    """Random interleaving, gaps and back-pressure catch each corruption of the stream
+    logic; the same template copy without the change passes."""
+    ir = _stream_ir()
+    old, new, *extra = STREAM_CORRUPTIONS[name]
+    options = {**STREAM_OPTIONS, **(extra[0] if extra else {})}
+    if "SKIP" in new:
+        clean = vg.render(ir, GenerateOptions(**options))["hadamrnn.v"]
+        new = new.replace("SKIP", _first_skippable(clean))
+    stim = make_stimulus(ir, sequences=40, seed=6, min_steps=3, max_steps=12)
+    clean_rtl = _mutated_design(tmp_path / "clean", ir, old, old, **options)
+    assert run_batch(clean_rtl, stim, build_dir=build_dir, seed=4).ok
+    rtl = _mutated_design(tmp_path / "broken", ir, old, new, **options)
+    broken = run_batch(rtl, stim, build_dir=build_dir, seed=4)
+    assert not broken.ok, f"{name}: the corrupted design passed"

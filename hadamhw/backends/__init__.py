@@ -21,6 +21,10 @@ TARGETS = {
 FOLDS = ("parallel", "stage")
 RECURRENT_CORES = ("fwht", "dense")
 CMVM_METHODS = ("da4ml", "csd")  # hadamhw.backends.adder_graph
+PIPELINE_MODES = ("none", "auto")  # or a loop depth (an integer >= 1)
+MAX_STREAMS = 256  # AXI4-Stream TID is at most 8 bits
+MAX_LOOP_DEPTH = 64
+TARGET_MHZ = 150.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,14 @@ class GenerateOptions:
     cmvm: str = "da4ml"
     # readout "last": outputs computed per cycle by a serial readout (None: all at once)
     readout_lanes: int | None = None
+    # interleaved sequences sharing the datapath (C-slow); AXI4-Stream TID names the stream.
+    # "auto": as many as the recurrence loop's pipeline depth (one time step per cycle)
+    streams: int | str = 1
+    # pipeline registers: "none" (the recurrence and its readout in one cycle each), "auto"
+    # (placed from the delay model against target_mhz; the loop only as deep as the streams
+    # allow), or an integer: that loop depth, the feed-forward parts as "auto"
+    pipeline: str | int = "none"
+    target_mhz: float = TARGET_MHZ
 
     def validate(self) -> None:
         from hadamhw.backends.fold import parse_fold
@@ -54,6 +66,36 @@ class GenerateOptions:
                                f"got {self.readout_lanes!r}")
         if not self.top.isidentifier() or self.top.startswith("_"):
             raise HadamhwError(f"--top must be a plain identifier, got {self.top!r}")
+        if self.streams != "auto" and not _int_in(self.streams, 1, MAX_STREAMS):
+            raise HadamhwError(f"--streams must be 'auto' or an integer in [1, {MAX_STREAMS}], "
+                               f"got {self.streams!r}")
+        if self.pipeline not in PIPELINE_MODES and not _int_in(self.pipeline, 1,
+                                                                MAX_LOOP_DEPTH):
+            raise HadamhwError(f"--pipeline must be 'none', 'auto' or a loop depth in "
+                               f"[1, {MAX_LOOP_DEPTH}], got {self.pipeline!r}")
+        if (isinstance(self.target_mhz, bool) or not isinstance(self.target_mhz, (int, float))
+                or not 0 < self.target_mhz <= 1000):
+            raise HadamhwError(f"--target-mhz must be a number in (0, 1000], "
+                               f"got {self.target_mhz!r}")
+        if isinstance(self.fold, int) and self.streams != 1:
+            raise HadamhwError(f"--streams {self.streams}: --fold {self.fold} keeps one "
+                               "sequence's state in block RAM; use --fold stage or parallel "
+                               "for streams")
+        if isinstance(self.fold, int) and self.pipeline != "none":
+            # The deep fold is a multi-cycle loop with registered RAM reads already; the delay
+            # model that places pipeline registers knows the parallel and stage datapaths.
+            raise HadamhwError(f"--pipeline {self.pipeline}: --fold {self.fold} is not "
+                               "pipelined by the generator (use --fold stage or parallel)")
+
+    @property
+    def streamed(self) -> bool:
+        """True for the interleaved / pipelined architecture (anything but one stream
+        without pipeline registers, which keeps the original single-cycle core)."""
+        return self.streams != 1 or self.pipeline != "none"
+
+
+def _int_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def get_backend(target: str):

@@ -38,6 +38,7 @@ class Signal:
     coef: dict[int, int]  # input index -> coefficient
     const: int = 0
     node: bool = False  # an adder output (False: an input wire)
+    level: int = 0  # adders on the longest path from the graph's inputs (pipeline placement)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class AdderGraph:
     prefix: str
     inputs: list[Signal] = field(default_factory=list)
     ranges: list[tuple[int, int]] = field(default_factory=list)
-    nodes: list[dict] = field(default_factory=list)  # name, width, expr (rendered)
+    # name, width, expr (rendered), operands (the signal names expr reads), level
+    nodes: list[dict] = field(default_factory=list)
     adders: int = 0
     # signals a node reads only in part (the result is narrower than an operand: its top
     # bits cancel); the backend lists them as deliberately unused bits for lint
@@ -67,14 +69,15 @@ class AdderGraph:
             self.partial.append(sig.name)
 
     # -- signals --------------------------------------------------------------------------
-    def input(self, name: str, lo: int, hi: int, width: int | None = None) -> Signal:
+    def input(self, name: str, lo: int, hi: int, width: int | None = None,
+              level: int = 0) -> Signal:
         """An existing signed wire `name` holding values in [lo, hi] (`width` bits if given,
-        else the fewest that hold the interval)."""
+        else the fewest that hold the interval); `level`: adder levels before it."""
         index = len(self.inputs)
         need = signed_bits(lo, hi)
         if width is not None and width < need:
             raise HadamhwError(f"internal: wire {name} ({width} bits) cannot hold [{lo}, {hi}]")
-        sig = Signal(name, need if width is None else width, {index: 1})
+        sig = Signal(name, need if width is None else width, {index: 1}, level=level)
         self.inputs.append(sig)
         self.ranges.append((lo, hi))
         return sig
@@ -112,9 +115,11 @@ class AdderGraph:
                          subtract=sign * pb.sign < 0, width=width)
         self._reads(pa.signal, pa.shift - base, width)
         self._reads(pb.signal, pb.shift - base, width)
-        self.nodes.append({"name": name, "width": width, "expr": expr})
+        level = 1 + max(a.signal.level, b.signal.level)
+        self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
+                           "operands": _names(pa.signal, pb.signal), "adder": True})
         self.adders += 1
-        return Term(Signal(name, width, coef, const, node=True), base, sign)
+        return Term(Signal(name, width, coef, const, node=True, level=level), base, sign)
 
     def add_constant(self, t: Term, constant: int) -> Signal:
         """constant + t as one adder (t's shift and sign applied): the row's output."""
@@ -125,15 +130,24 @@ class AdderGraph:
         name, width, coef = self._new(coef, const)
         expr = _const_expr(constant, t.signal, t.shift, t.sign < 0, width)
         self._reads(t.signal, t.shift, width)
-        self.nodes.append({"name": name, "width": width, "expr": expr})
-        if constant != 0 or t.sign < 0:
+        adder = constant != 0 or t.sign < 0
+        level = t.signal.level + (1 if adder else 0)
+        self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
+                           "operands": _names(t.signal), "adder": adder})
+        if adder:
             self.adders += 1
-        return Signal(name, width, coef, const, node=True)
+        return Signal(name, width, coef, const, node=True, level=level)
 
     def constant(self, value: int) -> Signal:
         name, width, _ = self._new({}, value)
-        self.nodes.append({"name": name, "width": width, "expr": lit(value, width)})
+        self.nodes.append({"name": name, "width": width, "expr": lit(value, width), "level": 0,
+                           "operands": [], "adder": False})
         return Signal(name, width, {}, value, node=True)
+
+    @property
+    def depth(self) -> int:
+        """Adder levels of the graph's longest path."""
+        return max((nd["level"] for nd in self.nodes), default=0)
 
     def tree(self, terms: list[Term]) -> Term | None:
         """Balanced tree of two-input adders; positive and negative terms apart."""
@@ -156,6 +170,14 @@ class AdderGraph:
         if total is None:
             return self.constant(constant)
         return self.add_constant(total, constant)
+
+
+def _names(*signals: Signal) -> list[str]:
+    out: list[str] = []
+    for sig in signals:
+        if sig.name not in out:
+            out.append(sig.name)
+    return out
 
 
 # -- Verilog text (no backend imports here: verilog.py imports this module) ---------------------

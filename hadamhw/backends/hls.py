@@ -27,7 +27,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from hadamhw.backends import GenerateOptions, template_environment
+from hadamhw.backends import TARGET_MHZ, GenerateOptions, template_environment
 from hadamhw.backends.fold import FoldPlan, check_units
 from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
@@ -155,7 +155,16 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: the HLS target implements the "
                            "Walsh-Hadamard butterflies only (use --recurrent fwht)")
+    if options.streams == "auto":
+        raise HadamhwError("--streams auto: the HLS target needs a number of streams (the "
+                           "HLS tool, not hadamhw, decides its pipeline depth); give "
+                           "--streams P")
+    if isinstance(options.pipeline, int):
+        raise HadamhwError(f"--pipeline {options.pipeline}: the HLS target leaves register "
+                           "placement to the HLS tool; use --pipeline none or auto and set "
+                           "the clock with --target-mhz")
     check_int64(ir)
+    streams = int(options.streams)
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     rq = ir.requant
@@ -179,12 +188,15 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
         "output_t": _signed_type(w.output),
         "argmax_t": _unsigned_type(_const_bits(ir.output_size - 1)),
     }
+    if streams > 1:
+        types["stream_t"] = _unsigned_type(max(1, (streams - 1).bit_length()))
     stages = []
     half = 1
     for j in range(1, k + 1):
         stages.append({"index": j, "half": half, "group": 2 * half, "type": f"fwht_s{j}_t",
                        "ctype": _signed_type(w.fwht[j - 1]),
-                       "source": "state" if j == 1 else f"fwht_s{j - 1}",
+                       "source": ("state" if streams == 1 else "h") if j == 1
+                       else f"fwht_s{j - 1}",
                        "target": f"fwht_s{j}"})
         half *= 2
     orq = ir.output_requant
@@ -235,6 +247,11 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
         "stages": stages,
         "half_block": m // 2,
         "fwht_result": f"fwht_s{k}" if options.fold == "parallel" else "work",
+        # interleaved streams: the state is indexed by the call's stream id
+        "streams": streams,
+        "stream_bits": max(1, (streams - 1).bit_length()),
+        "state_source": "state" if streams == 1 else "h",
+        "clock_ns": _clock_ns(options.target_mhz),
         "input_weight": c_rows(ir.input_weight, 8),
         "input_bias": c_rows(ir.input_bias, 8),
         "output_weight": c_rows(ir.output_weight, 8),
@@ -257,11 +274,17 @@ def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
 
 
 
+def _clock_ns(target_mhz: float) -> str:
+    """The default clock period of run_hls.tcl, from --target-mhz (10 ns at 100 MHz)."""
+    return f"{1000.0 / float(target_mhz):.6g}"
+
+
 def interface_description(ctx: dict) -> dict:
     top = ctx["top"]
-    return {
+    stream_arg = "stream_t stream, " if ctx["streams"] > 1 else ""
+    out = {
         "kind": "one call per time step",
-        "signature": (f"bool {top}(const input_t x[{ctx['input_words']}], bool last, "
+        "signature": (f"bool {top}(const input_t x[{ctx['input_words']}], {stream_arg}bool last, "
                       f"output_t y[{ctx['output_size']}], argmax_t *argmax)"),
         "x": (f"token id ({ctx['types']['input_t']}; ids >= {ctx['input_size']} drive the "
               "bias only)"
@@ -277,6 +300,17 @@ def interface_description(ctx: dict) -> dict:
         "ports": "x and y: ARRAY_RESHAPE complete + ap_vld; argmax: ap_vld; "
                  "return: ap_return; block protocol ap_ctrl_hs",
     }
+    if ctx["streams"] > 1:
+        out["stream"] = (f"stream id 0..{ctx['streams'] - 1} ({ctx['types']['stream_t']}): "
+                         "each stream has its own state; calls of different streams "
+                         "interleave freely")
+        out["state"] = ("static, one entry per stream; zero at start-up and after every step "
+                        "with last = true of that stream")
+        out["pipelining"] = (f"the state's inter-call dependence is declared at a distance of "
+                             f"{ctx['streams']} calls: a stream's consecutive steps must be "
+                             f"{ctx['streams']} calls apart in the synthesized pipeline (csim "
+                             "takes any order)")
+    return out
 
 
 def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None = None,
@@ -320,6 +354,11 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
                                 "csynth_design's report is authoritative",
         "interface": interface_description(ctx),
     }
+    if ctx["streams"] > 1:
+        manifest["streams"] = ctx["streams"]
+        manifest["tid_bits"] = (ctx["streams"] - 1).bit_length()
+    if float(options.target_mhz) != TARGET_MHZ:
+        manifest["target_mhz"] = float(options.target_mhz)
     ctx["manifest"] = manifest
     outputs = {
         names["header"]: "top.h.j2",

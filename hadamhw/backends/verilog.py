@@ -181,10 +181,15 @@ def _decl(name: str, width: int, expr: str, signed: bool = False, keep: bool = F
     return {"name": name, "msb": width - 1, "expr": expr, "signed": signed, "keep": keep}
 
 
-def _graph_decls(graph: AdderGraph) -> list[dict]:
+def _graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
     """Every adder node is a `(* keep *)` wire: see the module docstring of adder_graph and
-    docs/hardware-cost.md (one carry-chain adder per node, not one multi-operand $macc)."""
-    return [_decl(nd["name"], nd["width"], nd["expr"], keep=True) for nd in graph.nodes]
+    docs/hardware-cost.md (one carry-chain adder per node, not one multi-operand $macc).
+    Each carries its adder level and the graph it belongs to (`tag`, default the graph's
+    prefix): the pipeline planner places registers by level."""
+    return [{**_decl(nd["name"], nd["width"], nd["expr"], keep=True),
+             "level": nd.get("level", 0), "graph": tag or graph.prefix,
+             "adder": nd.get("adder", True), "operands": nd.get("operands", [])}
+            for nd in graph.nodes]
 
 
 @dataclass(frozen=True)
@@ -309,13 +314,15 @@ def _cmvm(method: str):
 
 
 def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
-                     drive: list[tuple[str, int, int, int]]) -> dict:
+                     drive: list[tuple[str, int, int, int]], r_src: str | None = None) -> dict:
     """v' = r M_r' + d (one adder per element when M_r' is a power of two), q = v' >>> S',
-    h' = clamp(q) (after max(q, 0) in vanilla mode)."""
+    h' = clamp(q) (after max(q, 0) in vanilla mode). r_src: the vector r (or, stage fold,
+    the bank's f) is read from (default r, bank_out)."""
     w = ir.widths
     n, m = ir.hidden_size, ir.block_size
     stage_fold = options.fold == "stage"
     r_w, r_vec = (max(w.fwht), "bank_out") if stage_fold else (w.rotated, "r")
+    r_vec = r_src or r_vec
     # r = s * f over [-m 2^(B-1), m 2^(B-1)]; f alone (stage fold) ends one below that
     r_lo, r_hi = -(m << (w.state - 1)), (m << (w.state - 1)) - (1 if stage_fold else 0)
     graph = AdderGraph("rq_n")
@@ -349,8 +356,9 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
         elements.append({
             "v": _decl(f"v_{i}", v.width, v.name),
             "q": _decl(f"q_{i}", w.shifted, arith_shift(v_sig, plan.shift, w.shifted)),
-            "h": _decl(f"hn_{i}", w.state,
-                       _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla"))})
+            "h": {**_decl(f"hn_{i}", w.state,
+                          _saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla")),
+                  "kind": "saturate"}})
     if r_w > ir.widths.rotated and not stage_fold:
         unused += [f"r_{i}" for i in range(n)]
     h_next = "{" + ", ".join(f"hn_{i}" for i in reversed(range(n))) + "}"
@@ -360,16 +368,18 @@ def _requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan
 
 def _relu_decls(ir: IntegerRNN, src: str) -> tuple[list[dict], list[Signal | None], list[str],
                                                    AdderGraph]:
-    """z = max(h, 0) of the state vector `src`, and a graph whose inputs are the z that V
-    reads, each with a zero bit on top (a signed operand)."""
+    """z = max(h, 0) of the state vector `src` (or of the elements `src.format(i=i)` when
+    src holds "{i}"), and a graph whose inputs are the z that V reads, each with a zero bit
+    on top (a signed operand)."""
     w = ir.widths
     n, Bh, Bz = ir.hidden_size, w.state, w.readout_in
     decls, unused = [], []
     graph = AdderGraph("ro_n")
     inputs: list[Signal | None] = []
     for i in range(n):
-        mag = bit_slice(src, i * Bh, Bh - 1) if Bh > 1 else None
-        sign = bit_slice(src, i * Bh + Bh - 1, 1)
+        vec, base = (src.format(i=i), 0) if "{i}" in src else (src, i * Bh)
+        mag = bit_slice(vec, base, Bh - 1) if Bh > 1 else None
+        sign = bit_slice(vec, base + Bh - 1, 1)
         body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
         decls.append(_decl(f"z_{i}", Bz, f"{sign} ? {lit(0, Bz)} : {body}"))
         if not np.any(ir.output_weight[:, i]):
@@ -393,18 +403,20 @@ def _output_requant(ir: IntegerRNN, y: Signal, y_lo: int, y_hi: int, o: int,
     ohalf = (1 << (orq.shift - 1)) if orq.shift > 0 else 0
     before = len(graph.nodes)
     p = graph.row([Term(yin, dg.shift, dg.sign) for dg in csd_digits(orq.mult)], ohalf)
-    decls += _graph_decls(AdderGraph("", nodes=graph.nodes[before:]))
+    decls += _graph_decls(AdderGraph("", nodes=graph.nodes[before:]), graph.prefix)
     wpq = max(1, p.width - orq.shift)
     if orq.shift > 0:
         unused.append(p.name)
     decls.append(_decl(f"pq_{o}", wpq, arith_shift(p, orq.shift, wpq)))
-    decls.append(_decl(f"out_{o}", w.output, _saturate(f"pq_{o}", wpq, w.output, relu=False),
-                       signed=True))
+    decls.append({**_decl(f"out_{o}", w.output,
+                          _saturate(f"pq_{o}", wpq, w.output, relu=False), signed=True),
+                  "kind": "saturate"})
 
 
-def _readout_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
-    """y = V relu(h) + c for every output at once, from the state register."""
-    decls, inputs, unused, graph = _relu_decls(ir, "h_q")
+def _readout_section(ir: IntegerRNN, options: GenerateOptions, src: str = "h_q") -> dict:
+    """y = V relu(h) + c for every output at once, from the state vector `src` (the state
+    register; with streams, the new state as it is written)."""
+    decls, inputs, unused, graph = _relu_decls(ir, src)
     consts = [int(c) for c in ir.output_bias]
     rows = _cmvm(options.cmvm)(graph, inputs, ir.output_weight, consts)
     check_rows(graph, inputs, rows, ir.output_weight, consts, "the readout")
@@ -551,7 +563,8 @@ def _argmax_section(ir: IntegerRNN) -> dict:
             (lv, li), (rv, ri) = level[pos], level[pos + 1]
             name = f"am{depth}_{pos // 2}"
             nodes.append({"gt": f"{name}_gt", "val": f"{name}_val", "idx": f"{name}_idx",
-                          "left_val": lv, "left_idx": li, "right_val": rv, "right_idx": ri})
+                          "left_val": lv, "left_idx": li, "right_val": rv, "right_idx": ri,
+                          "depth": depth + 1})
             nxt.append((f"{name}_val", f"{name}_idx"))
         if len(level) % 2:
             nxt.append(level[-1])
@@ -561,16 +574,16 @@ def _argmax_section(ir: IntegerRNN) -> dict:
             "unused": [level[0][0]] if nodes else []}  # the maximum itself is no output
 
 
-def _bank_section(ir: IntegerRNN) -> dict:
+def _bank_section(ir: IntegerRNN, h_src: str = "h_cur") -> dict:
     """Stage fold: one bank of n/2 butterflies in the constant-geometry order."""
     w = ir.widths
     n, m, k, Bh = ir.hidden_size, ir.block_size, ir.k, w.state
     Wb = max(w.fwht)
     init = []
     for i in range(n):
-        src = bit_slice("h_cur", i * Bh, Bh)
+        src = bit_slice(h_src, i * Bh, Bh)
         init.append({"lhs": bit_slice("bank_init", i * Wb, Wb),
-                     "expr": resize(src, bit_slice("h_cur", i * Bh + Bh - 1, 1), Bh, Wb)})
+                     "expr": resize(src, bit_slice(h_src, i * Bh + Bh - 1, 1), Bh, Wb)})
     bfs = []
     for a, b, s, d in pease_butterflies(n, m):
         sa, sb = bit_slice("bank_in", a * Wb, Wb), bit_slice("bank_in", b * Wb, Wb)
@@ -662,6 +675,8 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
         "plan": plan,
         **iface,
         "unused": sorted(set(unused), key=unused.index),
+        "streamed": False,
+        "tid_bits": 0,
     }
     costs = {"adders": {"input": inp["adders"], "requant": req["adders"],
                         "readout": rd["adders"]},
@@ -671,8 +686,17 @@ def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
     return ctx, costs
 
 
-def _rotate_fwht_context(ir: IntegerRNN, top: str) -> dict:
-    """Golden-order butterfly stages; the last stage writes r = s * f with the sign folded in."""
+def _rotate_fwht_context(ir: IntegerRNN, top: str, registered: frozenset[int] | None = None
+                         ) -> dict:
+    """Golden-order butterfly stages; the last stage writes r = s * f with the sign folded in.
+
+    registered (the pipelined core): the stages j < k whose outputs pass a pipeline register
+    before stage j + 1 (the module then has a clock); every element is then its own wire
+    (`f<j>_<i>`), which simulators evaluate much faster than slices of one wide vector.
+    None: the single-cycle core's module, packed vectors.
+    """
+    if registered is not None:
+        return _rotate_elements_context(ir, top, registered)
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     stages = []
@@ -702,7 +726,45 @@ def _rotate_fwht_context(ir: IntegerRNN, top: str) -> dict:
         prev, prev_w = name, width
     return {"top": top, "n": n, "m": m, "k": k, "state_msb": n * w.state - 1,
             "rotated_msb": n * w.rotated - 1, "stages": stages,
-            "state_bits": w.state, "rotated_bits": w.rotated}
+            "state_bits": w.state, "rotated_bits": w.rotated, "elements": None,
+            "clocked": False}
+
+
+def _rotate_elements_context(ir: IntegerRNN, top: str, registered: frozenset[int]) -> dict:
+    """The pipelined core's rotation: one wire per element and stage, registers after the
+    stages in `registered`."""
+    w = ir.widths
+    n, m, k = ir.hidden_size, ir.block_size, ir.k
+    stages = []
+    prev = [f"h_{i}" for i in range(n)]
+    prev_w = w.state
+    for j, bfs in enumerate(golden_butterflies(n, m), start=1):
+        last = j == k
+        name = "r" if last else f"f{j}"
+        width = w.rotated if last else w.fwht[j - 1]
+        elems: list[dict] = [{}] * n
+        for a, b, s_, d in bfs:
+            ea = resize(prev[a], bit_slice(prev[a], prev_w - 1, 1), prev_w, width)
+            eb = resize(prev[b], bit_slice(prev[b], prev_w - 1, 1), prev_w, width)
+            if last and int(ir.signs[s_]) < 0:
+                sum_text = f"{lit(0, width)} - {ea} - {eb}"
+            else:
+                sum_text = f"{ea} + {eb}"
+            diff_text = f"{eb} - {ea}" if last and int(ir.signs[d]) < 0 else f"{ea} - {eb}"
+            elems[s_] = {"name": f"{name}_{s_}", "expr": sum_text}
+            elems[d] = {"name": f"{name}_{d}", "expr": diff_text}
+        reg = j in registered and not last
+        stages.append({"name": name, "width": width, "elements": elems, "registered": reg,
+                       "is_output": last})
+        prev = [f"{e['name']}_q" if reg else e["name"] for e in elems]
+        prev_w = width
+    return {"top": top, "n": n, "m": m, "k": k, "state_msb": n * w.state - 1,
+            "rotated_msb": n * w.rotated - 1, "stages": stages,
+            "state_bits": w.state, "rotated_bits": w.rotated,
+            "inputs": [{"name": f"h_{i}", "expr": bit_slice("h", i * w.state, w.state)}
+                       for i in range(n)],
+            "output": "{" + ", ".join(prev[i] for i in reversed(range(n))) + "}",
+            "elements": True, "clocked": any(st["registered"] for st in stages)}
 
 
 # -- manifest ---------------------------------------------------------------------------------
@@ -716,15 +778,20 @@ def _timing(ir: IntegerRNN, options: GenerateOptions) -> tuple[int, int]:
     return 1, 2 + extra
 
 
-def ports(ir: IntegerRNN) -> list[dict]:
+def ports(ir: IntegerRNN, tid_bits: int = 0) -> list[dict]:
+    """The core's ports in declaration order; s_axis_tid / m_axis_tid with streams."""
     words, word_bits = _input_words(ir)
     argmax_bits = max(1, clog2(ir.output_size))
     spec = [("clk", "input", 1), ("rst", "input", 1), ("s_axis_tvalid", "input", 1),
             ("s_axis_tready", "output", 1), ("s_axis_tdata", "input", words * word_bits),
-            ("s_axis_tlast", "input", 1), ("m_axis_tvalid", "output", 1),
-            ("m_axis_tready", "input", 1),
-            ("m_axis_tdata", "output", ir.output_size * ir.widths.output),
-            ("m_axis_tuser", "output", argmax_bits), ("m_axis_tlast", "output", 1)]
+            ("s_axis_tlast", "input", 1)]
+    if tid_bits:
+        spec.append(("s_axis_tid", "input", tid_bits))
+    spec += [("m_axis_tvalid", "output", 1), ("m_axis_tready", "input", 1),
+             ("m_axis_tdata", "output", ir.output_size * ir.widths.output),
+             ("m_axis_tuser", "output", argmax_bits), ("m_axis_tlast", "output", 1)]
+    if tid_bits:
+        spec.append(("m_axis_tid", "output", tid_bits))
     return [{"name": name, "direction": d, "width": width} for name, d, width in spec]
 
 
@@ -738,9 +805,13 @@ def _weight_storage_bits(ir: IntegerRNN) -> int:
 
 
 def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
-             costs: dict) -> dict:
+             costs: dict, stream: dict | None = None) -> dict:
+    """The design's manifest; `stream` is the schedule summary of an interleaved or
+    pipelined core (hadamhw.backends.verilog_stream), None for the single-cycle core."""
     n, m = ir.hidden_size, ir.block_size
     cycles, latency = _timing(ir, options)
+    if stream is not None:
+        cycles, latency = stream["cycles_per_step"], stream["latency_cycles"]
     recurrent = n * ir.k if options.recurrent == "fwht" else n * (m - 1)
     adds = {"recurrent": recurrent, **costs["adders"]}
     adds["total"] = sum(adds.values())
@@ -748,7 +819,9 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
     serial = _serial_readout(ir, options)
     words, word_bits = _input_words(ir)
     wd = ir.to_dict()["widths"]
-    return {
+    streams = stream["streams"] if stream is not None else 1
+    tid = clog2(streams)
+    out = {
         "format": DESIGN_FORMAT,
         "version": VERSION,
         "target": "verilog",
@@ -772,7 +845,7 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
                     "rotate_digits": len(csd_digits(plan.rotate)),
                     "input_mult": plan.input, "shift": plan.shift,
                     "drive_round": plan.round_const},
-        "ports": ports(ir),
+        "ports": ports(ir, tid),
         "input": {"kind": ir.input.kind, "words": words, "word_bits": word_bits,
                   "signed": bool(ir.input.signed) if ir.input.kind == "int" else False},
         "output": {"words": ir.output_size, "word_bits": ir.widths.output},
@@ -797,6 +870,21 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
             "bits": ir.output_requant.bits, "product_bits": output_product_bits(ir)},
         "output_fifo_depth": MAX_PENDING + 1,
     }
+    if stream is None:
+        return out
+    # interleaving and pipelining (docs/hardware-cost.md, "Streams and pipelining")
+    out.update({
+        "streams": streams,
+        "tid_bits": tid,
+        "loop_depth": stream["loop_depth"],
+        "cycles_per_step_per_stream": stream["cycles_per_step_per_stream"],
+        "pipeline": stream["pipeline"],
+        "output_fifo_depth": stream["output_fifo_depth"],
+        "state_storage_bits": streams * n * ir.widths.state,
+        # cycles after reset before the first step issues (the state entries are cleared)
+        "reset_cycles": streams if streams > 1 else 0,
+    })
+    return out
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -859,7 +947,17 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         raise HadamhwError(f"{tdir}: template folder not found")
     env = template_environment(tdir)
     top = options.top
-    ctx, costs = _top_context(ir, options)
+    stream = None
+    rotate_registered: frozenset[int] | None = None
+    if options.streamed:
+        from hadamhw.backends.verilog_stream import stream_context
+
+        ctx, costs, sched = stream_context(ir, options)
+        stream = sched["summary"]
+        rotate_registered = sched["rotate_registered"]
+        ctx["summary"] = stream
+    else:
+        ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
     hdl: list[str] = []
     if options.fold == "parallel":
@@ -873,11 +971,11 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             files[f"{top}_rotate.v"] = _render(env, "rotate_dense.v.j2", rot_ctx)
         else:
             files[f"{top}_rotate.v"] = _render(env, "rotate_fwht.v.j2",
-                                               _rotate_fwht_context(ir, top))
+                                               _rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
     files[f"{top}.v"] = _render(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
-    man = manifest(ir, options, hdl, costs)
+    man = manifest(ir, options, hdl, costs, stream)
     files.update(_integration_files(env, ir, man))
     files["README.md"] = _render(env, "README.md.j2", {**ctx, "manifest": man,
                                                         "ports": man["ports"]})

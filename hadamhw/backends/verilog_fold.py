@@ -597,10 +597,6 @@ def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
 
 
 def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
-    streams = getattr(options, "streams", 1) or 1
-    if streams > 1:
-        raise HadamhwError(f"--streams {streams}: --fold {options.fold} keeps one sequence's "
-                           "state in block RAM; use --fold stage or parallel for streams")
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: --fold {options.fold} reuses "
                            "the Walsh-Hadamard butterflies (use --recurrent fwht)")

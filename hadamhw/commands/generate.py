@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 
 from hadamhw.commands.common import add_lowering_arguments, load_ir
-from hadamhw.commands.options import COUNT, fold_option
+from hadamhw.commands.options import COUNT, float_range, fold_option, int_or_word
 from hadamhw.commands.paths import check_output_folder, user_path
 
 
 def register(sub) -> None:
-    from hadamhw.backends import CMVM_METHODS, RECURRENT_CORES, TARGETS
+    from hadamhw.backends import (
+        CMVM_METHODS,
+        MAX_LOOP_DEPTH,
+        MAX_STREAMS,
+        RECURRENT_CORES,
+        TARGET_MHZ,
+        TARGETS,
+    )
 
     p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
                        description="Render the integer model into synthesizable hardware "
@@ -37,6 +44,23 @@ def register(sub) -> None:
                    help="Verilog, readout 'last' only: compute the readout serially with L "
                         "lanes (L outputs at a time, one CSD digit plane of V per cycle; the "
                         "manifest states its cycles); default: every output at once")
+    p.add_argument("--streams", type=int_or_word(("auto",), 1, MAX_STREAMS), default=1,
+                   metavar="P",
+                   help="interleave P independent sequences on one datapath (C-slow; "
+                        "AXI4-Stream TID names the stream): the recurrence loop may then hold "
+                        "P pipeline registers and still take one time step per cycle in all. "
+                        "'auto': as many as the loop's pipeline needs (Verilog). Default 1")
+    p.add_argument("--pipeline", type=int_or_word(("none", "auto"), 1, MAX_LOOP_DEPTH),
+                   default="none", metavar="none|auto|N",
+                   help="Verilog pipeline registers: none (default: the recurrence in one "
+                        "cycle), auto (placed from the delay model for --target-mhz: freely "
+                        "in the input projection, readout and argmax, inside the loop as deep "
+                        "as --streams allows), or N: a loop of N registers (needs "
+                        "--streams >= N)")
+    p.add_argument("--target-mhz", type=float_range(0, 1000), default=TARGET_MHZ,
+                   metavar="F",
+                   help=f"target clock for --pipeline auto (Verilog, ECP5 delay model) and "
+                        f"for the HLS script's clock (default {TARGET_MHZ:g} MHz)")
     p.add_argument("--top", default="hadamrnn", help="name of the top module (default hadamrnn)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     add_lowering_arguments(p)
@@ -47,7 +71,9 @@ def run(args) -> int:
     from hadamhw.backends import GenerateOptions, get_backend
 
     options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top,
-                              cmvm=args.cmvm, readout_lanes=args.readout_lanes)
+                              cmvm=args.cmvm, readout_lanes=args.readout_lanes,
+                              streams=args.streams, pipeline=args.pipeline,
+                              target_mhz=args.target_mhz)
     options.validate()
     out = check_output_folder(args.output, "design folder")
     ir = load_ir(args.model, args, "generate")
@@ -60,6 +86,18 @@ def run(args) -> int:
               f"fold={options.fold}, recurrent={options.recurrent} in {out}/")
         if "cycles_per_step" in manifest:
             print(f"  cycles per step: {manifest['cycles_per_step']}")
+        if manifest.get("pipeline"):
+            pipe = manifest["pipeline"]
+            print(f"  streams: {manifest['streams']}, recurrence loop: "
+                  f"{manifest['loop_depth']} register(s) (one stream alone: a step every "
+                  f"{manifest['cycles_per_step_per_stream']} cycles), latency "
+                  f"{manifest['latency_cycles']} cycles")
+            met = "" if pipe["target_met"] else " (below the target"
+            if pipe["loop_limited_by_streams"]:
+                met += ": the loop needs more streams" if met else \
+                    " (the loop needs more streams"
+            print(f"  pipeline: {pipe['mode']}, target {pipe['target_mhz']:g} MHz, estimated "
+                  f"{pipe['estimated_fmax_mhz']:g} MHz{met}{')' if met else ''}")
         if manifest.get("readout_lanes"):
             print(f"  serial readout: {manifest['readout_lanes']} lane(s), "
                   f"{manifest['readout_cycles']} cycles per sequence")

@@ -87,6 +87,23 @@ def fold_option(text: str) -> str | int:
 
 fold_option.__name__ = "fold"
 
+def int_or_word(words: tuple[str, ...], low: int, high: int) -> Callable[[str], int | str]:
+    """One of `words`, or an integer in [low, high]."""
+    expected = f"{', '.join(repr(w) for w in words)} or an integer in [{low}, {high}]"
+    number = int_range(low, high)
+
+    def parse(text: str) -> int | str:
+        if text in words:
+            return text
+        try:
+            return number(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    parse.__name__ = "value"
+    return parse
+
+
 # The ranges shared by several commands.
 COUNT = int_range(1)  # sequences, steps, epochs, samples: at least one
 SEED = int_range(0, 2**32 - 1)  # numpy's and torch's generators take unsigned 32-bit seeds

@@ -129,7 +129,7 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
         started = time.monotonic()
         proc = _run([str(exe), str(vectors), str(results), "0", "0", str(max_cycles),
                      str(man["input"]["word_bits"]), str(man["output"]["word_bits"]),
-                     str(beats)], f"{exe.name}")
+                     str(int(man.get("streams", 1) or 1)), str(beats)], f"{exe.name}")
         seconds = time.monotonic() - started
         if proc.returncode != 0 or not results.is_file() or not beats.is_file():
             raise HadamhwError(f"{exe.name} failed (status {proc.returncode}): "

@@ -17,8 +17,12 @@ class Mismatch:
     ARGMAX: ClassVar[int] = -1
     TLAST: ClassVar[int] = -2  # m_axis_tlast differs
     STALL_CHANGE: ClassVar[int] = -3  # output data changed while tvalid && !tready
+    STREAM: ClassVar[int] = -4  # a beat whose m_axis_tid names no stream expecting one
 
     def describe(self) -> str:
+        if self.index == self.STREAM:
+            return (f"an output beat with m_axis_tid = {self.got} that no stream expects "
+                    f"(extra beat {self.step})")
         what = {self.ARGMAX: "argmax", self.TLAST: "m_axis_tlast",
                 self.STALL_CHANGE: "output held while stalled"}.get(self.index,
                                                                   f"output {self.index}")
@@ -38,6 +42,11 @@ class CheckResult:
     # The true number of mismatches when a simulator lists only the first ones (the batch
     # harness and the C simulation keep details of the first 1000); None: all are listed.
     mismatch_total: int | None = None
+    # cycles an input beat was offered and not taken (the batch harness; None elsewhere)
+    input_stalls: int | None = None
+    # processor seconds of the simulation (the batch harness; None elsewhere): on a shared
+    # machine, steps / cpu_seconds is the rate the simulator itself reaches
+    cpu_seconds: float | None = None
 
     @property
     def mismatch_count(self) -> int:

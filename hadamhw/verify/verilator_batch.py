@@ -71,12 +71,20 @@ def _verilator_version() -> str:
         return "system"
 
 
+def _flags(design_dir: Path) -> tuple[str, ...]:
+    """The build flags; a core with stream ids (manifest tid_bits) drives s_axis_tid."""
+    man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
+                               file_fields=("hdl_files",))
+    tid = int(man.get("tid_bits", 0) or 0)
+    return BUILD_FLAGS + (("-CFLAGS", "-DHADAMHW_TID=1") if tid else ())
+
+
 def build_key(design_dir: str | Path) -> str:
     """Hash of everything the executable depends on."""
     top, files = design_files(design_dir)
     sources = [(HARNESS, harness_source().read_bytes())]
     sources += [(f.name, f.read_bytes()) for f in files]
-    return content_key(f"top={top} flags={' '.join(BUILD_FLAGS)}",
+    return content_key(f"top={top} flags={' '.join(_flags(Path(design_dir)))}",
                        tools={"verilator": _verilator_version()}, sources=sources)
 
 
@@ -94,7 +102,7 @@ def build(design_dir: str | Path, build_dir: str | Path | None = None,
         for f in files:
             shutil.copyfile(f, src / f.name)
         shutil.copyfile(harness_source(), src / HARNESS)
-        cmd = [verilator_bin(), *BUILD_FLAGS, "-j", str(max(1, jobs)), "--top-module", top,
+        cmd = [verilator_bin(), *_flags(design_dir), "-j", str(max(1, jobs)), "--top-module", top,
                "-Mdir", "obj", "-o", EXECUTABLE,
                *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
         try:
@@ -132,31 +140,43 @@ def _check_stimulus(ir: IntegerRNN, stimulus: Stimulus) -> None:
 
 
 def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = None,
-              seed: int = 0, gaps: bool = True, max_cycles: int | None = None) -> CheckResult:
+              seed: int = 0, gaps: bool = True, max_cycles: int | None = None,
+              streams: int | None = None) -> CheckResult:
     """Simulate every sequence of `stimulus` on the design and compare each output beat.
 
     gaps: random s_axis_tvalid gaps and m_axis_tready back-pressure (seeded by `seed`);
     without them the input is offered every cycle and the output always accepted, so
     `cycles` measures the core's throughput. outputs_checked counts the integers compared
     (every output word plus the argmax of each beat), as the other simulators do.
+
+    streams: how many sequences run interleaved (default: the design's `streams`), sequence
+    i on stream i % streams: with gaps the beats come from the streams in random order,
+    without in turn. Each stream is checked against its own expected beats.
     """
     design_dir = Path(design_dir)
     man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
                                file_fields=("hdl_files",))
     ir = IntegerRNN.load(design_dir / man.get("ir", "model.ir.json"))
     _check_stimulus(ir, stimulus)
+    design_streams = int(man.get("streams", 1) or 1)
+    streams = design_streams if streams is None else int(streams)
+    if not 1 <= streams <= design_streams:
+        raise HadamhwError(f"run_batch: streams must be in [1, {design_streams}] for this "
+                           f"design, got {streams}")
     exe = build(design_dir, build_dir).executable
     steps = stimulus.steps
     if max_cycles is None:
-        per_step = int(man["cycles_per_step"]) + 1
-        max_cycles = 10_000 + steps * per_step * (24 if gaps else 2)
+        per_step = max(int(man["cycles_per_step"]),
+                       int(man.get("cycles_per_step_per_stream", 1))) + 1
+        max_cycles = (10_000 + steps * per_step * (24 if gaps else 2)
+                      + int(man.get("latency_cycles", 0)) * len(stimulus.sequences))
     with tempfile.TemporaryDirectory(prefix="hadamhw-batch-") as tmp:
         vectors = Path(tmp) / "vectors.txt"
         results = Path(tmp) / "results.txt"
         write_vectors(ir, stimulus, vectors)
         cmd = [str(exe), str(vectors), str(results), str(int(seed)), "1" if gaps else "0",
                str(int(max_cycles)), str(man["input"]["word_bits"]),
-               str(man["output"]["word_bits"])]
+               str(man["output"]["word_bits"]), str(streams)]
         start = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.monotonic() - start
@@ -165,6 +185,8 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
                                f"{proc.stderr.strip()[:500]}")
         mismatches: list[Mismatch] = []
         cycles = beats = total = None
+        stalls = 0
+        cpu_seconds = None
         for line in results.read_text().splitlines():
             parts = line.split()
             if parts and parts[0] == "M":
@@ -172,9 +194,12 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
                 mismatches.append(Mismatch(seq, step, index, want, got))
             elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
                 cycles, beats, total = int(parts[1]), int(parts[2]), int(parts[3])
+                stalls, seconds = int(parts[6]), float(parts[7])
+                cpu_seconds = float(parts[8])
     if cycles is None or beats is None:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
     return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
                        outputs_checked=beats * (ir.output_size + 1),
                        mismatches=mismatches, cycles=cycles,
-                       seconds=seconds, mismatch_total=total)
+                       seconds=seconds, mismatch_total=total, input_stalls=stalls,
+                       cpu_seconds=cpu_seconds)

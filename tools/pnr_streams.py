@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Whole designs placed and routed on ECP5: one stream against interleaved, pipelined streams.
+
+For each hidden size n, block size m and stream setting P, one fixed-seed random IR (the
+hardware sweep's: 4-bit weights, 12-bit state, 3 four-bit inputs, 5 outputs, readout every
+step, lean requantization) is generated with `hadamhw generate` options
+
+    P = 1:    --streams 1 (no pipeline registers: today's single-cycle core)
+    P = auto: --streams auto --pipeline auto --target-mhz T
+
+and run through `hadamhw report --fpga ecp5 --pnr` (hadamhw.report.make_report: Yosys on the
+design, then the whole design flat in the four-pin wrapper through nextpnr-ecp5, with the
+clock constraint T). T defaults to 200 MHz at n <= 32 and 150 MHz above (the issue's
+targets). Each configuration's report is cached in --out/<config>/report.json, so an
+interrupted run resumes; --markdown replaces the marked table in a Markdown file.
+
+    nice -n 15 .venv/bin/python tools/pnr_streams.py --configs 16:4,16:16 \\
+        --json build/pnr_streams_16.json --markdown docs/hardware-cost.md
+
+Columns: LUT eq. (LUT4 + 2 x CCU2C of the design alone, Yosys), FFs, RAM bits (distributed
+and block RAM), Fmax (nextpnr, whole design in the wrapper), steps/s = Fmax / cycles per
+step (aggregate over the P streams), latency (cycles from an input beat to its output
+beat), the loop depth and the analytical delay model's estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hadamhw.backends import GenerateOptions
+from hadamhw.backends import verilog as vg
+from hadamhw.errors import HadamhwError
+from hadamhw.ir.random import random_ir
+
+TOP = "hadamrnn"
+CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
+MARK_BEGIN = "<!-- pnr_streams table begin -->"
+MARK_END = "<!-- pnr_streams table end -->"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", default=CONFIGS, metavar="N:M,...",
+                   help=f"(n, m) pairs, m = 'n' for m = n (default {CONFIGS})")
+    p.add_argument("--streams", default="1,auto",
+                   help="stream settings, comma-separated: 1 and/or auto (default both)")
+    p.add_argument("--target-mhz", type=float, default=None,
+                   help="clock target for --pipeline auto and the nextpnr constraint "
+                        "(default 200 at n <= 32, 150 above)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("build/pnr_streams"))
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds per tool run (default: none)")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run no tool: the table of the configurations measured so far (the "
+                        "others are listed as not measured)")
+    p.add_argument("--json", type=Path, default=None, help="write all rows here")
+    p.add_argument("--markdown", type=Path, default=None,
+                   help="replace the table between the pnr_streams markers in this file")
+    return p.parse_args(argv)
+
+
+def _pairs(text: str) -> list[tuple[int, int]]:
+    out = []
+    for item in text.split(","):
+        n_text, _, m_text = item.partition(":")
+        try:
+            n = int(n_text)
+            m = n if m_text in ("n", "") else int(m_text)
+        except ValueError:
+            raise HadamhwError(f"--configs: {item!r} is not N:M") from None
+        out.append((n, m))
+    return out
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def target_for(n: int, given: float | None) -> float:
+    return given if given is not None else (200.0 if n <= 32 else 150.0)
+
+
+def design_ir(n: int, m: int, seed: int):
+    return random_ir(np.random.default_rng(seed), n, m, state_bits=12, weight_bits=4,
+                     input_size=3, output_size=5, readout="every", requant="lean")
+
+
+def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict | None:
+    """One configuration's row (cached); None with --cached-only when it was not measured."""
+    from hadamhw.report import make_report
+
+    target = target_for(n, args.target_mhz)
+    name = f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
+    folder = args.out / name
+    cached = folder / "report.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    if args.cached_only:
+        return None
+    options = (GenerateOptions() if streams == "1" else
+               GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
+    man = vg.generate(design_ir(n, m, args.seed), folder / "rtl", options)
+    started = time.monotonic()
+    report = make_report(folder / "rtl", "ecp5", pnr=True, build_dir=folder / "build",
+                         progress=False, freq_mhz=target, timeout=args.timeout)
+    total, pnr = report["total"], report["pnr"] or {}
+    fmax = pnr.get("fmax_mhz")
+    cycles = man["cycles_per_step"]
+    row = {
+        "config": name, "n": n, "m": m, "streams_option": streams, "target_mhz": target,
+        "streams": man.get("streams", 1), "loop_depth": man.get("loop_depth", 1),
+        "cycles_per_step": cycles,
+        "cycles_per_step_per_stream": man.get("cycles_per_step_per_stream", cycles),
+        "latency_cycles": man["latency_cycles"],
+        "estimated_fmax_mhz": (man.get("pipeline") or {}).get("estimated_fmax_mhz"),
+        "lut_equivalents": total["lut_equivalents"], "luts": total["luts"],
+        "carry": total["carry"], "ffs": total["ffs"], "memory_bits": total["memory_bits"],
+        "mul_cells": report["mul_cells"],
+        "ram_cells": {k: v for k, v in total["other_types"].items()
+                      if "DPR" in k or "DP16" in k or "RAM" in k},
+        "pnr_status": pnr.get("status"), "device": pnr.get("device"), "fmax_mhz": fmax,
+        "steps_per_second": fmax * 1e6 / cycles if fmax else None,
+        "seconds": round(time.monotonic() - started, 1),
+        "uptime_at_end": _uptime(),
+    }
+    cached.write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
+def _millions(rate: float | None) -> str:
+    return "–" if not rate else f"{rate / 1e6:.1f}"
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| n | m | P | target (MHz) | loop depth | cycles / step | latency (cycles) | "
+            "LUT eq. | FFs | RAM bits | $mul | est. Fmax (MHz) | Fmax (MHz) | "
+            "M steps / s | target met |")
+    lines = [head, "|" + "---:|" * 15]
+    for r in rows:
+        if r.get("missing"):
+            lines.append(f"| {r['n']} | {r['m']} | {r['streams_option']} | "
+                         + " | ".join(["–"] * 11) + " | not measured |")
+            continue
+        fmax = r["fmax_mhz"]
+        goal = 200.0 if r["n"] <= 32 else 150.0
+        met = ("–" if fmax is None else
+               "yes" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
+        target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
+        auto = " (auto)" if r["streams_option"] == "auto" else ""
+        cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],
+                 r["cycles_per_step"], r["latency_cycles"], f"{r['lut_equivalents']:,}",
+                 f"{r['ffs']:,}", f"{r['memory_bits']:,}", r["mul_cells"],
+                 r["estimated_fmax_mhz"] or "–", "–" if fmax is None else f"{fmax:.1f}",
+                 _millions(r["steps_per_second"]), met]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def update_markdown(path: Path, text: str) -> None:
+    doc = path.read_text()
+    if MARK_BEGIN not in doc or MARK_END not in doc:
+        raise HadamhwError(f"{path}: no '{MARK_BEGIN}' ... '{MARK_END}' markers")
+    head, rest = doc.split(MARK_BEGIN, 1)
+    _, tail = rest.split(MARK_END, 1)
+    path.write_text(f"{head}{MARK_BEGIN}\n{text}\n{MARK_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        pairs = _pairs(args.configs)
+        settings = [s.strip() for s in args.streams.split(",")]
+        bad = [s for s in settings if s not in ("1", "auto")]
+        if bad:
+            raise HadamhwError(f"--streams: {bad[0]!r} is not 1 or auto")
+        load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print(f"load at start: {load}", flush=True)
+        rows = []
+        for n, m in pairs:
+            for s in settings:
+                print(f"n = {n}, m = {m}, P = {s} ...", flush=True)
+                row = run_config(n, m, s, args)
+                rows.append(row or {"n": n, "m": m, "streams_option": s, "missing": True})
+                print(json.dumps(rows[-1]), flush=True)
+        end_load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        text = table(rows)
+        print(text)
+        print(f"load at end: {end_load}")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"rows": rows, "load_start": load,
+                                             "load_end": end_load,
+                                             "command": " ".join(sys.argv)}, indent=1) + "\n")
+        if args.markdown:
+            update_markdown(args.markdown, text)
+    except HadamhwError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
