@@ -61,6 +61,7 @@ def cli(capsys):
     from hadamhw.cli import main
 
     def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop what fixtures printed
         try:
             code = main([str(a) for a in args])
         except SystemExit as exc:  # argparse errors

@@ -18,7 +18,6 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
-from hadamhw.cli import main
 from hadamhw.ir.random import random_ir
 from hadamhw.resources import templates_dir
 from hadamhw.verify.stimulus import make_stimulus
@@ -29,16 +28,6 @@ from tests.test_verilog_batch import PAIRWISE, _ids, _make_ir, _options, _row
 def _ir(seed: int = 21, n: int = 16, m: int = 16, readout: str = "every"):
     return random_ir(np.random.default_rng(seed), n, m, state_bits=12, output_size=5,
                      requant="lean", readout=readout)
-
-
-def _run(capsys, *argv) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # -- command line and manifest ---------------------------------------------------------------
@@ -59,8 +48,8 @@ def ir_file(tmp_path) -> Path:
     (("--target", "hls", "--streams", "auto"), "--streams auto"),
     (("--target", "hls", "--streams", "2", "--pipeline", "3"), "--pipeline 3"),
 ])
-def test_bad_stream_options_are_one_line_errors(capsys, tmp_path, ir_file, argv, fragment):
-    code, _, err = _run(capsys, "generate", ir_file, *argv, "-o", tmp_path / "out")
+def test_bad_stream_options_are_one_line_errors(cli, tmp_path, ir_file, argv, fragment):
+    code, _, err = cli("generate", ir_file, *argv, "-o", tmp_path / "out")
     lines = err.strip().splitlines()
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("hadamhw generate: error: "), err
@@ -68,8 +57,8 @@ def test_bad_stream_options_are_one_line_errors(capsys, tmp_path, ir_file, argv,
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_manifest_records_streams_and_pipeline(capsys, tmp_path, ir_file):
-    code, out, err = _run(capsys, "generate", ir_file, "--streams", "auto", "--pipeline",
+def test_manifest_records_streams_and_pipeline(cli, tmp_path, ir_file):
+    code, out, err = cli("generate", ir_file, "--streams", "auto", "--pipeline",
                           "auto", "--target-mhz", "250", "-o", tmp_path / "rtl")
     assert code == 0, err
     man = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
@@ -85,7 +74,7 @@ def test_manifest_records_streams_and_pipeline(capsys, tmp_path, ir_file):
     assert ports["s_axis_tid"] == ports["m_axis_tid"] == man["tid_bits"]
     assert f"streams: {P}" in out
     # one stream: no TID port, today's single-cycle core
-    code, _, err = _run(capsys, "generate", ir_file, "-o", tmp_path / "one")
+    code, _, err = cli("generate", ir_file, "-o", tmp_path / "one")
     one = json.loads((tmp_path / "one" / "manifest.json").read_text())
     assert code == 0 and "s_axis_tid" not in {p["name"] for p in one["ports"]}
     assert "streams" not in one and one["cycles_per_step"] == 1
