@@ -49,7 +49,8 @@ def register(sub) -> None:
                    help="interleave P independent sequences on one datapath (C-slow; "
                         "AXI4-Stream TID names the stream): the recurrence loop may then hold "
                         "P pipeline registers and still take one time step per cycle in all. "
-                        "'auto': as many as the loop's pipeline needs (Verilog). Default 1")
+                        "'auto': as many as the loop's pipeline needs (Verilog). Default 1; "
+                        "not with --fold F (the deep fold keeps one sequence's state in RAM)")
     p.add_argument("--pipeline", type=int_or_word(("none", "auto"), 1, MAX_LOOP_DEPTH),
                    default="none", metavar="none|auto|N",
                    help="Verilog pipeline registers: none (default: the recurrence in one "
