@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from argparse import Namespace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,16 +10,12 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.ir.random import random_ir
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "sweep_hw.py"
+from tests.tool_module import load_tool
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    spec = importlib.util.spec_from_file_location("sweep_hw", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("sweep_hw")
 
 
 def _res(luts: int, carry: int, ffs: int = 0) -> dict:
