@@ -31,6 +31,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "boolean": "a boolean",
                "string": "a string", "array": "an array", "object": "an object",
                "null": "null"}
+# jsonschema's numeric and array-length keywords, as the message words them
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+_ITEM_BOUNDS = {"minItems": "at least", "maxItems": "at most"}
 
 
 def schema_path(name: str) -> Path:
@@ -100,18 +103,10 @@ def _describe(error, unknown: str) -> tuple[list, str]:
         return path, f"must be one of {choices}, got {show(value)}"
     if keyword == "const":
         return path, f"must be {show(expected)}, got {show(value)}"
-    if keyword == "minimum":
-        return path, f"must be >= {expected}, got {show(value)}"
-    if keyword == "maximum":
-        return path, f"must be <= {expected}, got {show(value)}"
-    if keyword == "exclusiveMinimum":
-        return path, f"must be > {expected}, got {show(value)}"
-    if keyword == "exclusiveMaximum":
-        return path, f"must be < {expected}, got {show(value)}"
-    if keyword == "minItems":
-        return path, f"must have at least {expected} entries, got {len(value)}"
-    if keyword == "maxItems":
-        return path, f"must have at most {expected} entries, got {len(value)}"
+    if keyword in _BOUNDS:
+        return path, f"must be {_BOUNDS[keyword]} {expected}, got {show(value)}"
+    if keyword in _ITEM_BOUNDS:
+        return path, f"must have {_ITEM_BOUNDS[keyword]} {expected} entries, got {len(value)}"
     if keyword in ("minLength", "pattern"):
         what = error.schema.get("description", f"a string matching {expected}")
         return path, f"must be {what}, got {show(value)}"
