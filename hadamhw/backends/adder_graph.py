@@ -144,11 +144,6 @@ class AdderGraph:
                            "operands": [], "adder": False})
         return Signal(name, width, {}, value, node=True)
 
-    @property
-    def depth(self) -> int:
-        """Adder levels of the graph's longest path."""
-        return max((nd["level"] for nd in self.nodes), default=0)
-
     def tree(self, terms: list[Term]) -> Term | None:
         """Balanced tree of two-input adders; positive and negative terms apart."""
         pos = [t for t in terms if t.sign > 0]

@@ -43,11 +43,17 @@ bounds the rate of short steps that read out (`cycles_per_step`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hadamhw.errors import HadamhwError
+
+if TYPE_CHECKING:
+    from hadamhw.backends import GenerateOptions
+    from hadamhw.ir.schema import IntegerRNN
 
 # Output FIFO slots = readout beats in flight (the handshake's limit).
 FIFO_SLOTS = 2
@@ -260,3 +266,15 @@ def simulate_rotation(plan: FoldPlan, h: np.ndarray) -> np.ndarray:
         half, lane, word = plan.location(e)
         out[e] = mem[buf, half, word, lane]
     return out
+
+
+def resolve_fold(ir: IntegerRNN, options: GenerateOptions) -> GenerateOptions:
+    """The options as every backend builds them: checked, and a number of butterfly units
+    F = n/2 turned into the stage fold; other numbers stay numbers (the deep fold), and
+    numbers above n/2 are refused."""
+    options.validate()
+    if isinstance(options.fold, int):
+        check_units(options.fold, ir.hidden_size)
+        if options.fold == ir.hidden_size // 2:
+            return dataclasses.replace(options, fold="stage")
+    return options

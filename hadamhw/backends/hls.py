@@ -20,7 +20,6 @@ Folds:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import jinja2
 import numpy as np
 
 from hadamhw.backends import TARGET_MHZ, GenerateOptions, template_environment
-from hadamhw.backends.fold import FoldPlan, check_units
+from hadamhw.backends.fold import FoldPlan, resolve_fold
 from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import check_int64
@@ -140,11 +139,7 @@ def cycles_per_step(ir: IntegerRNN, fold: str | int) -> int:
 
 def build_context(ir: IntegerRNN, options: GenerateOptions) -> dict:
     """Everything the templates need, taken from the IR: types, constants, loop geometry."""
-    options.validate()
-    if isinstance(options.fold, int):
-        check_units(options.fold, ir.hidden_size)
-        if options.fold == ir.hidden_size // 2:  # n/2 units: the stage fold
-            options = dataclasses.replace(options, fold="stage")
+    options = resolve_fold(ir, options)
     if (options.top in _RESERVED_TOPS or options.top.startswith(("ap_", "hls_"))
             or options.top.endswith("_t")):
         raise HadamhwError(f"--top {options.top!r} clashes with a C++ keyword or a name the "

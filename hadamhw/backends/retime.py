@@ -45,10 +45,8 @@ class Retimer:
         if key not in self._copies:
             prev = self.at(name, cycle - 1)
             copy = f"{name}_c{cycle}"
-            # skip: the chain one register shorter (what a test corrupts the design with)
-            skip = self.at(name, cycle - 2) if cycle - 2 >= own else None
             self.regs.append({"name": copy, "msb": self.width[name] - 1, "src": prev,
-                              "skip": skip, "signed": self.signed[name],
+                              "signed": self.signed[name],
                               "reset": name in self.resets})
             self._copies[key] = copy
         return self._copies[key]

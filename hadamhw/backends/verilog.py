@@ -30,7 +30,6 @@ without the power of two that both requantization products share):
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import re
@@ -52,6 +51,7 @@ from hadamhw.backends.adder_graph import (
     extend,
 )
 from hadamhw.backends.csd import csd_digits
+from hadamhw.backends.fold import resolve_fold
 from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
@@ -889,10 +889,6 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
 
 # -- rendering -------------------------------------------------------------------------------
 
-def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
-    return render_template(env, name, ctx)
-
-
 def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
     options.validate()
     if options.recurrent == "dense" and options.fold == "stage":
@@ -909,19 +905,6 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
     for name in ("input_acc", "requant_sum", "output_acc"):
         if getattr(w, name) > 64:
             raise HadamhwError(f"IR width '{name}' = {getattr(w, name)} is over 64 bits")
-
-
-def resolve_fold(ir: IntegerRNN, options: GenerateOptions) -> GenerateOptions:
-    """A number of butterfly units F = n/2 is the stage fold; other numbers stay numbers
-    (the deep fold of hadamhw.backends.verilog_fold); larger ones are refused."""
-    options.validate()
-    if isinstance(options.fold, int):
-        from hadamhw.backends.fold import check_units
-
-        check_units(options.fold, ir.hidden_size)
-        if options.fold == ir.hidden_size // 2:
-            return dataclasses.replace(options, fold="stage")
-    return options
 
 
 def _integration_files(env: jinja2.Environment, ir: IntegerRNN, man: dict) -> dict[str, str]:
@@ -968,16 +951,16 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             from hadamhw.backends import verilog_dense  # the dense baseline's own module
 
             rot_ctx = verilog_dense.dense_rotate_context(ir, top)
-            files[f"{top}_rotate.v"] = _render(env, "rotate_dense.v.j2", rot_ctx)
+            files[f"{top}_rotate.v"] = render_template(env, "rotate_dense.v.j2", rot_ctx)
         else:
-            files[f"{top}_rotate.v"] = _render(env, "rotate_fwht.v.j2",
+            files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2",
                                                _rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
-    files[f"{top}.v"] = _render(env, "top.v.j2", ctx)
+    files[f"{top}.v"] = render_template(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
     man = manifest(ir, options, hdl, costs, stream)
     files.update(_integration_files(env, ir, man))
-    files["README.md"] = _render(env, "README.md.j2", {**ctx, "manifest": man,
+    files["README.md"] = render_template(env, "README.md.j2", {**ctx, "manifest": man,
                                                         "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()
     files["manifest.json"] = json.dumps(man, indent=2, sort_keys=True) + "\n"

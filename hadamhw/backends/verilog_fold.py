@@ -32,10 +32,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
-from hadamhw.backends import GenerateOptions, template_environment
+from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
 from hadamhw.backends.csd import csd_digits
 from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
@@ -120,8 +119,7 @@ def _packed(values: list[int], width: int) -> str:
 def _rom(name: str, data: str, addr: str, width: int, words: list[str]) -> dict:
     """A ROM in block RAM: `data` <= `name`[`addr`] every cycle (one cycle of latency)."""
     return {"name": name, "data": data, "addr": addr, "msb": width - 1, "depth": len(words),
-            "addr_msb": max(1, clog2(len(words))) - 1, "words": words,
-            "index_bits": max(1, clog2(len(words)))}
+            "addr_msb": max(1, clog2(len(words))) - 1, "words": words}
 
 
 def _slot_elements(plan: FoldPlan, t: int) -> list[int]:
@@ -590,12 +588,6 @@ def fold_manifest(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan,
     return man
 
 
-def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
-    from hadamhw.backends.verilog import _render as render_template
-
-    return render_template(env, name, ctx)
-
-
 def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
     if options.recurrent != "fwht":
         raise HadamhwError(f"--recurrent {options.recurrent}: --fold {options.fold} reuses "
@@ -621,12 +613,12 @@ def render(ir: IntegerRNN, options: GenerateOptions,
     ctx, costs = fold_context(ir, options, plan)
     top = options.top
     hdl = [f"{top}.v"]
-    files = {f"{top}.v": _render(env, TEMPLATE, ctx)}
+    files = {f"{top}.v": render_template(env, TEMPLATE, ctx)}
     man = fold_manifest(ir, options, plan, hdl, costs)
     from hadamhw.backends.verilog import _integration_files  # bench, vectors, FuseSoC core
 
     files.update(_integration_files(env, ir, man))
-    files["README.md"] = _render(env, README_TEMPLATE, {**ctx, "manifest": man,
+    files["README.md"] = render_template(env, README_TEMPLATE, {**ctx, "manifest": man,
                                                          "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()
     files["manifest.json"] = json.dumps(man, indent=2, sort_keys=True) + "\n"

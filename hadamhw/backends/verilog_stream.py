@@ -92,9 +92,6 @@ class Schedule:
         idx = next(i for i, lv in enumerate(self.loop_levels) if lv.name == name)
         return self.loop_origin + self.loop_stage[idx]
 
-    def has_loop_level(self, name: str) -> bool:
-        return any(lv.name == name for lv in self.loop_levels)
-
 
 # -- levels of each section -----------------------------------------------------------------
 def _graph_levels(decls: list[dict], tag: str, prefix: str, model, n: int) -> list[Level]:
@@ -505,7 +502,6 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
             "credit_bits": vg.clog2(fifo_depth + 1),
             "fifo_full": vg.lit(fifo_depth, vg.clog2(fifo_depth + 1)),
             "clear_last": vg.lit(P - 1, max(T, 1)),
-            "state_words": P,
         },
         **_interface_fields(ir, T),
     }
@@ -606,14 +602,12 @@ def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,
     piped = sch.mode != "none"
     input_regs = (max(sch.input_stage, default=0) + 1) if piped else 0
     ro_regs = 1 + (max(sch.readout_stage, default=0) if sch.readout_levels else 0)
-    serial_extra = rd["cycles"] + 1 if serial else 0
     return {
         "streams": sch.streams,
         "loop_depth": L,
         "cycles_per_step": aggregate,
         "cycles_per_step_per_stream": per_stream,
         "latency_cycles": sch.fifo + 2,
-        "serial_extra": serial_extra,
         "pipeline": {
             "mode": options.pipeline if isinstance(options.pipeline, str) else "depth",
             "target_mhz": float(options.target_mhz),
