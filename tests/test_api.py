@@ -98,22 +98,14 @@ def test_inputs_are_checked_and_real_inputs_quantized():
         integer_batch(token, np.zeros((2, 3)))
 
 
-def _skip_without_verilator():
-    from hadamhw.verify.cocotb_sim import simulator_available
-
-    reason = simulator_available("verilator")
-    if reason:
-        pytest.skip(reason)
-
-
 @pytest.mark.sim
+@pytest.mark.needs("verilator")
 @pytest.mark.parametrize("kw, fold", [
     ({}, "parallel"),
     ({"readout": "last", "input_kind": "token", "input_size": 10, "seed": 6}, "stage"),
     ({"seed": 7}, 2),  # the deep fold
 ])
 def test_verilog_predict_equals_golden_on_a_random_batch(kw, fold, tmp_path):
-    _skip_without_verilator()
     ir = _ir(**kw)
     design = hadamhw.generate(ir, tmp_path / "rtl", fold=fold)
     x = random_inputs(np.random.default_rng(1), ir, 40, 13)
@@ -126,10 +118,10 @@ def test_verilog_predict_equals_golden_on_a_random_batch(kw, fold, tmp_path):
 
 
 @pytest.mark.sim
+@pytest.mark.needs("verilator")
 def test_verilog_predict_reports_what_the_hardware_computes(tmp_path):
     """predict returns the core's integers, not the golden model's: a core whose readout
     bias is off by one gives outputs off by one."""
-    _skip_without_verilator()
     ir = _ir(seed=8)
     design = hadamhw.generate(ir, tmp_path / "rtl")
     top = design.path / "hadamrnn.v"
@@ -146,12 +138,6 @@ def test_verilog_predict_reports_what_the_hardware_computes(tmp_path):
 
 @pytest.mark.hls
 def test_hls_predict_equals_golden_on_a_random_batch(tmp_path):
-    from hadamhw.verify.csim import find_ap_types
-
-    try:
-        find_ap_types()
-    except HadamhwError as exc:
-        pytest.skip(str(exc))
     ir = _ir(readout="last", seed=9)
     design = hadamhw.generate(ir, tmp_path / "hls", target="hls")
     x = random_inputs(np.random.default_rng(3), ir, 30, 9)

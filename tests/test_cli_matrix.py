@@ -231,7 +231,7 @@ def inputs(tmp_path_factory) -> Path:
 
 
 # The long work of each command; a row that reaches one of them failed too late.
-WORK = ("hadamhw.train:train", "hadamhw.ir.lower:lower", "hadamhw.evaluate:evaluate",
+WORK = ("hadamhw.train:Trainer", "hadamhw.ir.lower:lower", "hadamhw.evaluate:evaluate",
         "hadamhw.backends.verilog:generate", "hadamhw.backends.hls:generate",
         "hadamhw.verify.cocotb_sim:run_cocotb", "hadamhw.verify.verilator_batch:run_batch",
         "hadamhw.verify.csim:build_csim", "hadamhw.verify.csim:run_csim",

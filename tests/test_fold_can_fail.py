@@ -121,11 +121,10 @@ def test_cocotb_reports_ram_addressing_corruption(tmp):
     _assert_value_mismatch(run_cocotb(design, _stimulus(), simulator="verilator", seed=3))
 
 
+@pytest.mark.needs("icarus")
 @pytest.mark.parametrize("variant", [None, "write-word", "buffer-toggle"])
 def test_generated_testbench_reports_ram_addressing_corruption(variant, tmp):
     """The design's own Verilog bench (FuseSoC's sim target) on Icarus."""
-    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-        pytest.skip("Icarus Verilog (iverilog, vvp) is not on PATH")
     design = _design(tmp, variant)[0]
     man = json.loads((design / "manifest.json").read_text())
     sources = [*man["hdl_files"], man["verilog_testbench"]["file"]]

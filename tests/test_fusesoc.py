@@ -19,6 +19,7 @@ import yaml
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.ir.random import random_ir
+from tests.needs import need
 
 FUSESOC_TIMEOUT_S = 600
 
@@ -120,13 +121,6 @@ def _fusesoc() -> str:
     return found
 
 
-def _need(tool: str) -> None:
-    from hadamhw.verify.tools import verilator_env
-
-    if shutil.which(tool, path=verilator_env()["PATH"]) is None:
-        pytest.skip(f"{tool} is not on PATH")
-
-
 def _run(design: Path, target: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
     from hadamhw.verify.tools import verilator_env
 
@@ -155,7 +149,7 @@ def designs(tmp_path_factory):
 
 @pytest.mark.sim
 def test_fusesoc_lint_target_passes_and_can_fail(designs, tmp_path):
-    _need("verilator")
+    need("verilator")
     design = designs("every")
     proc = _run(design, "lint", tmp_path / "clean")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -175,7 +169,7 @@ def test_fusesoc_lint_target_passes_and_can_fail(designs, tmp_path):
     ("every-fold1", {"fold": 1}),  # the deep fold: state in RAM, 2-slot output FIFO
 ])
 def test_fusesoc_sim_target_replays_the_golden_vectors(name, kw, designs, tmp_path):
-    _need("iverilog")
+    need("icarus")
     design = designs(name, **kw)
     beats = json.loads((design / "manifest.json").read_text())["verilog_testbench"]["output_beats"]
     proc = _run(design, "sim", tmp_path)
@@ -185,7 +179,7 @@ def test_fusesoc_sim_target_replays_the_golden_vectors(name, kw, designs, tmp_pa
 
 @pytest.mark.sim
 def test_fusesoc_sim_target_fails_on_a_wrong_expected_value(designs, tmp_path):
-    _need("iverilog")
+    need("icarus")
     broken = tmp_path / "design"
     shutil.copytree(designs("every"), broken)
     man = json.loads((broken / "manifest.json").read_text())
@@ -203,7 +197,7 @@ def test_fusesoc_sim_target_fails_on_a_wrong_expected_value(designs, tmp_path):
 
 @pytest.mark.sim
 def test_fusesoc_sim_target_on_verilator(designs, tmp_path):
-    _need("verilator")
+    need("verilator")
     proc = _run(designs("every"), "sim", tmp_path, "--tool", "verilator")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "PASS: " in proc.stdout

@@ -257,11 +257,8 @@ def test_imdb_train_lower_eval(imdb_model, cli):
 
 
 @pytest.mark.sim
+@pytest.mark.needs("verilator")
 def test_imdb_hardware_bit_exact(imdb_model, cli):
-    from hadamhw.verify.cocotb_sim import simulator_available
-
-    if simulator_available("verilator"):
-        pytest.skip(simulator_available("verilator"))
     root, _, model = imdb_model
     rtl = root / "rtl"
     code, _, err = cli("generate", model, "--target", "verilog", "-o", rtl)

@@ -247,12 +247,11 @@ def _run_generated_testbench(design: Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.needs("icarus")
 @pytest.mark.parametrize("variant", [None, *VARIANTS])
 def test_generated_testbench_reports_corruption(variant, tmp):
     """The design's own test bench (the FuseSoC sim target) passes the clean copy and fails
     every corrupted one."""
-    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-        pytest.skip("Icarus Verilog (iverilog, vvp) is not on PATH")
     fold, kind = (VARIANTS[variant][3], VARIANTS[variant][4]) if variant else ("parallel", "every")
     design = tmp / f"design-{variant or 'clean'}-{fold}-{kind}"
     if not design.is_dir():
