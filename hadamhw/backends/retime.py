@@ -45,8 +45,11 @@ class Retimer:
         if key not in self._copies:
             prev = self.at(name, cycle - 1)
             copy = f"{name}_c{cycle}"
+            # skip: the chain one register shorter, for the mutation test that corrupts the
+            # template to use it (tests/test_verilog_batch.py, drive-register-skipped)
+            skip = self.at(name, cycle - 2) if cycle - 2 >= own else None
             self.regs.append({"name": copy, "msb": self.width[name] - 1, "src": prev,
-                              "signed": self.signed[name],
+                              "skip": skip, "signed": self.signed[name],
                               "reset": name in self.resets})
             self._copies[key] = copy
         return self._copies[key]

