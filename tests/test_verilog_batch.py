@@ -392,17 +392,27 @@ STREAM_CORRUPTIONS = {
         "{{ r.skip if r.name == 'SKIP' else r.src }};"),
     # a stream's new state written to another stream's entry
     "state-to-another-slot": (
-        "clr_busy_q ? clr_idx_q : {{ stream.write_tid }};",
-        "clr_busy_q ? clr_idx_q : ({{ stream.write_tid }} ^ {{ stream.tid_bits }}'d1);"),
+        "{{ clr(g) }} ? {{ clr_idx(g) }} : {{ tid(g) }};",
+        "{{ clr(g) }} ? {{ clr_idx(g) }} : ({{ tid(g) }} ^ {{ stream.tid_bits }}'d1);"),
+    # one group of state elements sees a sequence's end a cycle late (its copy of tlast
+    # taken from another group's copy instead of the cycle before)
+    "state-group-late": (
+        "    wr_last_g{{ g }}  <= {{ sw.early.last }};",
+        "    wr_last_g{{ g }}  <= {% if g %}wr_last_g0{% else %}{{ sw.early.last }}{% endif %};"),
     # the output beat carries the id of the beat waiting at the input
     "wrong-output-tid": (
         "{% if tid_bits %}{{ stream.fifo_tid }}, {% endif %}",
         "{% if tid_bits %}in_tid_q, {% endif %}"),
     # a stream's step issues before its previous step has left the loop
-    "no-hazard-check": ("  wire hazard = {{ stream.hazard }};", "  wire hazard = 1'b0;"),
+    "no-hazard-check": ("  wire hazard = {{ stream.hazard.wire }};", "  wire hazard = 1'b0;"),
+    # the registered hazard forgets the step issuing now (a stream's next beat right behind)
+    "hazard-misses-the-issuing-step": ("(s_axis_tvalid ? hazard_after_issue : hazard_waiting)",
+                                       "(s_axis_tvalid ? hazard_arriving : hazard_waiting)"),
     # a readout step issues without a free output credit (unpipelined: a 4-slot FIFO that
     # random back-pressure overflows quickly)
     "no-credit-check": ("(~in_readout | credit_free)", "1'b1", {"pipeline": "none"}),
+    # the registered credit check never sees the last credit taken
+    "credit-last-missed": ("(credit_last & go_out)", "(1'b0 & go_out)", {"pipeline": "none"}),
 }
 
 

@@ -65,6 +65,11 @@ class DelayModel:
     def ram_level(self, name: str, n: int) -> Level:
         return Level(name, self.route_ns(n) + self.ram_read)
 
+    def ram_write_level(self, name: str, n: int) -> Level:
+        """A LUT (the write data's select) and its net into a distributed RAM's write port
+        (measured: the saturation, this LUT and the net took 5.75 ns, n = 16)."""
+        return Level(name, self.lut_route * self.route_ns(n) + self.lut + self.route_ns(n))
+
 
 @dataclass(frozen=True)
 class Level:
