@@ -405,6 +405,10 @@ STREAM_CORRUPTIONS = {
         "{% if tid_bits %}in_tid_q, {% endif %}"),
     # a stream's step issues before its previous step has left the loop
     "no-hazard-check": ("  wire hazard = {{ stream.hazard.wire }};", "  wire hazard = 1'b0;"),
+    # stream 0's earlier steps drop out of the registered hazard
+    "hazard-forgets-a-stream": (
+        "      recent_q[{{ r.stream }}] <= {{ r.expr }};",
+        "      recent_q[{{ r.stream }}] <= {{ \"1'b0\" if r.stream == 0 else r.expr }};"),
     # the registered hazard forgets the step issuing now (a stream's next beat right behind)
     "hazard-misses-the-issuing-step": ("(s_axis_tvalid ? hazard_after_issue : hazard_waiting)",
                                        "(s_axis_tvalid ? hazard_arriving : hazard_waiting)"),

@@ -433,7 +433,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
 
     # -- control wires at their cycles -------------------------------------------------------
     L = sch.loop_depth
-    hazard = _hazard_context(rt, L, range(1, L) if not stage_fold else range(k, L), T)
+    hazard = _hazard_context(rt, range(1, L) if not stage_fold else range(k, L), P, T)
     bank_busy = [rt.at("go", j) for j in range(1, k)] if stage_fold else []
     state_write = _state_write_context(rt, sch, n, T)
     # the new state as of the write cycle (registered when saturation and the write are a
@@ -520,31 +520,42 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
 STATE_GROUP_SIZE = 4
 
 
-def _hazard_context(rt: Retimer, L: int, issued: range, T: int) -> dict:
+def _hazard_context(rt: Retimer, issued: range, P: int, T: int) -> dict:
     """The hazard as a register: does the beat in the input register in the next cycle
     belong to a stream issued `j` cycles before it, for j in `issued`?
 
-    Computed one cycle ahead from the copies of go and in_tid_q one cycle younger, so that
-    the issue (go) reads a flip-flop instead of L - 1 comparisons. Next cycle's beat is the
-    one waiting now (no issue) or the one arriving (issue, or an empty register): the
-    comparisons with s_axis_tid and with in_tid_q are made side by side and go picks."""
+    Computed one cycle ahead, so that the issue (go) reads a flip-flop. `recent_q` has one
+    bit per stream: a step of it issued j - 1 cycles ago (j in `issued`, j >= 2), that is,
+    j cycles ago as of the next cycle; the step issuing now (j = 1) is the one compare of
+    in_tid_q with s_axis_tid. Next cycle's beat is the one waiting now (no issue) or the one
+    arriving (after an issue, or into an empty register): both selects are made side by
+    side and go picks one. Two or three logic levels each, not L - 1 compares in a row."""
     if not issued:
         return {"registered": False, "wire": "1'b0"}
-
-    def compare(j: int, tid: str) -> str:
-        go_j = rt.at("go", j - 1)
-        return f"({go_j} & ({rt.at('in_tid_q', j - 1)} == {tid}))" if T else go_j
-
-    older = [j for j in issued if j >= 2]
-    arriving = [compare(j, "s_axis_tid") for j in older]
-    waiting = [compare(j, "in_tid_q") for j in older]
-    after_issue = list(arriving)
-    if 1 in issued:  # the beat that issues now and the arriving one: the same stream?
+    slots = 1 << T
+    recent = []
+    for stream in range(slots):
+        terms = []
+        for j in issued:
+            if j < 2 or stream >= P:  # ids from P up never arrive
+                continue
+            go_j = rt.at("go", j - 2)
+            terms.append(f"({go_j} & ({rt.at('in_tid_q', j - 2)} == {vg.lit(stream, T)}))"
+                         if T else go_j)
+        recent.append(" | ".join(terms) if terms else "1'b0")
+    if all(r == "1'b0" for r in recent):
+        recent = []
+    pick = (lambda tid: f"recent_q[{tid}]" if T else "recent_q") if recent else \
+        (lambda tid: "1'b0")
+    after_issue = [pick("s_axis_tid")] if recent else []
+    if 1 in issued:
         after_issue.append("(in_tid_q == s_axis_tid)" if T else "1'b1")
     return {
         "registered": True, "wire": "hazard_q",
-        "arriving": " | ".join(arriving) or "1'b0",
-        "waiting": " | ".join(waiting) or "1'b0",
+        "recent": [{"stream": i, "expr": e} for i, e in enumerate(recent)],
+        "recent_msb": slots - 1,
+        "arriving": pick("s_axis_tid"),
+        "waiting": pick("in_tid_q"),
         "after_issue": " | ".join(after_issue) or "1'b0",
     }
 
