@@ -28,11 +28,14 @@ __all__ = ["Design", "generate", "load", "lower", "open_design"]
 def lower(checkpoint: str | Path, *, state_bits: int = 12, calib: int = 512,
           calib_data: str | Path | None = None, percentile: float = 100.0,
           precision: int = 16, output_bits: int | None = None,
-          data: str | Path | None = None) -> IntegerRNN:
+          data: str | Path | None = None, state_scale: str = "pow2",
+          rotate_digits: int | None = None) -> IntegerRNN:
     """Lower a checkpoint written by `hadamhw train` (or `import-ref`) to the integer IR.
 
     The options are `hadamhw lower`'s: calibration on `calib` sequences of the checkpoint's
-    task (or the inputs in `calib_data`, a .npy file), state width `state_bits`, ...
+    task (or the inputs in `calib_data`, a .npy file), state width `state_bits`, the state
+    scale (`pow2` or `calibrated`), the CSD digits of M_r for odd log2 m
+    (`rotate_digits`, None: the default), ...
     """
     from hadamhw.commands.common import lower_checkpoint
 
@@ -42,7 +45,8 @@ def lower(checkpoint: str | Path, *, state_bits: int = 12, calib: int = 512,
     args = argparse.Namespace(state_bits=state_bits, calib=calib,
                               calib_data=None if calib_data is None else str(calib_data),
                               percentile=percentile, precision=precision,
-                              output_bits=output_bits, data=None if data is None else str(data))
+                              output_bits=output_bits, data=None if data is None else str(data),
+                              state_scale=state_scale, rotate_digits=rotate_digits)
     return lower_checkpoint(path, args)[0]
 
 

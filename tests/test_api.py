@@ -52,6 +52,14 @@ def test_lower_a_checkpoint_like_the_cli(tmp_path, cli):
     assert ir.widths.state == 9
     assert ir.to_json() == hadamhw.load(tmp_path / "cli.ir.json").to_json()
     assert hadamhw.load(ckpt, state_bits=9, calib=64).to_json() == ir.to_json()
+    # the lowering's requantization options too (n = m = 8: log2 m odd, M_r has CSD digits)
+    assert cli("lower", ckpt, "--calib", "64", "--state-scale", "calibrated",
+               "--rotate-digits", "2", "-o", tmp_path / "cal.ir.json")[0] == 0
+    cal = hadamhw.lower(ckpt, calib=64, state_scale="calibrated", rotate_digits=2)
+    assert cal.to_json() == hadamhw.load(tmp_path / "cal.ir.json").to_json()
+    assert cal.to_json() != hadamhw.lower(ckpt, calib=64).to_json()
+    with pytest.raises(HadamhwError, match="state-scale"):
+        hadamhw.lower(ckpt, calib=64, state_scale="linear")
 
 
 def test_generate_writes_a_design(tmp_path):
