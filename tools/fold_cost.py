@@ -102,11 +102,29 @@ def sweep(args: argparse.Namespace) -> None:
         log.flush()
 
 
+# What docs/fold-cost.json keeps of each report: the numbers, the command and the load.
+RECORD_FIELDS = ("cycles_per_step", "family", "latency_cycles", "mul_cells", "pnr", "sweep",
+                 "total", "yosys")
+
+
+def record(path: Path, rep: dict) -> dict:
+    """One run's record for `--json`."""
+    a = rep.get("analytical") or {}
+    merged = {**rep, "cycles_per_step": a.get("cycles_per_step"),
+              "latency_cycles": a.get("latency_cycles")}
+    out = {"file": path.name, **{k: merged.get(k) for k in RECORD_FIELDS}}
+    if out["pnr"]:  # the log's path is this machine's, not a result
+        out["pnr"] = {k: v for k, v in out["pnr"].items() if k != "log"}
+    return out
+
+
 def table(args: argparse.Namespace) -> None:
     cells = {"ice40": ("ICESTORM_LC", "ICESTORM_RAM"), "ecp5": ("TRELLIS_COMB", "DP16KD")}
     rows = []
+    records = []
     for path in sorted(Path(args.out).glob("*-F*-*.json")):
         rep = json.loads(path.read_text())
+        records.append(record(path, rep))
         sw = rep["sweep"]
         pnr = rep.get("pnr") or {}
         util = pnr.get("utilization") or {}
@@ -124,6 +142,8 @@ def table(args: argparse.Namespace) -> None:
                      "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
                      "dsp": rep["total"]["dsp"], "mul": rep["mul_cells"], "fmax": fmax,
                      "cycles": cycles, "seq_us": seq_us, "status": pnr.get("status", "")})
+    if args.json:
+        Path(args.json).write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
     order = {"ice40": 0, "ecp5": 1}
     rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2), r["units"]))
 
@@ -157,6 +177,8 @@ def main() -> None:
     ap.add_argument("-o", "--out", default="out/fold_cost")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per report")
     ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
+    ap.add_argument("--json", help="with --table: write every run's record (numbers, command, "
+                                   "load) to this file")
     args = ap.parse_args()
     if args.table:
         table(args)

@@ -1,0 +1,47 @@
+"""tools/fold_cost.py: the table and the run records it writes from the reports."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+
+from tests.tool_module import load_tool
+
+
+def _report(family: str, fmax: float | None, status: str) -> dict:
+    util = {"TRELLIS_COMB": {"used": 3456, "available": 24288},
+            "DP16KD": {"used": 7, "available": 56}} if status == "routed" else {}
+    return {
+        "family": family, "mul_cells": 0, "yosys": "Yosys 0.70",
+        "analytical": {"cycles_per_step": 448, "latency_cycles": 464,
+                       "fold_plan": {"ram_bits": 40000, "rom_bits": 6208}},
+        "total": {"lut_equivalents": 2910, "ffs": 957, "dsp": 0},
+        "pnr": {"status": status, "device": "LFE5U-25F", "fmax_mhz": fmax,
+                "utilization": util, "log": "/somewhere/nextpnr.log"},
+        "sweep": {"config": "copy", "units": 1, "device": "25k", "steps_per_sequence": 1000,
+                  "command": "hadamhw report …", "uptime_before": "load 1.0"},
+    }
+
+
+def test_table_and_records(tmp_path, capsys):
+    tool = load_tool("fold_cost")
+    (tmp_path / "copy-F1-ecp5.json").write_text(json.dumps(_report("ecp5", 51.58, "routed")))
+    records = tmp_path / "records.json"
+    tool.table(Namespace(out=str(tmp_path), json=str(records)))
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| copy")]
+    # 448 cycles × 1000 steps / 51.58 MHz = 8.69 ms a sequence, 115.1 a second
+    assert row == ["| copy | 1 | LFE5U-25F | 3,456 / 24,288 | 2,910 | 957 | 7 / 56 | 46,208 "
+                   "| 0 / 0 | 51.6 | 448 | 8.7 ms | 115.1 |"]
+    (rec,) = json.loads(records.read_text())
+    assert rec["file"] == "copy-F1-ecp5.json" and rec["cycles_per_step"] == 448
+    assert rec["sweep"]["uptime_before"] == "load 1.0" and "log" not in rec["pnr"]
+
+
+def test_a_design_that_does_not_fit_has_no_rate(tmp_path, capsys):
+    tool = load_tool("fold_cost")
+    (tmp_path / "copy-F1-ice40.json").write_text(
+        json.dumps(_report("ice40", None, "does not fit: 10478 LUTs")))
+    tool.table(Namespace(out=str(tmp_path), json=None))
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| copy")]
+    assert row == ["| copy | 1 | LFE5U-25F | does not fit: 10478 LUTs | 2,910 | 957 | — "
+                   "| 46,208 | 0 / 0 | — | 448 | — | — |"]
