@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("build/pnr_streams"))
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per tool run (default: none)")
+    p.add_argument("--device", choices=("25k", "45k", "85k"),
+                   help="ECP5 device to place on (default: the smallest that holds the design; "
+                        "nextpnr's legalizer can stall on a device that holds it tightly)")
     p.add_argument("--cached-only", action="store_true",
                    help="run no tool: the table of the configurations measured so far (the "
                         "others are listed as not measured)")
@@ -112,7 +115,8 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     man = vg.generate(design_ir(n, m, args.seed), folder / "rtl", options)
     started = time.monotonic()
     report = make_report(folder / "rtl", "ecp5", pnr=True, build_dir=folder / "build",
-                         progress=False, freq_mhz=target, timeout=args.timeout)
+                         progress=False, freq_mhz=target, timeout=args.timeout,
+                         device=args.device)
     total, pnr = report["total"], report["pnr"] or {}
     fmax = pnr.get("fmax_mhz")
     cycles = man["cycles_per_step"]
