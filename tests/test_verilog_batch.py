@@ -392,13 +392,13 @@ STREAM_CORRUPTIONS = {
         "{{ r.skip if r.name == 'SKIP' else r.src }};"),
     # a stream's new state written to another stream's entry
     "state-to-another-slot": (
-        "{{ clr(g) }} ? {{ clr_idx(g) }} : {{ tid(g) }};",
-        "{{ clr(g) }} ? {{ clr_idx(g) }} : ({{ tid(g) }} ^ {{ stream.tid_bits }}'d1);"),
+        "{{ g.clr }} ? {{ g.clr_idx }} : {{ g.tid }};",
+        "{{ g.clr }} ? {{ g.clr_idx }} : ({{ g.tid }} ^ {{ stream.tid_bits }}'d1);"),
     # one group of state elements sees a sequence's end a cycle late (its copy of tlast
     # taken from another group's copy instead of the cycle before)
     "state-group-late": (
-        "    wr_last_g{{ g }}  <= {{ sw.early.last }};",
-        "    wr_last_g{{ g }}  <= {% if g %}wr_last_g0{% else %}{{ sw.early.last }}{% endif %};"),
+        "    {{ g.last }}  <= {{ sw.early.last }};",
+        "    {{ g.last }}  <= {% if g.index %}wr_last_g0{% else %}{{ sw.early.last }}{% endif %};"),
     # the output beat carries the id of the beat waiting at the input
     "wrong-output-tid": (
         "{% if tid_bits %}{{ stream.fifo_tid }}, {% endif %}",

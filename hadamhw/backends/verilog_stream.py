@@ -563,23 +563,34 @@ def _hazard_context(rt: Retimer, issued: range, P: int, T: int) -> dict:
 def _state_write_context(rt: Retimer, sch: Schedule, n: int, T: int) -> dict:
     """The state's write (cycle `write`) and read address (cycle `read`) per group of
     STATE_GROUP_SIZE elements, each group's copy registered from the cycle before; one
-    shared copy where the write is in cycle 0 (no earlier cycle to register it from)."""
+    shared copy where the write is in cycle 0 (no earlier cycle to register it from).
+
+    groups[g] names the signals group g writes and reads with: its own registers, or the
+    shared wires when the write is not replicated."""
     W, A = sch.write, sch.read
-    count = -(-n // STATE_GROUP_SIZE) if W >= 1 else 1
+    replicated = W >= 1
+    count = -(-n // STATE_GROUP_SIZE) if replicated else 1
     group_of = [i // STATE_GROUP_SIZE if count > 1 else 0 for i in range(n)]
-    if W >= 1:
+    early = None
+    if replicated:
         early = {"valid": rt.at("go", W - 1), "last": rt.at("in_last_q", W - 1),
                  "tid": rt.at("in_tid_q", W - 1) if T else None}
-        now = {"valid": "", "last": "", "tid": None}
     else:
-        early = None
-        now = {"valid": rt.at("go", W), "last": rt.at("in_last_q", W),
-               "tid": rt.at("in_tid_q", W) if T else None}
+        shared = {"valid": rt.at("go", W), "last": rt.at("in_last_q", W),
+                  "tid": rt.at("in_tid_q", W) if T else None,
+                  "clr": "clr_busy_q", "clr_idx": "clr_idx_q"}
     # the read address: a per-group copy when there is a cycle before the read to copy from
     read_early = rt.at("in_tid_q", A - 1) if T and A >= 1 and count > 1 else None
-    read_now = rt.at("in_tid_q", A) if T and read_early is None else None
-    return {"groups": list(range(count)), "group_of": group_of, "replicated": W >= 1,
-            "early": early, "now": now, "read_early": read_early, "read_now": read_now}
+    read_shared = rt.at("in_tid_q", A) if T and read_early is None else None
+    groups = []
+    for g in range(count):
+        own = {"valid": f"wr_valid_g{g}", "last": f"wr_last_g{g}",
+               "tid": f"wr_tid_g{g}" if T else None,
+               "clr": f"clr_busy_g{g}", "clr_idx": f"clr_idx_g{g}"}
+        groups.append({"index": g, **(own if replicated else shared),
+                       "read": f"rd_tid_g{g}" if read_early else read_shared})
+    return {"groups": groups, "group_of": group_of, "replicated": replicated,
+            "early": early, "read_early": read_early}
 
 
 def _beat_data(ir: IntegerRNN) -> str:
