@@ -39,6 +39,7 @@ from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
+from hadamhw.report.pnr import NAMED_DEVICES
 
 TOP = "hadamrnn"
 CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
@@ -60,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("build/pnr_streams"))
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per tool run (default: none)")
-    p.add_argument("--device", choices=("25k", "45k", "85k"),
+    p.add_argument("--device", choices=sorted(NAMED_DEVICES["ecp5"]),
                    help="ECP5 device to place on (default: the smallest that holds the design; "
                         "nextpnr's legalizer can stall on a device that holds it tightly)")
     p.add_argument("--cached-only", action="store_true",
