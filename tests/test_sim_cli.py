@@ -67,7 +67,7 @@ def test_help_lists_the_options(capsys):
     out = capsys.readouterr().out
     for option in ("--sequences", "--seed", "--min-steps", "--max-steps", "--simulator",
                    "--waves", "--json", "--batch", "--fold", "--build-dir", "--task-data",
-                   "--state-bits"):
+                   "--state-bits", "--jobs"):
         assert option in out
 
 
@@ -97,6 +97,8 @@ def test_broken_ir_file(capsys, tmp_path):
     (["--min-steps", "5", "--max-steps", "3"], "--max-steps"),
     (["--batch", "--simulator", "icarus"], "--batch"),
     (["--batch", "--waves"], "--waves"),
+    (["--jobs", "2"], "--jobs"),
+    (["--batch", "--jobs", "0"], "--jobs"),
     (["--state-bits", "10"], "--state-bits"),
 ])
 def test_bad_options(capsys, ir_file, argv, fragment):
@@ -160,6 +162,13 @@ def test_batch(capsys, design):
     report = json.loads(out)
     assert report["simulator"] == "verilator-batch"
     assert report["sequences"] == 50 and report["bit_exact"] is True
+    rc, out, _ = _run(capsys, str(design), "--batch", "--sequences", "50", "--jobs", "2",
+                      "--json")
+    assert rc == 0
+    shared = json.loads(out)
+    assert shared["bit_exact"] is True
+    assert (shared["steps"], shared["outputs_checked"]) == (report["steps"],
+                                                             report["outputs_checked"])
 
 
 @pytest.mark.sim

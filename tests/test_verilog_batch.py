@@ -268,6 +268,34 @@ def test_mismatch_count_is_the_true_total(build_dir, tmp_path):
     assert {m.expected - m.got for m in result.mismatches} == {1}
 
 
+@pytest.mark.parametrize("streams", [1, 3])
+def test_jobs_share_the_sequences(build_dir, tmp_path, streams):
+    """Three harness processes check what one does; a mismatch names the sequence by its
+    index in the whole stimulus, not in its process's share."""
+    ir = random_ir(np.random.default_rng(10), 8, 4, output_size=4)
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions(streams=streams))
+    stim = make_stimulus(ir, sequences=25, seed=6, min_steps=2, max_steps=9)
+    one = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=1)
+    three = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=1, jobs=3)
+    assert one.ok and three.ok
+    assert three.outputs_checked == one.outputs_checked == stim.steps * (ir.output_size + 1)
+    assert three.sequences == 25 and three.steps == stim.steps
+    # sequence 20 lies in the third share (sequences 16-24): one wrong word
+    outputs = [o.copy() for o in stim.outputs]
+    outputs[20][-1, 2] += 1
+    broken = run_batch(tmp_path / "rtl", type(stim)(stim.sequences, outputs, stim.argmax),
+                       build_dir=build_dir, jobs=3)
+    assert broken.mismatch_count == 1
+    bad = broken.mismatches[0]
+    assert (bad.sequence, bad.step, bad.index) == (20, len(outputs[20]) - 1, 2)
+    # more processes than sequences: one per sequence
+    assert run_batch(tmp_path / "rtl", type(stim)(stim.sequences[:2], stim.outputs[:2],
+                                                  stim.argmax[:2]),
+                     build_dir=build_dir, jobs=8).ok
+    with pytest.raises(HadamhwError, match="jobs must be at least 1"):
+        run_batch(tmp_path / "rtl", stim, build_dir=build_dir, jobs=0)
+
+
 @pytest.mark.parametrize("fold", ["parallel", "stage"])
 def test_detects_missing_serial_readout_stall(build_dir, tmp_path, fold):
     """Without the stall, a last step that arrives while the serial readout runs restarts
@@ -282,6 +310,29 @@ def test_detects_missing_serial_readout_stall(build_dir, tmp_path, fold):
                           fold=fold, lanes=1)
     broken = run_batch(rtl, stim, build_dir=build_dir, gaps=False)
     assert not broken.ok
+
+
+def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
+    """The harness's own reader: a foreign file, a cut-off one, a negative count."""
+    import subprocess
+
+    from hadamhw.verify.stimulus import write_vectors
+
+    ir = random_ir(np.random.default_rng(11), 8, 4)
+    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    exe = build(tmp_path / "rtl", build_dir).executable
+    good = tmp_path / "good.txt"
+    write_vectors(ir, make_stimulus(ir, sequences=3, seed=1), good)
+    text = good.read_text()
+    cases = {"foreign": ("something else 1\n", "not a hadamhw vector file"),
+             "cut": (text[: len(text) // 2], "truncated"),
+             "negative": (text.replace("\n3 ", "\n-3 ", 1), "negative count")}
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.txt"
+        path.write_text(content)
+        proc = subprocess.run([str(exe), str(path), str(tmp_path / "r.txt"), "0", "0", "100000",
+                               "4", "8", "1"], capture_output=True, text=True)
+        assert proc.returncode != 0 and message in proc.stderr, (name, proc.stderr)
 
 
 def test_not_a_design_folder(tmp_path):
@@ -370,6 +421,30 @@ def test_streams_in_turn_take_one_step_per_cycle(build_dir, tmp_path, fold, equa
                                  + man["latency_cycles"] + man["reset_cycles"] + 1)
         assert result.cycles >= stim.steps * man["cycles_per_step_per_stream"] - \
             man["cycles_per_step_per_stream"]
+
+
+def test_transport_registers_carry_the_drive_across(build_dir, tmp_path):
+    """Where the delay model says the drive's net crosses more than a stage (here: a clock
+    the n = 16 design would need at n = 128), a plain register more sits between the drive
+    and the loop, and the readout waits as long; the design stays bit-exact, and skipping
+    that register is caught."""
+    ir = _stream_ir()
+    fast = {**STREAM_OPTIONS, "target_mhz": 700}
+    plain = json.loads(vg.render(ir, GenerateOptions(**STREAM_OPTIONS))["manifest.json"])
+    assert plain["pipeline"]["transport_registers"] == 0
+    files = vg.render(ir, GenerateOptions(**fast))
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["pipeline"]["transport_registers"] == 1
+    chain = re.search(r"(d_\d+)_c(\d+) <= \1_c\d+;", files["hadamrnn.v"])
+    assert chain, "no drive register behind another"
+    stim = make_stimulus(ir, sequences=40, seed=6, min_steps=3, max_steps=12)
+    old, new = STREAM_CORRUPTIONS["drive-register-skipped"]
+    clean = _mutated_design(tmp_path / "clean", ir, old, old, **fast)
+    assert run_batch(clean, stim, build_dir=build_dir, seed=4).ok
+    skipped = new.replace("SKIP", f"{chain.group(1)}_c{chain.group(2)}")
+    broken = run_batch(_mutated_design(tmp_path / "broken", ir, old, skipped, **fast), stim,
+                       build_dir=build_dir, seed=4)
+    assert not broken.ok
 
 
 def _first_skippable(text: str) -> str:

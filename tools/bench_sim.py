@@ -7,11 +7,13 @@ Verilator C++ harness (`hadamhw sim --batch`). Builds are cached and not timed; 
 simulated time steps over the simulators' own run time.
 
     .venv/bin/python tools/bench_sim.py [--sizes 64 128] [--fold parallel] [--gaps]
-        [--streams P|auto --pipeline none|auto] [--batch-only]
+        [--streams P|auto --pipeline none|auto] [--batch-only] [--jobs J]
 
 With --streams, the design interleaves P sequences (sequence i on stream i % P; the harness
 feeds the streams in turn, or in random order with --gaps) and the harness runs P sequences
 at once; the rate is still simulated time steps per second of the harness's own run time.
+With --jobs J, J harness processes share the sequences (`hadamhw sim --batch --jobs J`); the
+rate is then over the wall time of all of them, processes started and inputs read included.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _rate(result) -> float:
 
 def bench(n: int, fold: str, gaps: bool, cocotb_sequences: int, batch_sequences: int,
           steps: int, work: Path, streams: int | str = 1, pipeline: str = "none",
-          cocotb: bool = True) -> dict:
+          cocotb: bool = True, jobs: int = 1) -> dict:
     ir = random_ir(np.random.default_rng(n), n, n, state_bits=12, input_size=4,
                    output_size=10)
     design = work / f"n{n}-{fold}-P{streams}-{pipeline}"
@@ -58,7 +60,7 @@ def bench(n: int, fold: str, gaps: bool, cocotb_sequences: int, batch_sequences:
         sim = run_cocotb(design, cocotb_stim, gaps=gaps, tests=(f"test_stream/traffic={pattern}",))
         row.update({"cocotb": _rate(sim), "cocotb_steps": sim.steps,
                     "cocotb_cycles_per_s": sim.cycles / sim.seconds})
-    batch = run_batch(design, batch_stim, gaps=gaps)
+    batch = run_batch(design, batch_stim, gaps=gaps, jobs=jobs)
     return {**row,
             "batch": _rate(batch), "batch_steps": batch.steps,
             "batch_cycles_per_s": batch.cycles / batch.seconds,
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pipeline", choices=("none", "auto"), default="none",
                    help="pipeline registers of the design (default none)")
     p.add_argument("--batch-only", action="store_true", help="skip the cocotb bench")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="batch harness processes side by side (default 1); the batch rate "
+                        "is then over their wall time")
     args = p.parse_args(argv)
     streams = args.streams if args.streams == "auto" else int(args.streams)
     rows = []
@@ -87,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.sizes:
             rows.append(bench(n, args.fold, args.gaps, args.cocotb_sequences,
                               args.batch_sequences, args.steps, Path(tmp), streams,
-                              args.pipeline, not args.batch_only))
+                              args.pipeline, not args.batch_only, args.jobs))
             r = rows[-1]
             print(f"n={r['n']}: done in {r['wall']:.0f} s (builds included)", file=sys.stderr)
     mode = "with gaps and back-pressure" if args.gaps else "full rate"
-    print(f"fold {args.fold}, {mode}, streams {args.streams}, pipeline {args.pipeline}; "
+    print(f"fold {args.fold}, {mode}, streams {args.streams}, pipeline {args.pipeline}, "
+          f"batch harness processes {args.jobs}; "
           "time-steps/s (simulator run time, builds excluded; steps/cpu-s: over the "
           "harness's processor time, which a loaded machine does not stretch)")
     print(f"{'n':>5} {'P':>3} {'cocotb steps/s':>15} {'batch steps/s':>15} {'batch/cocotb':>13}"

@@ -48,6 +48,9 @@ class DelayModel:
     lut_route: float  # a LUT level's net, as a fraction of `route` (local logic)
     ram_read: float
     carry_out: float
+    # a net between a compact section (the input graph or ROM, the readout graph) and the
+    # n state elements spread over the loop's area, per element
+    spread_per_element: float = 0.0
 
     def route_ns(self, n: int) -> float:
         return self.route + self.route_per_log2n * max(0.0, math.log2(max(n, 1)) - 4)
@@ -70,6 +73,19 @@ class DelayModel:
         (measured: the saturation, this LUT and the net took 5.75 ns, n = 16)."""
         return Level(name, self.lut_route * self.route_ns(n) + self.lut + self.route_ns(n))
 
+    def spread_ns(self, n: int) -> float:
+        """The net from a compact section to the farthest of n state elements (or back)."""
+        return self.spread_per_element * n
+
+    def transport_registers(self, n: int, period: float) -> int:
+        """Plain registers in the drive's way into the loop and in the state's way into the
+        readout graph, so that each hop of such a net has a stage of its own (0 while the
+        net fits a stage beside its adder)."""
+        hop = period - self.overhead
+        if hop <= 0:
+            return 0
+        return max(0, math.ceil(self.spread_ns(n) / hop) - 1)
+
 
 @dataclass(frozen=True)
 class Level:
@@ -85,9 +101,13 @@ class Level:
 # the delay model"): a butterfly bank with one 14-bit adder level per stage placed at
 # 275 MHz at n = 16 (3.63 ns), two at 167 MHz, four at 93 MHz; at n = 64 (18 bits) one
 # level at 219 MHz, two at 143 MHz. The argmax comparator's carry out (a feed-out cell and
-# its net) and the LUT levels come from the critical paths of whole pipelined designs.
+# its net) and the LUT levels come from the critical paths of whole pipelined designs. The
+# spread: at n = m = 128 (P = 13, LFE5U-85F) the critical path was the net from the drive's
+# register to its requantization adder, 6.83 ns (0.053 ns per element); at n = 64 the
+# longest such nets were 3.2 ns.
 ECP5 = DelayModel(name="ecp5", overhead=0.65, route=1.55, route_per_log2n=0.35, adder=0.9,
-                  carry_bit=0.035, lut=0.3, lut_route=0.6, ram_read=0.6, carry_out=1.3)
+                  carry_bit=0.035, lut=0.3, lut_route=0.6, ram_read=0.6, carry_out=1.3,
+                  spread_per_element=0.053)
 MODELS = {"ecp5": ECP5}
 DEFAULT_MODEL = "ecp5"
 

@@ -83,6 +83,9 @@ class Schedule:
     capped: bool = False  # the loop wanted more registers than the streams allow
     read_register: int = 0  # stage fold: the register-file read is registered before the bank
     issue_gap: int = 1  # cycles between issues (stage fold: k)
+    # plain registers between the drive and the loop, and between the state and the
+    # readout graph: nets that cross the loop's whole area (DelayModel.transport_registers)
+    transport: int = 0
 
     @property
     def loop_depth(self) -> int:
@@ -119,7 +122,8 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
     stage_fold = options.fold == "stage"
     serial = rd["serial"] is not None
     sch = Schedule(streams=0, mode=mode, target_mhz=float(options.target_mhz),
-                   model=model.name, issue_gap=k if stage_fold else 1)
+                   model=model.name, issue_gap=k if stage_fold else 1,
+                   transport=model.transport_registers(n, period) if piped else 0)
 
     # input: x_q -> drive; the drive is registered before it meets the loop (pipelined)
     if inp["rom"] is not None:
@@ -241,7 +245,7 @@ def _loop_positions(ir: IntegerRNN, sch: Schedule, inp_cycle: dict[str, int],
     slack = None
     pairs = []
     for d_name, level in consumers:
-        need = inp_cycle[d_name] + (1 if piped else 0)
+        need = inp_cycle[d_name] + (1 + sch.transport if piped else 0)
         have = origin + sch.loop_stage[_level_index(sch, f"requant{level}")] if level else \
             origin + sch.loop_stage[_level_index(sch, "saturate")]
         pairs.append((need, have))
@@ -379,7 +383,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         raise HadamhwError("internal: the new state is late for its write")
 
     # -- readout ------------------------------------------------------------------------------
-    ro_origin = sch.write + 1
+    ro_origin = sch.write + 1 + (0 if serial else sch.transport)
     ro_cycle = {lv.name: ro_origin + st
                 for lv, st in zip(sch.readout_levels, sch.readout_stage, strict=True)}
     am_decls = _argmax_decls(ir, am)
@@ -697,6 +701,7 @@ def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,
             "loop_registers": loop_regs,
             "cycles": {"read": sch.read, "bank": sch.bank, "write": sch.write,
                        "fifo_write": sch.fifo},
+            "transport_registers": sch.transport,
             "stages": {
                 "input": input_regs,
                 "loop": L,

@@ -44,6 +44,9 @@ def register(sub) -> None:
                    help="cocotb simulator (default verilator)")
     p.add_argument("--batch", action="store_true",
                    help="fast direct Verilator C++ harness instead of cocotb (many sequences)")
+    p.add_argument("--jobs", type=COUNT, default=1, metavar="J",
+                   help="--batch: run J harness processes side by side, each on a share of "
+                        "the sequences (default 1; up to the free cores)")
     p.add_argument("--no-gaps", action="store_true",
                    help="stream at full rate: no input gaps, no output back-pressure")
     p.add_argument("--waves", nargs="?", type=_waves_path, const="", default=None,
@@ -75,6 +78,9 @@ def _check_args(args) -> None:
                            f"{args.simulator} or --batch")
     if args.batch and args.waves is not None:
         raise HadamhwError("--waves needs the cocotb simulation; drop --batch")
+    if args.jobs != 1 and not args.batch:
+        raise HadamhwError(f"--jobs {args.jobs} shares the sequences between batch harness "
+                           "processes; add --batch or drop --jobs")
 
 
 def _design_ir(design_dir: Path, manifest: dict, args):
@@ -185,7 +191,8 @@ def _simulate(design_dir: Path, manifest: dict, stimulus, args, build_root: Path
         from hadamhw.verify.verilator_batch import run_batch
 
         batch_dir = None if build_root is None else build_root / "batch"
-        return run_batch(design_dir, stimulus, build_dir=batch_dir, seed=args.seed, gaps=gaps)
+        return run_batch(design_dir, stimulus, build_dir=batch_dir, seed=args.seed, gaps=gaps,
+                         jobs=args.jobs)
     from hadamhw.verify.cocotb_sim import run_cocotb
 
     waves = None if args.waves is None else Path(args.waves)

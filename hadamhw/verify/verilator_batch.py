@@ -146,7 +146,7 @@ def cycle_budget(man: dict, steps: int, sequences: int, *, gaps: bool) -> int:
 
 def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = None,
               seed: int = 0, gaps: bool = True, max_cycles: int | None = None,
-              streams: int | None = None) -> CheckResult:
+              streams: int | None = None, jobs: int = 1) -> CheckResult:
     """Simulate every sequence of `stimulus` on the design and compare each output beat.
 
     gaps: random s_axis_tvalid gaps and m_axis_tready back-pressure (seeded by `seed`);
@@ -155,8 +155,13 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     (every output word plus the argmax of each beat), as the other simulators do.
 
     streams: how many sequences run interleaved (default: the design's `streams`), sequence
-    i on stream i % streams: with gaps the beats come from the streams in random order,
-    without in turn. Each stream is checked against its own expected beats.
+    i (of a process's share) on stream i % streams: with gaps the beats come from the
+    streams in random order, without in turn. Each stream is checked against its own expected beats.
+
+    jobs: harness processes run side by side, each on a contiguous share of the sequences
+    (its own simulated core, seed `seed + k`); mismatches name the sequences by their index
+    in `stimulus`. `cycles` and `cpu_seconds` add up over the processes, `seconds` is the
+    wall time of all of them.
     """
     design_dir = Path(design_dir)
     man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
@@ -168,40 +173,72 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     if not 1 <= streams <= design_streams:
         raise HadamhwError(f"run_batch: streams must be in [1, {design_streams}] for this "
                            f"design, got {streams}")
+    if int(jobs) < 1:
+        raise HadamhwError(f"run_batch: jobs must be at least 1, got {jobs}")
     exe = build(design_dir, build_dir).executable
-    steps = stimulus.steps
-    if max_cycles is None:
-        max_cycles = cycle_budget(man, steps, len(stimulus.sequences), gaps=gaps)
+    bounds = _shares(len(stimulus.sequences), int(jobs))
     with tempfile.TemporaryDirectory(prefix="hadamhw-batch-") as tmp:
-        vectors = Path(tmp) / "vectors.txt"
-        results = Path(tmp) / "results.txt"
-        write_vectors(ir, stimulus, vectors)
-        cmd = [str(exe), str(vectors), str(results), str(int(seed)), "1" if gaps else "0",
-               str(int(max_cycles)), str(man["input"]["word_bits"]),
-               str(man["output"]["word_bits"]), str(streams)]
-        start = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        commands = []
+        for k, (lo, hi) in enumerate(bounds):
+            share = Stimulus(stimulus.sequences[lo:hi], stimulus.outputs[lo:hi],
+                             stimulus.argmax[lo:hi])
+            budget = max_cycles if max_cycles is not None else cycle_budget(
+                man, share.steps, hi - lo, gaps=gaps)
+            vectors, results = Path(tmp) / f"vectors{k}.txt", Path(tmp) / f"results{k}.txt"
+            write_vectors(ir, share, vectors)
+            commands.append((lo, results, [
+                str(exe), str(vectors), str(results), str(int(seed) + k), "1" if gaps else "0",
+                str(int(budget)), str(man["input"]["word_bits"]),
+                str(man["output"]["word_bits"]), str(streams)]))
+        runs = []
+        start = time.monotonic()  # the vector files are written: time the simulations alone
+        for k, (lo, results, cmd) in enumerate(commands):
+            # stderr to a file: a pipe not read while another process is awaited could fill
+            with open(Path(tmp) / f"stderr{k}.txt", "w") as err:
+                runs.append((lo, results, err.name,
+                             subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)))
+        codes = [proc.wait() for _, _, _, proc in runs]
         seconds = time.monotonic() - start
-        if proc.returncode != 0 or not results.is_file():
-            raise HadamhwError(f"{exe.name} failed (status {proc.returncode}): "
-                               f"{proc.stderr.strip()[:500]}")
-        mismatches: list[Mismatch] = []
-        cycles = beats = total = None
-        stalls = 0
-        cpu_seconds = None
-        for line in results.read_text().splitlines():
-            parts = line.split()
-            if parts and parts[0] == "M":
-                seq, step, index, want, got = (int(v) for v in parts[1:6])
-                mismatches.append(Mismatch(seq, step, index, want, got))
-            elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
-                cycles, beats, total = int(parts[1]), int(parts[2]), int(parts[3])
-                stalls, seconds = int(parts[6]), float(parts[7])
-                cpu_seconds = float(parts[8])
-    if cycles is None or beats is None:
+        parsed = [_read_results(exe, results, Path(err).read_text(errors="replace"), code, lo)
+                  for (lo, results, err, _), code in zip(runs, codes, strict=True)]
+    mismatches = [m for share in parsed for m in share["mismatches"]][:MAX_LISTED]
+    return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences),
+                       steps=stimulus.steps,
+                       outputs_checked=sum(r["beats"] for r in parsed) * (ir.output_size + 1),
+                       mismatches=mismatches, cycles=sum(r["cycles"] for r in parsed),
+                       seconds=seconds if len(parsed) > 1 else parsed[0]["seconds"],
+                       mismatch_total=sum(r["total"] for r in parsed),
+                       input_stalls=sum(r["stalls"] for r in parsed),
+                       cpu_seconds=sum(r["cpu_seconds"] for r in parsed))
+
+
+# The harness lists the first 1000 mismatches of its run; a sharded run keeps as many.
+MAX_LISTED = 1000
+
+
+def _shares(count: int, jobs: int) -> list[tuple[int, int]]:
+    """Contiguous [lo, hi) ranges of `count` sequences for at most `jobs` processes."""
+    jobs = max(1, min(jobs, count))
+    edges = [count * k // jobs for k in range(jobs + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _read_results(exe: Path, results: Path, stderr: str, code: int, first: int) -> dict:
+    """One harness process's result file; sequence numbers shifted by `first`."""
+    if code != 0 or not results.is_file():
+        raise HadamhwError(f"{exe.name} failed (status {code}): {stderr.strip()[:500]}")
+    out: dict = {"mismatches": [], "stalls": 0}
+    for line in results.read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "M":
+            seq, step, index, want, got = (int(v) for v in parts[1:6])
+            if index != Mismatch.STREAM and seq >= 0:
+                seq += first
+            out["mismatches"].append(Mismatch(seq, step, index, want, got))
+        elif parts and parts[0] == "S":  # the true mismatch total: M lines stop at 1000
+            out.update(cycles=int(parts[1]), beats=int(parts[2]), total=int(parts[3]),
+                       stalls=int(parts[6]), seconds=float(parts[7]),
+                       cpu_seconds=float(parts[8]))
+    if "cycles" not in out:
         raise HadamhwError(f"{exe.name}: result file has no summary line")
-    return CheckResult(simulator=SIMULATOR, sequences=len(stimulus.sequences), steps=steps,
-                       outputs_checked=beats * (ir.output_size + 1),
-                       mismatches=mismatches, cycles=cycles,
-                       seconds=seconds, mismatch_total=total, input_stalls=stalls,
-                       cpu_seconds=cpu_seconds)
+    return out
