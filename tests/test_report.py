@@ -347,6 +347,22 @@ def test_cli_report_with_place_and_route(toy_dir, cli, tmp_path):
 
 
 @pytest.mark.synth
+def test_place_again_with_another_seed(toy_dir, tmp_path):
+    """A seed sweep reuses the wrapped netlist: each seed's run in its own folder."""
+    from hadamhw.report.pnr import place_again
+
+    report = make_report(toy_dir, "ice40", pnr=True, build_dir=tmp_path / "b", progress=False)
+    device = report["pnr"]["device"]
+    again = place_again(tmp_path / "b" / "pnr", "ice40", device, 100.0, 2)
+    assert again.routed and again.device == device
+    assert 10 < again.fmax_mhz < 2000
+    assert (tmp_path / "b" / "pnr" / "seed2" / "pnr.report.json").is_file()
+    assert again.log == str(tmp_path / "b" / "pnr" / "seed2" / "nextpnr.log")
+    with pytest.raises(HadamhwError, match="no wrapped netlist"):
+        place_again(tmp_path / "nothing", "ice40", device, 100.0, 2)
+
+
+@pytest.mark.synth
 def test_multipliers_are_reported(tmp_path, cli):
     folder = write_design(tmp_path / "mul", "mulbad", MUL_VERILOG, "mulbad")
     code, out, err = cli("report", folder, "--fpga", "ecp5", "--quiet")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -253,15 +254,8 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     attempts = []
     for flag, part, package, _, _ in candidates:
         result.device, result.package = part, package
-        report_path.unlink(missing_ok=True)
-        args = ["--json", "wrapped.json", flag, "--package", package, "--freq",
-                f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed),
-                "--report", report_path.name, "-l", log.name,
-                "--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained"]
-        rc, psec = run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
-                            f"nextpnr: placing and routing {design.name} on {part}",
-                            progress=progress, timeout=timeout,
-                            status=lambda: log_tail_step(log, _NEXTPNR_STEP))
+        rc, psec = _nextpnr(design.name, family, build, (flag, part, package), freq_mhz,
+                            seed, progress=progress, timeout=timeout)
         result.seconds += psec
         result.log = str(log)
         if rc == 0 and report_path.is_file():
@@ -273,6 +267,30 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     if rc != 0 or not report_path.is_file():
         result.status = "failed: " + "; ".join(attempts)
         return result
+    _read_report(result, report_path)
+    return result
+
+
+def _nextpnr(name: str, family: str, build: Path, device: tuple[str, str, str],
+             freq_mhz: float, seed: int, *, progress: bool,
+             timeout: float | None) -> tuple[int, float]:
+    """One nextpnr run on build/wrapped.json, device = (flag, part, package): (exit status,
+    seconds)."""
+    flag, part, package = device
+    log, report_path = build / "nextpnr.log", build / "pnr.report.json"
+    report_path.unlink(missing_ok=True)
+    args = ["--json", "wrapped.json", flag, "--package", package, "--freq",
+            f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed),
+            "--report", report_path.name, "-l", log.name,
+            "--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained"]
+    return run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
+                    f"nextpnr: placing and routing {name} on {part} (seed {seed})",
+                    progress=progress, timeout=timeout,
+                    status=lambda: log_tail_step(log, _NEXTPNR_STEP))
+
+
+def _read_report(result: PnrResult, report_path: Path) -> None:
+    family = result.family
     report = json.loads(report_path.read_text())
     result.fmax_mhz, result.constraint_mhz = parse_fmax(report)
     util = report.get("utilization") or {}
@@ -282,4 +300,30 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
         k: {"used": int(v.get("used", 0)), "available": int(v.get("available", 0))}
         for k, v in sorted(util.items()) if k in keep}
     result.status = "routed" if result.fmax_mhz is not None else "failed: no Fmax in the report"
+
+
+def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: int, *,
+                progress: bool = False, timeout: float | None = None) -> PnrResult:
+    """The same wrapped netlist (pnr_dir/wrapped.json of an earlier place_and_route) placed
+    and routed once more with another nextpnr seed, in pnr_dir/seed<seed>/: placement
+    varies by several per cent between seeds at these clocks, so a seed sweep shows the
+    spread (and finds a placement that meets a clock the first one missed)."""
+    pnr_dir = Path(pnr_dir)
+    netlist = pnr_dir / "wrapped.json"
+    if not netlist.is_file():
+        raise HadamhwError(f"{netlist}: no wrapped netlist (run place_and_route first)")
+    flag, part, package, _, _ = named_device(family, device)
+    build = pnr_dir / f"seed{seed}"
+    build.mkdir(parents=True, exist_ok=True)
+    # a copy, not a link: nextpnr (WebAssembly) sees only the files of its folder
+    (build / "wrapped.json").unlink(missing_ok=True)
+    shutil.copyfile(netlist, build / "wrapped.json")
+    result = PnrResult(family=family, status="", device=part, package=package)
+    rc, result.seconds = _nextpnr(pnr_dir.name, family, build, (flag, part, package),
+                                  freq_mhz, seed, progress=progress, timeout=timeout)
+    result.log = str(build / "nextpnr.log")
+    if rc != 0 or not (build / "pnr.report.json").is_file():
+        result.status = "failed: " + tool_failure(build / "nextpnr.log", build / "nextpnr.out")
+        return result
+    _read_report(result, build / "pnr.report.json")
     return result

@@ -1,0 +1,60 @@
+"""tools/pnr_streams.py: the table over cached rows, with the Fmax of each nextpnr seed."""
+
+from __future__ import annotations
+
+import json
+
+from tests.tool_module import load_tool
+
+
+def _row(config: str, n: int, fmax: float, by_seed: dict | None = None) -> dict:
+    row = {"config": config, "n": n, "m": n, "streams_option": "auto", "target_mhz": 200.0,
+           "streams": 8, "loop_depth": 8, "cycles_per_step": 1,
+           "cycles_per_step_per_stream": 8, "latency_cycles": 30,
+           "estimated_fmax_mhz": 198.8, "lut_equivalents": 3628, "luts": 1000, "carry": 1314,
+           "ffs": 4299, "memory_bits": 1536, "mul_cells": 0, "ram_cells": {},
+           "pnr_status": "routed", "device": "LFE5U-25F", "fmax_mhz": fmax,
+           "steps_per_second": fmax * 1e6, "seconds": 95.6, "uptime_at_end": "load 2"}
+    if by_seed is not None:
+        row["fmax_by_seed"] = by_seed
+    return row
+
+
+def test_target_judged_by_the_best_seed(tmp_path, capsys):
+    tool = load_tool("pnr_streams")
+    folder = tmp_path / "n16-m16-Pauto-200MHz"
+    folder.mkdir()
+    (folder / "report.json").write_text(json.dumps(
+        _row("n16-m16-Pauto-200MHz", 16, 197.9, {"1": 197.9, "2": 203.4, "3": None})))
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{tool.MARK_BEGIN}\nold\n{tool.MARK_END}\nafter\n")
+    assert tool.main(["--out", str(tmp_path), "--configs", "16:16", "--streams", "auto",
+                      "--seeds", "1,2,3", "--cached-only", "--markdown", str(doc)]) == 0
+    text = doc.read_text()
+    assert "old" not in text and text.startswith("before\n") and text.endswith("after\n")
+    line = next(ln for ln in text.splitlines() if ln.startswith("| 16 | 16 |"))
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    assert cells[12] == "197.9 (1), 203.4 (2), – (3)"
+    assert cells[13] == "203.4"  # million steps per second at the best seed's Fmax
+    assert cells[14] == "yes (seed 2)"
+    capsys.readouterr()
+
+
+def test_one_seed_below_the_goal_is_not_met(tmp_path, capsys):
+    tool = load_tool("pnr_streams")
+    folder = tmp_path / "n64-m64-Pauto-150MHz"
+    folder.mkdir()
+    (folder / "report.json").write_text(json.dumps(_row("n64-m64-Pauto-150MHz", 64, 146.35)))
+    assert tool.main(["--out", str(tmp_path), "--configs", "64:64", "--streams", "auto",
+                      "--cached-only"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("| 64 | 64 |"))
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    assert cells[12] == "146.3 (1)" or cells[12] == "146.4 (1)"
+    assert cells[14] == "no"
+
+
+def test_bad_seed_list_is_a_one_line_error(tmp_path, capsys):
+    tool = load_tool("pnr_streams")
+    assert tool.main(["--out", str(tmp_path), "--seeds", "1,x", "--cached-only"]) == 2
+    assert "--seeds" in capsys.readouterr().err
