@@ -161,11 +161,12 @@ class Design:
 
     def simulate(self, sequences: int = 1000, *, seed: int = 0, min_steps: int = 1,
                  max_steps: int = 16, cocotb: bool = False, simulator: str = "verilator",
-                 gaps: bool = True):
+                 gaps: bool = True, jobs: int = 1):
         """`hadamhw sim`: random sequences against the golden model; a CheckResult.
 
         Verilog designs run in the Verilator batch harness (cocotb=True: the cocotb bench on
-        `simulator`), HLS designs in the C simulation.
+        `simulator`), HLS designs in the C simulation. jobs: batch harness processes side
+        by side, each on a share of the sequences (`sim --batch --jobs`).
         """
         from hadamhw.verify.stimulus import make_stimulus
 
@@ -181,7 +182,7 @@ class Design:
             return run_cocotb(self.path, stimulus, simulator=simulator, seed=seed, gaps=gaps)
         from hadamhw.verify.verilator_batch import run_batch
 
-        return run_batch(self.path, stimulus, seed=seed, gaps=gaps)
+        return run_batch(self.path, stimulus, seed=seed, gaps=gaps, jobs=jobs)
 
     def report(self, fpga: str = "generic", *, pnr: bool = False,
                freq_mhz: float | None = None, progress: bool = False) -> dict:

@@ -127,6 +127,17 @@ def test_verilog_predict_equals_golden_on_a_random_batch(kw, fold, tmp_path):
 
 @pytest.mark.sim
 @pytest.mark.needs("verilator")
+def test_simulate_checks_random_sequences(tmp_path):
+    design = hadamhw.generate(_ir(), tmp_path / "rtl")
+    one = design.simulate(30, seed=2)
+    two = design.simulate(30, seed=2, jobs=2)
+    assert one.ok and two.ok and one.simulator == "verilator-batch"
+    assert (one.sequences, one.steps, one.outputs_checked) == \
+        (two.sequences, two.steps, two.outputs_checked)
+
+
+@pytest.mark.sim
+@pytest.mark.needs("verilator")
 def test_verilog_predict_reports_what_the_hardware_computes(tmp_path):
     """predict returns the core's integers, not the golden model's: a core whose readout
     bias is off by one gives outputs off by one."""

@@ -58,3 +58,19 @@ def test_bad_seed_list_is_a_one_line_error(tmp_path, capsys):
     tool = load_tool("pnr_streams")
     assert tool.main(["--out", str(tmp_path), "--seeds", "1,x", "--cached-only"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_synth_only_rows_show_the_cost_without_a_clock(tmp_path, capsys):
+    tool = load_tool("pnr_streams")
+    folder = tmp_path / "n64-m4-P1"
+    folder.mkdir()
+    row = {**_row("n64-m4-P1", 64, 0.0), "m": 4, "streams_option": "1", "streams": 1,
+           "fmax_mhz": None, "steps_per_second": None, "pnr_status": tool.NOT_PLACED,
+           "device": None, "lut_equivalents": 11234}
+    (folder / "report.json").write_text(json.dumps(row))
+    assert tool.main(["--out", str(tmp_path), "--configs", "64:4", "--streams", "1",
+                      "--seeds", "1,2", "--cached-only"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("| 64 | 4 |"))
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    assert cells[7] == "11,234" and cells[12] == "not placed" and cells[14] == "–"

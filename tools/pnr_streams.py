@@ -50,6 +50,7 @@ TOP = "hadamrnn"
 CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
 MARK_BEGIN = "<!-- pnr_streams table begin -->"
 MARK_END = "<!-- pnr_streams table end -->"
+NOT_PLACED = "not placed (--synth-only)"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", choices=sorted(NAMED_DEVICES["ecp5"]),
                    help="ECP5 device to place on (default: the smallest that holds the design; "
                         "nextpnr's legalizer can stall on a device that holds it tightly)")
+    p.add_argument("--synth-only", action="store_true",
+                   help="Yosys only, no placement (LUTs, FFs, RAM of designs too slow to "
+                        "place; a later run without it places them)")
     p.add_argument("--seeds", default="1", metavar="S,...",
                    help="nextpnr seeds (default 1): each design's report is placed with "
                         "seed 1, every other seed places the same netlist again (cached per "
@@ -118,14 +122,17 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     folder = args.out / name
     cached = folder / "report.json"
     if cached.is_file():
-        return json.loads(cached.read_text())
+        row = json.loads(cached.read_text())
+        if row.get("pnr_status") != NOT_PLACED or args.synth_only or args.cached_only:
+            return row
     if args.cached_only:
         return None
     options = (GenerateOptions() if streams == "1" else
                GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
     man = vg.generate(design_ir(n, m, args.seed), folder / "rtl", options)
     started = time.monotonic()
-    report = make_report(folder / "rtl", "ecp5", pnr=True, build_dir=folder / "build",
+    report = make_report(folder / "rtl", "ecp5", pnr=not args.synth_only,
+                         build_dir=folder / "build",
                          progress=False, freq_mhz=target, timeout=args.timeout,
                          device=args.device)
     total, pnr = report["total"], report["pnr"] or {}
@@ -143,7 +150,8 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
         "mul_cells": report["mul_cells"],
         "ram_cells": {k: v for k, v in total["other_types"].items()
                       if "DPR" in k or "DP16" in k or "RAM" in k},
-        "pnr_status": pnr.get("status"), "device": pnr.get("device"), "fmax_mhz": fmax,
+        "pnr_status": NOT_PLACED if args.synth_only else pnr.get("status"),
+        "device": pnr.get("device"), "fmax_mhz": fmax,
         "steps_per_second": fmax * 1e6 / cycles if fmax else None,
         "seconds": round(time.monotonic() - started, 1),
         "uptime_at_end": _uptime(),
@@ -199,12 +207,16 @@ def table(rows: list[dict]) -> str:
                          + " | ".join(["–"] * 11) + " | not measured |")
             continue
         fmax, seed = _best(r)
+        if r.get("pnr_status") == NOT_PLACED:
+            fmax = None
         goal = 200.0 if r["n"] <= 32 else 150.0
         met = ("–" if fmax is None else
                f"yes (seed {seed})" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
         by_seed = r.get("fmax_by_seed") or {1: r["fmax_mhz"]}
         seeds = ", ".join(f"{float(v):.1f} ({k})" if v else f"– ({k})"
                           for k, v in sorted(by_seed.items(), key=lambda kv: int(kv[0])))
+        if r.get("pnr_status") == NOT_PLACED:
+            seeds, met = "not placed", "–"
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],
