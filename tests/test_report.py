@@ -331,12 +331,13 @@ def test_synthesis_counts_known_cells(toy_dir, family):
 def test_cli_report_with_place_and_route(toy_dir, cli, tmp_path):
     plot = tmp_path / "toy.png"
     code, out, err = cli("report", toy_dir, "--fpga", "ice40", "--pnr", "--json",
-                         "--plot", plot)
+                         "--plot", plot, "--seed", "3")
     assert code == 0, err
     report = json.loads(out)
     assert report["total"]["luts"] == 8 and report["total"]["ffs"] == 8
     pnr = report["pnr"]
     assert pnr["status"] == "routed" and pnr["device"] == "iCE40HX1K"
+    assert pnr["seed"] == 3 and "(seed 3)" in err
     assert 10 < pnr["fmax_mhz"] < 2000
     assert math.isclose(pnr["steps_per_second"], pnr["fmax_mhz"] * 1e6 / 2, rel_tol=1e-3)
     assert pnr["utilization"]["ICESTORM_LC"]["used"] >= 8
@@ -389,3 +390,8 @@ def test_failed_synthesis_is_one_clear_line(tmp_path, cli):
 def test_cli_rejects_pnr_without_nextpnr_family(toy_dir, cli):
     code, _, err = cli("report", toy_dir, "--pnr", "--quiet")
     assert code == 2 and "--pnr needs --fpga ice40 or ecp5" in err
+
+
+def test_cli_rejects_a_seed_without_pnr(toy_dir, cli):
+    code, _, err = cli("report", toy_dir, "--fpga", "ecp5", "--seed", "2", "--quiet")
+    assert code == 2 and "--seed is nextpnr's placement seed: add --pnr" in err

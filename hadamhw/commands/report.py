@@ -34,6 +34,9 @@ def register(sub) -> None:
                         "45k, 85k) instead of the smallest one that holds the design")
     p.add_argument("--freq", type=float_range(0), default=None, metavar="MHZ",
                    help="target clock for place and route (default 100 MHz)")
+    p.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="with --pnr: nextpnr's placement seed (default 1); Fmax moves by "
+                        "several per cent between seeds near a design's limit")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -90,7 +93,8 @@ def run(args) -> int:
     _check_outputs(args)
     report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
-                         freq_mhz=args.freq, timeout=args.timeout, device=args.device)
+                         freq_mhz=args.freq, timeout=args.timeout, device=args.device,
+                         seed=args.seed)
     if args.json:
         sys.stdout.write(render_json(report))
         warning = mul_warning(report)

@@ -55,11 +55,11 @@ def analytical(manifest: dict) -> dict:
 def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
-                device: str | None = None) -> dict:
+                device: str | None = None, seed: int = 1) -> dict:
     """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
 
     device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
-    instead of the smallest one that holds the design."""
+    instead of the smallest one that holds the design. seed: nextpnr's placement seed."""
     from hadamhw.errors import HadamhwError
     from hadamhw.report.pnr import DEFAULT_FREQ_MHZ, PNR_FAMILIES, named_device, place_and_route
 
@@ -70,6 +70,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
         if not pnr:
             raise HadamhwError("--device names the device to place and route on: add --pnr")
         named_device(family, device)
+    if seed != 1 and not pnr:
+        raise HadamhwError("--seed is nextpnr's placement seed: add --pnr")
     design = load_design(design_path, top)
     build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
     synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout)
@@ -93,8 +95,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     if pnr:
         result = place_and_route(design, family, build / "pnr", progress=progress,
                                  freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout,
-                                 device=device)
-        entry = result.to_dict()
+                                 device=device, seed=seed)
+        entry = {**result.to_dict(), "seed": seed}
         cycles = report["analytical"].get("cycles_per_step")
         entry["steps_per_second"] = (
             result.fmax_mhz * 1e6 / cycles
