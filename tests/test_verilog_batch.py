@@ -23,6 +23,7 @@ from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
 from hadamhw.resources import templates_dir
 from hadamhw.verify.stimulus import expected, make_stimulus
+from hadamhw.verify.tools import lint
 from hadamhw.verify.verilator_batch import build, run_batch
 
 pytestmark = [pytest.mark.sim, pytest.mark.needs("verilator")]
@@ -445,6 +446,23 @@ def test_transport_registers_carry_the_drive_across(build_dir, tmp_path):
     broken = run_batch(_mutated_design(tmp_path / "broken", ir, old, skipped, **fast), stim,
                        build_dir=build_dir, seed=4)
     assert not broken.ok
+
+
+def test_deep_output_fifo_is_distributed_ram(build_dir, tmp_path):
+    """A FIFO of more than 32 slots (a long pipeline) is marked for distributed RAM, a
+    shallower one is left to the tool; both stay bit-exact with random back-pressure."""
+    ir = random_ir(np.random.default_rng(1), 32, 32, state_bits=12, output_size=5,
+                   requant="lean")
+    attribute = '(* ram_style = "distributed" *)'
+    for target, depth in ((700, 32), (1000, 64)):
+        rtl = tmp_path / f"rtl{target}"
+        man = vg.generate(ir, rtl, GenerateOptions(streams="auto", pipeline="auto",
+                                                   target_mhz=target))
+        assert man["output_fifo_depth"] == depth
+        assert (attribute in (rtl / "hadamrnn.v").read_text()) == (depth > 32)
+        assert lint(rtl) == []
+        stim = make_stimulus(ir, sequences=30, seed=2, min_steps=2, max_steps=10)
+        assert run_batch(rtl, stim, build_dir=build_dir, seed=5, gaps=True).ok
 
 
 def _first_skippable(text: str) -> str:
