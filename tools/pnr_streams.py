@@ -184,14 +184,6 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
     return row
 
 
-def _best(row: dict) -> tuple[float | None, int | None]:
-    """The highest Fmax over the seeds placed, and its seed."""
-    placed = [(v, int(k)) for k, v in (row.get("fmax_by_seed") or {}).items() if v]
-    if not placed:
-        return row.get("fmax_mhz"), 1 if row.get("fmax_mhz") else None
-    return max(placed)
-
-
 def _millions(rate: float | None) -> str:
     return "–" if not rate else f"{rate / 1e6:.1f}"
 
@@ -206,17 +198,15 @@ def table(rows: list[dict]) -> str:
             lines.append(f"| {r['n']} | {r['m']} | {r['streams_option']} | "
                          + " | ".join(["–"] * 11) + " | not measured |")
             continue
-        fmax, seed = _best(r)
-        if r.get("pnr_status") == NOT_PLACED:
-            fmax = None
+        # run_seeds gives every row its Fmax per seed (seed 1: the report's own run)
+        by_seed = sorted((int(k), v) for k, v in r["fmax_by_seed"].items())
+        placed = [(v, k) for k, v in by_seed if v] if r.get("pnr_status") != NOT_PLACED else []
+        fmax, seed = max(placed) if placed else (None, None)
         goal = 200.0 if r["n"] <= 32 else 150.0
         met = ("–" if fmax is None else
                f"yes (seed {seed})" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
-        by_seed = r.get("fmax_by_seed") or {1: r["fmax_mhz"]}
-        seeds = ", ".join(f"{float(v):.1f} ({k})" if v else f"– ({k})"
-                          for k, v in sorted(by_seed.items(), key=lambda kv: int(kv[0])))
-        if r.get("pnr_status") == NOT_PLACED:
-            seeds, met = "not placed", "–"
+        seeds = ("not placed" if r.get("pnr_status") == NOT_PLACED else
+                 ", ".join(f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed))
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],
