@@ -20,7 +20,7 @@ import numpy as np
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
-from hadamhw.verify.stimulus import Stimulus, write_vectors
+from hadamhw.verify.stimulus import Stimulus, write_vectors, write_vectors_binary
 
 RUN_TIMEOUT_S = 3600
 
@@ -123,9 +123,9 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
     steps = int(xi.shape[0] * xi.shape[1])
     max_cycles = cycle_budget(man, steps, len(xi), gaps=False)
     with tempfile.TemporaryDirectory(prefix="hadamhw-predict-") as tmp:
-        vectors, results, beats = (Path(tmp) / n for n in ("vectors.txt", "results.txt",
+        vectors, results, beats = (Path(tmp) / n for n in ("vectors.bin", "results.txt",
                                                            "beats.txt"))
-        write_vectors(ir, _placeholder_stimulus(ir, xi), vectors)
+        write_vectors_binary(ir, _placeholder_stimulus(ir, xi), vectors)
         started = time.monotonic()
         proc = _run([str(exe), str(vectors), str(results), "0", "0", str(max_cycles),
                      str(man["input"]["word_bits"]), str(man["output"]["word_bits"]),

@@ -11,6 +11,9 @@ HLS C++ test bench):
     <readouts lines: output_words integers, then the argmax>
 
 `readouts` is `steps` for readout 'every' and 1 for 'last'.
+
+The Verilator harness also reads a binary form (`write_vectors_binary`): the line
+`hadamhw-vectors-bin 1`, then the same integers in the same order as little-endian int64.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hadamhw.ir.random import random_inputs
 from hadamhw.ir.schema import IntegerRNN
 
 VECTOR_MAGIC = "hadamhw-vectors 1"
+BINARY_VECTOR_MAGIC = b"hadamhw-vectors-bin 1\n"
 
 
 @dataclass
@@ -84,6 +88,20 @@ def write_vectors(ir: IntegerRNN, stim: Stimulus, path: str | Path) -> None:
         for row, a in zip(out, am, strict=True):
             lines.append(" ".join(str(int(v)) for v in row) + f" {int(a)}")
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+def write_vectors_binary(ir: IntegerRNN, stim: Stimulus, path: str | Path) -> None:
+    """The vector file's integers as little-endian int64 (no text to format or parse: a
+    hundred thousand steps are written in milliseconds and read by the harness at once)."""
+    d_in = input_words(ir)
+    parts = [np.array([len(stim.sequences), d_in, ir.output_size], dtype="<i8")]
+    for seq, out, am in zip(stim.sequences, stim.outputs, stim.argmax, strict=True):
+        seq, out = np.asarray(seq), np.asarray(out)
+        parts.append(np.array([len(seq), len(out)], dtype="<i8"))
+        parts.append(seq.reshape(len(seq), d_in).astype("<i8").ravel())
+        rows = np.concatenate([out.reshape(len(out), -1), np.asarray(am).reshape(-1, 1)], axis=1)
+        parts.append(rows.astype("<i8").ravel())
+    Path(path).write_bytes(BINARY_VECTOR_MAGIC + np.concatenate(parts).tobytes())
 
 
 def read_vectors(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:

@@ -25,7 +25,7 @@ from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import sim_dir
 from hadamhw.verify.build_cache import build_once, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
-from hadamhw.verify.stimulus import Stimulus, write_vectors
+from hadamhw.verify.stimulus import Stimulus, write_vectors_binary
 from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
 
 SIMULATOR = "verilator-batch"
@@ -184,8 +184,8 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
                              stimulus.argmax[lo:hi])
             budget = max_cycles if max_cycles is not None else cycle_budget(
                 man, share.steps, hi - lo, gaps=gaps)
-            vectors, results = Path(tmp) / f"vectors{k}.txt", Path(tmp) / f"results{k}.txt"
-            write_vectors(ir, share, vectors)
+            vectors, results = Path(tmp) / f"vectors{k}.bin", Path(tmp) / f"results{k}.txt"
+            write_vectors_binary(ir, share, vectors)
             commands.append((lo, results, [
                 str(exe), str(vectors), str(results), str(int(seed) + k), "1" if gaps else "0",
                 str(int(budget)), str(man["input"]["word_bits"]),
