@@ -314,10 +314,14 @@ def test_detects_missing_serial_readout_stall(build_dir, tmp_path, fold):
 
 
 def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
-    """The harness's own reader: a foreign file, a cut-off one, a negative count."""
+    """The harness's own reader, text and binary: a foreign file, a cut-off one, a negative
+    count, a count larger than the file; and both forms of one stimulus run the same."""
     import subprocess
 
-    from hadamhw.verify.stimulus import write_vectors
+    from hadamhw.verify.stimulus import BINARY_VECTOR_MAGIC, write_vectors, write_vectors_binary
+
+    def man_bits(design, port):
+        return json.loads((design / "manifest.json").read_text())[port]["word_bits"]
 
     ir = random_ir(np.random.default_rng(11), 8, 4)
     vg.generate(ir, tmp_path / "rtl", GenerateOptions())
@@ -328,12 +332,38 @@ def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
     cases = {"foreign": ("something else 1\n", "not a hadamhw vector file"),
              "cut": (text[: len(text) // 2], "truncated"),
              "negative": (text.replace("\n3 ", "\n-3 ", 1), "negative count")}
+    # the binary form: the same integers as int64 after its magic line
+    binary = tmp_path / "good.bin"
+    write_vectors_binary(ir, make_stimulus(ir, sequences=3, seed=1), binary)
+    data = binary.read_bytes()
+    head = len(BINARY_VECTOR_MAGIC)
+    count_at = head + 3 * 8  # the first sequence's step count
+    cases.update({
+        "binary cut": (data[: len(data) - 5], "truncated"),
+        "binary negative": (data[:head] + (-3).to_bytes(8, "little", signed=True)
+                            + data[head + 8:], "negative count"),
+        "binary huge": (data[:count_at] + (1 << 40).to_bytes(8, "little") + data[count_at + 8:],
+                        "truncated")})
     for name, (content, message) in cases.items():
-        path = tmp_path / f"{name}.txt"
-        path.write_text(content)
+        path = tmp_path / f"{name.replace(' ', '_')}.vec"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
         proc = subprocess.run([str(exe), str(path), str(tmp_path / "r.txt"), "0", "0", "100000",
                                "4", "8", "1"], capture_output=True, text=True)
         assert proc.returncode != 0 and message in proc.stderr, (name, proc.stderr)
+    # both forms of one stimulus give the same run
+    runs = []
+    for path in (good, binary):
+        proc = subprocess.run([str(exe), str(path), str(tmp_path / "r.txt"), "0", "0", "100000",
+                               str(man_bits(tmp_path / "rtl", "input")),
+                               str(man_bits(tmp_path / "rtl", "output")), "1"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        summary = (tmp_path / "r.txt").read_text().split("\n")[-2].split()
+        runs.append(summary[:7])
+    assert runs[0] == runs[1] and runs[0][3] == "0" and int(runs[0][2]) > 0
 
 
 def test_not_a_design_folder(tmp_path):
@@ -510,6 +540,17 @@ STREAM_CORRUPTIONS = {
     "no-credit-check": ("(~in_readout | credit_free)", "1'b1", {"pipeline": "none"}),
     # the registered credit check never sees the last credit taken
     "credit-last-missed": ("(credit_last & go_out)", "(1'b0 & go_out)", {"pipeline": "none"}),
+    # control registers (a clock past DelayModel.control_path): the registered credit return
+    # counts a cycle of m_axis_tready without a beat as a beat taken (two pipeline registers
+    # and a short readout: the random back-pressure fills the 32 slots)
+    "credit-returned-without-a-beat": ("      out_fire_q <= out_fire;",
+                                       "      out_fire_q <= m_axis_tready;", {"pipeline": 2}),
+    # the hazard's copy of the stream id keeps its first value
+    "hazard-select-unloaded": ("      hazard_tid_q <= s_axis_tid;",
+                               "      hazard_tid_q <= hazard_tid_q;"),
+    # the FIFO's head turns valid with the strobe of the cycle before the write
+    "fifo-strobe-early": ("      fifo_valid_q <= {{ stream.fifo_strobe }} |",
+                          "      fifo_valid_q <= {{ stream.fifo_count_wr }} |"),
 }
 
 

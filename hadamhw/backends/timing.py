@@ -51,6 +51,11 @@ class DelayModel:
     # a net between a compact section (the input graph or ROM, the readout graph) and the
     # n state elements spread over the loop's area, per element
     spread_per_element: float = 0.0
+    # the output interface's control paths as placed: the credit count from m_axis_tready,
+    # the FIFO's fill count from its write strobe (which fans out to every slot of the
+    # FIFO), the hazard's select by the waiting beat's stream (which fans out to the
+    # pipeline); below this period each gets a register or a register copy of its own
+    control_path: float = 0.0
 
     def route_ns(self, n: int) -> float:
         return self.route + self.route_per_log2n * max(0.0, math.log2(max(n, 1)) - 4)
@@ -87,6 +92,11 @@ class DelayModel:
         return max(0, math.ceil(self.spread_ns(n) / hop) - 1)
 
 
+    def control_registers(self, period: float) -> bool:
+        """Whether the interface's control paths need their registers (`control_path`)."""
+        return period < self.control_path
+
+
 @dataclass(frozen=True)
 class Level:
     """One logic level of a section: its name (for the manifest), its delay, and the ripple
@@ -104,10 +114,12 @@ class Level:
 # its net) and the LUT levels come from the critical paths of whole pipelined designs. The
 # spread: at n = m = 128 (P = 13, LFE5U-85F) the critical path was the net from the drive's
 # register to its requantization adder, 6.83 ns (0.053 ns per element); at n = 64 the
-# longest such nets were 3.2 ns.
+# longest such nets were 3.2 ns. The control paths: at n = m = 16 (P = 8, 200 MHz target, six
+# seeds) the credit count from m_axis_tready took 5.67 ns, the fill count from its write
+# strobe 5.44 ns, the hazard's select 5.05 ns; no such path was critical at 150 MHz.
 ECP5 = DelayModel(name="ecp5", overhead=0.65, route=1.55, route_per_log2n=0.35, adder=0.9,
                   carry_bit=0.035, lut=0.3, lut_route=0.6, ram_read=0.6, carry_out=1.3,
-                  spread_per_element=0.053)
+                  spread_per_element=0.053, control_path=5.7)
 MODELS = {"ecp5": ECP5}
 DEFAULT_MODEL = "ecp5"
 

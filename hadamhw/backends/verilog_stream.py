@@ -86,6 +86,9 @@ class Schedule:
     # plain registers between the drive and the loop, and between the state and the
     # readout graph: nets that cross the loop's whole area (DelayModel.transport_registers)
     transport: int = 0
+    # the interface's control registers (DelayModel.control_registers): the credit returns a
+    # cycle after its beat leaves, the FIFO's counters and the hazard's select read copies
+    control: bool = False
 
     @property
     def loop_depth(self) -> int:
@@ -123,7 +126,8 @@ def _plan(ir: IntegerRNN, options: GenerateOptions, inp: dict, req: dict, rd: di
     serial = rd["serial"] is not None
     sch = Schedule(streams=0, mode=mode, target_mhz=float(options.target_mhz),
                    model=model.name, issue_gap=k if stage_fold else 1,
-                   transport=model.transport_registers(n, period) if piped else 0)
+                   transport=model.transport_registers(n, period) if piped else 0,
+                   control=piped and model.control_registers(period))
 
     # input: x_q -> drive; the drive is registered before it meets the loop (pipelined)
     if inp["rom"] is not None:
@@ -437,7 +441,8 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
 
     # -- control wires at their cycles -------------------------------------------------------
     L = sch.loop_depth
-    hazard = _hazard_context(rt, range(1, L) if not stage_fold else range(k, L), P, T)
+    hazard = _hazard_context(rt, range(1, L) if not stage_fold else range(k, L), P, T,
+                             "hazard_tid_q" if sch.control else "in_tid_q")
     bank_busy = [rt.at("go", j) for j in range(1, k)] if stage_fold else []
     state_write = _state_write_context(rt, sch, n, T)
     # the new state as of the write cycle (registered when saturation and the write are a
@@ -449,8 +454,15 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
                 if serial else None)
     ro_tid = rt.at("in_tid_q", ro_start_cycle) if serial and T else None
     # one credit per slot; at one issue per cycle a beat holds its credit from the issue to
-    # the cycle after it leaves (fifo + 2 cycles); a serial readout runs one at a time
-    fifo_depth = SERIAL_FIFO_DEPTH if serial else max(4, 1 << vg.clog2(sch.fifo + 2))
+    # the cycle after it leaves (fifo + 2 cycles, one more when the return is registered); a
+    # serial readout runs one at a time
+    fifo_depth = SERIAL_FIFO_DEPTH if serial else max(
+        4, 1 << vg.clog2(sch.fifo + 2 + int(sch.control)))
+    # the FIFO's counters take their own copy of the write strobe, registered beside them
+    fifo_count_wr = None
+    if sch.control and fifo_cycle >= 1:
+        fifo_count_wr = (ser.at("rd_valid_q", fifo_cycle - 1) if serial
+                         else rt.at("go_out", fifo_cycle - 1))
 
     # -- unused-wire bookkeeping for lint --------------------------------------------------
     sections_decls = [*inp_decls, *drive_decls, *req_decls, *rd_decls, *am_placed,
@@ -501,6 +513,10 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
             "rotate_clocked": bool(rotate_registered),
             "ro_start": ro_start, "ro_tid": ro_tid,
             "fifo_valid": fifo_valid, "fifo_tid": fifo_tid, "fifo_last": fifo_last,
+            "control": sch.control, "fifo_count_wr": fifo_count_wr,
+            # what the counters read: the strobe's copy, and the credit as it comes back
+            "fifo_strobe": "fifo_count_wr_q" if fifo_count_wr else "fifo_wr",
+            "credit_return": "out_fire_q" if sch.control else "out_fire",
             "fifo_depth": fifo_depth, "fifo_slot_bits": vg.clog2(fifo_depth),
             "fifo_distributed": fifo_depth > DISTRIBUTED_FIFO_SLOTS,
             "credit_bits": vg.clog2(fifo_depth + 1),
@@ -532,7 +548,7 @@ DISTRIBUTED_FIFO_SLOTS = 32
 STATE_GROUP_SIZE = 4
 
 
-def _hazard_context(rt: Retimer, issued: range, P: int, T: int) -> dict:
+def _hazard_context(rt: Retimer, issued: range, P: int, T: int, waiting_tid: str) -> dict:
     """The hazard as a register: does the beat in the input register in the next cycle
     belong to a stream issued `j` cycles before it, for j in `issued`?
 
@@ -541,7 +557,8 @@ def _hazard_context(rt: Retimer, issued: range, P: int, T: int) -> dict:
     j cycles ago as of the next cycle; the step issuing now (j = 1) is the one compare of
     in_tid_q with s_axis_tid. Next cycle's beat is the one waiting now (no issue) or the one
     arriving (after an issue, or into an empty register): both selects are made side by
-    side and go picks one. Two or three logic levels each, not L - 1 compares in a row."""
+    side and go picks one. Two or three logic levels each, not L - 1 compares in a row.
+    `waiting_tid` names the waiting beat's stream for the select (in_tid_q or its copy)."""
     if not issued:
         return {"registered": False, "wire": "1'b0"}
     slots = 1 << T
@@ -567,7 +584,7 @@ def _hazard_context(rt: Retimer, issued: range, P: int, T: int) -> dict:
         "recent": [{"stream": i, "expr": e} for i, e in enumerate(recent)],
         "recent_msb": slots - 1,
         "arriving": pick("s_axis_tid"),
-        "waiting": pick("in_tid_q"),
+        "waiting": pick(waiting_tid),
         "after_issue": " | ".join(after_issue) or "1'b0",
     }
 
@@ -710,6 +727,7 @@ def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,
             "cycles": {"read": sch.read, "bank": sch.bank, "write": sch.write,
                        "fifo_write": sch.fifo},
             "transport_registers": sch.transport,
+            "control_registers": sch.control,
             "stages": {
                 "input": input_regs,
                 "loop": L,
