@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import json
 
+from hadamhw.backends import verilog as vg
 from tests.tool_module import load_tool
+
+
+def _cache(tool, out, row: dict) -> None:
+    """A cached row beside the RTL the tool's generator makes for it (a row of other RTL is
+    stale)."""
+    folder = out / row["config"]
+    options = tool.design_options(row["streams_option"], row["target_mhz"])
+    vg.generate(tool.design_ir(row["n"], row["m"], 0), folder / "rtl", options)
+    (folder / "report.json").write_text(json.dumps(row))
 
 
 def _row(config: str, n: int, fmax: float, by_seed: dict | None = None) -> dict:
@@ -22,10 +32,8 @@ def _row(config: str, n: int, fmax: float, by_seed: dict | None = None) -> dict:
 
 def test_target_judged_by_the_best_seed(tmp_path, capsys):
     tool = load_tool("pnr_streams")
-    folder = tmp_path / "n16-m16-Pauto-200MHz"
-    folder.mkdir()
-    (folder / "report.json").write_text(json.dumps(
-        _row("n16-m16-Pauto-200MHz", 16, 197.9, {"1": 197.9, "2": 203.4, "3": None})))
+    _cache(tool, tmp_path,
+           _row("n16-m16-Pauto-200MHz", 16, 197.9, {"1": 197.9, "2": 203.4, "3": None}))
     doc = tmp_path / "doc.md"
     doc.write_text(f"before\n{tool.MARK_BEGIN}\nold\n{tool.MARK_END}\nafter\n")
     assert tool.main(["--out", str(tmp_path), "--configs", "16:16", "--streams", "auto",
@@ -42,9 +50,7 @@ def test_target_judged_by_the_best_seed(tmp_path, capsys):
 
 def test_one_seed_below_the_goal_is_not_met(tmp_path, capsys):
     tool = load_tool("pnr_streams")
-    folder = tmp_path / "n64-m64-Pauto-150MHz"
-    folder.mkdir()
-    (folder / "report.json").write_text(json.dumps(_row("n64-m64-Pauto-150MHz", 64, 146.35)))
+    _cache(tool, tmp_path, {**_row("n64-m64-Pauto-150MHz", 64, 146.35), "target_mhz": 150.0})
     assert tool.main(["--out", str(tmp_path), "--configs", "64:64", "--streams", "auto",
                       "--cached-only"]) == 0
     out = capsys.readouterr().out
@@ -62,15 +68,29 @@ def test_bad_seed_list_is_a_one_line_error(tmp_path, capsys):
 
 def test_synth_only_rows_show_the_cost_without_a_clock(tmp_path, capsys):
     tool = load_tool("pnr_streams")
-    folder = tmp_path / "n64-m4-P1"
-    folder.mkdir()
     row = {**_row("n64-m4-P1", 64, 0.0), "m": 4, "streams_option": "1", "streams": 1,
            "fmax_mhz": None, "steps_per_second": None, "pnr_status": tool.NOT_PLACED,
            "device": None, "lut_equivalents": 11234}
-    (folder / "report.json").write_text(json.dumps(row))
+    _cache(tool, tmp_path, row)
     assert tool.main(["--out", str(tmp_path), "--configs", "64:4", "--streams", "1",
                       "--seeds", "1,2", "--cached-only"]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines()
                 if ln.startswith("| 64 | 4 |"))
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
     assert cells[7] == "11,234" and cells[12] == "not placed" and cells[14] == "–"
+
+
+def test_a_row_of_other_rtl_is_not_reused(tmp_path, capsys):
+    """A cached report whose RTL differs from what the generator makes now (it changed
+    since) is not shown as a measurement of this design."""
+    tool = load_tool("pnr_streams")
+    row = _row("n16-m16-Pauto-200MHz", 16, 197.9)
+    _cache(tool, tmp_path, row)
+    rtl = tmp_path / row["config"] / "rtl" / "hadamrnn.v"
+    rtl.write_text(rtl.read_text().replace("out_fire", "out_fire_old"))
+    assert tool.main(["--out", str(tmp_path), "--configs", "16:16", "--streams", "auto",
+                      "--cached-only"]) == 0
+    captured = capsys.readouterr()
+    assert "other RTL" in captured.err
+    line = next(ln for ln in captured.out.splitlines() if ln.startswith("| 16 | 16 |"))
+    assert line.strip().endswith("not measured |")

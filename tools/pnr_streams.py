@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -113,6 +114,11 @@ def design_ir(n: int, m: int, seed: int):
                      input_size=3, output_size=5, readout="every", requant="lean")
 
 
+def design_options(streams: str, target: float) -> GenerateOptions:
+    return (GenerateOptions() if streams == "1" else
+            GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
+
+
 def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict | None:
     """One configuration's row (cached); None with --cached-only when it was not measured."""
     from hadamhw.report import make_report
@@ -121,15 +127,23 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     name = f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
     folder = args.out / name
     cached = folder / "report.json"
+    options = design_options(streams, target)
+    ir = design_ir(n, m, args.seed)
     if cached.is_file():
-        row = json.loads(cached.read_text())
-        if row.get("pnr_status") != NOT_PLACED or args.synth_only or args.cached_only:
-            return row
+        if _same_rtl(folder / "rtl", vg.render(ir, options)):
+            row = json.loads(cached.read_text())
+            if row.get("pnr_status") != NOT_PLACED or args.synth_only or args.cached_only:
+                return row
+        else:
+            # the generator changed since: the row measured another design
+            print(f"  {name}: the cached report is of other RTL than this generator "
+                  f"makes{'; not measured' if args.cached_only else ', measured again'}",
+                  file=sys.stderr, flush=True)
+            if not args.cached_only:
+                shutil.rmtree(folder)
     if args.cached_only:
         return None
-    options = (GenerateOptions() if streams == "1" else
-               GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
-    man = vg.generate(design_ir(n, m, args.seed), folder / "rtl", options)
+    man = vg.generate(ir, folder / "rtl", options)
     started = time.monotonic()
     report = make_report(folder / "rtl", "ecp5", pnr=not args.synth_only,
                          build_dir=folder / "build",
@@ -158,6 +172,14 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     }
     cached.write_text(json.dumps(row, indent=1) + "\n")
     return row
+
+
+def _same_rtl(rtl: Path, files: dict[str, str]) -> bool:
+    """Whether the folder holds the same hardware as these generated files: their HDL files
+    byte for byte (generation is deterministic; the manifest may have gained fields)."""
+    hdl = json.loads(files["manifest.json"])["hdl_files"]
+    return all((rtl / name).is_file() and (rtl / name).read_text() == files[name]
+               for name in hdl)
 
 
 def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
