@@ -395,3 +395,15 @@ def test_cli_rejects_pnr_without_nextpnr_family(toy_dir, cli):
 def test_cli_rejects_a_seed_without_pnr(toy_dir, cli):
     code, _, err = cli("report", toy_dir, "--fpga", "ecp5", "--seed", "2", "--quiet")
     assert code == 2 and "--seed is nextpnr's placement seed: add --pnr" in err
+
+
+def test_cli_rejects_a_router_without_pnr(toy_dir, cli):
+    code, _, err = cli("report", toy_dir, "--fpga", "ecp5", "--router", "router2", "--quiet")
+    assert code == 2 and "--router is nextpnr's router: add --pnr" in err
+
+
+def test_unknown_router_is_named():
+    from hadamhw.report.pnr import place_again
+
+    with pytest.raises(HadamhwError, match="--router 'router3'"):
+        place_again(Path("."), "ecp5", "25k", 100.0, 2, router="router3")

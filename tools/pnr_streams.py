@@ -79,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "seed 1, every other seed places the same netlist again (cached per "
                         "seed); the table gives each seed's Fmax and judges the target by "
                         "the best")
+    p.add_argument("--router", choices=("router1", "router2"), default="router1",
+                   help="nextpnr's router (default router1); rows routed with router2 are "
+                        "cached apart (a '-router2' folder) and marked in the table")
     p.add_argument("--cached-only", action="store_true",
                    help="run no tool: the table of the configurations measured so far (the "
                         "others are listed as not measured)")
@@ -124,7 +127,8 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     from hadamhw.report import make_report
 
     target = target_for(n, args.target_mhz)
-    name = f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
+    name = (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
+            + (f"-{args.router}" if args.router != "router1" else ""))
     folder = args.out / name
     cached = folder / "report.json"
     options = design_options(streams, target)
@@ -148,7 +152,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     report = make_report(folder / "rtl", "ecp5", pnr=not args.synth_only,
                          build_dir=folder / "build",
                          progress=False, freq_mhz=target, timeout=args.timeout,
-                         device=args.device)
+                         device=args.device, router=args.router)
     total, pnr = report["total"], report["pnr"] or {}
     fmax = pnr.get("fmax_mhz")
     cycles = man["cycles_per_step"]
@@ -165,6 +169,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
         "ram_cells": {k: v for k, v in total["other_types"].items()
                       if "DPR" in k or "DP16" in k or "RAM" in k},
         "pnr_status": NOT_PLACED if args.synth_only else pnr.get("status"),
+        "router": args.router,
         "device": pnr.get("device"), "fmax_mhz": fmax,
         "steps_per_second": fmax * 1e6 / cycles if fmax else None,
         "seconds": round(time.monotonic() - started, 1),
@@ -195,7 +200,8 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
     for seed in todo:
         print(f"  {row['config']}: nextpnr seed {seed} ...", flush=True)
         result = place_again(folder / "build" / "pnr", "ecp5", row["device"],
-                             row["target_mhz"], seed, timeout=args.timeout)
+                             row["target_mhz"], seed, timeout=args.timeout,
+                             router=row.get("router", "router1"))
         by_seed[seed] = result.fmax_mhz
         if result.fmax_mhz is None:
             print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)
@@ -229,6 +235,8 @@ def table(rows: list[dict]) -> str:
                f"yes (seed {seed})" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
         seeds = ("not placed" if r.get("pnr_status") == NOT_PLACED else
                  ", ".join(f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed))
+        if r.get("router", "router1") != "router1" and r.get("pnr_status") != NOT_PLACED:
+            seeds += f", {r['router']}"
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],

@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, metavar="S",
                    help="with --pnr: nextpnr's placement seed (default 1); Fmax moves by "
                         "several per cent between seeds near a design's limit")
+    p.add_argument("--router", choices=("router1", "router2"), default=None,
+                   help="with --pnr: nextpnr's router (default router1, nextpnr's own); "
+                        "router2 finishes large congested designs that router1 stalls on")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -94,7 +97,7 @@ def run(args) -> int:
     report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
                          freq_mhz=args.freq, timeout=args.timeout, device=args.device,
-                         seed=args.seed)
+                         seed=args.seed, router=args.router)
     if args.json:
         sys.stdout.write(render_json(report))
         warning = mul_warning(report)

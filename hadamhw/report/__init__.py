@@ -55,13 +55,21 @@ def analytical(manifest: dict) -> dict:
 def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
-                device: str | None = None, seed: int = 1) -> dict:
+                device: str | None = None, seed: int = 1, router: str | None = None) -> dict:
     """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
 
     device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
-    instead of the smallest one that holds the design. seed: nextpnr's placement seed."""
+    instead of the smallest one that holds the design. seed: nextpnr's placement seed.
+    router: nextpnr's router (router1, its default, or router2)."""
     from hadamhw.errors import HadamhwError
-    from hadamhw.report.pnr import DEFAULT_FREQ_MHZ, PNR_FAMILIES, named_device, place_and_route
+    from hadamhw.report.pnr import (
+        DEFAULT_FREQ_MHZ,
+        DEFAULT_ROUTER,
+        PNR_FAMILIES,
+        check_router,
+        named_device,
+        place_and_route,
+    )
 
     if pnr and family not in PNR_FAMILIES:
         raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (the nextpnr devices installed "
@@ -72,6 +80,9 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
         named_device(family, device)
     if seed != 1 and not pnr:
         raise HadamhwError("--seed is nextpnr's placement seed: add --pnr")
+    if router is not None and not pnr:
+        raise HadamhwError("--router is nextpnr's router: add --pnr")
+    router = check_router(router or DEFAULT_ROUTER)
     design = load_design(design_path, top)
     build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
     synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout)
@@ -95,8 +106,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     if pnr:
         result = place_and_route(design, family, build / "pnr", progress=progress,
                                  freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout,
-                                 device=device, seed=seed)
-        entry = {**result.to_dict(), "seed": seed}
+                                 device=device, seed=seed, router=router)
+        entry = {**result.to_dict(), "seed": seed, "router": router}
         cycles = report["analytical"].get("cycles_per_step")
         entry["steps_per_second"] = (
             result.fmax_mhz * 1e6 / cycles

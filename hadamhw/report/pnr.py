@@ -177,6 +177,19 @@ _NEXTPNR_STEP = re.compile(r"^Info: (Running .+|Placed .+|Routing.*|Setting up .
                            r"\s*iter .+|Max frequency .+)$")
 
 
+# nextpnr's routers: router1 is its default; router2 (negotiated congestion) finishes
+# designs whose router1 run stalls on congestion (the n = m = 128 stream design: router1
+# had 142k of 199k arcs left after 40 minutes)
+ROUTERS = ("router1", "router2")
+DEFAULT_ROUTER = "router1"
+
+
+def check_router(router: str) -> str:
+    if router not in ROUTERS:
+        raise HadamhwError(f"--router {router!r}: nextpnr's routers are {', '.join(ROUTERS)}")
+    return router
+
+
 def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
     """The device --device names (its short name or part, any case), or a clear error."""
     known = NAMED_DEVICES.get(family, {})
@@ -190,12 +203,13 @@ def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
 def place_and_route(design: Design, family: str, build_dir: Path, *,
                     freq_mhz: float = DEFAULT_FREQ_MHZ, progress: bool = True,
                     timeout: float | None = None, seed: int = 1,
-                    device: str | None = None) -> PnrResult:
+                    device: str | None = None, router: str = DEFAULT_ROUTER) -> PnrResult:
     """Synthesize the wrapped design flat for `family`, place and route it, read Fmax.
 
     device: a name of NAMED_DEVICES (for example up5k) to place on that device only; by
     default the smallest device of the family that holds the design (retrying larger ones
-    when placement fails)."""
+    when placement fails). router: nextpnr's router (ROUTERS)."""
+    check_router(router)
     if family not in PNR_FAMILIES:
         raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (nextpnr devices installed "
                            f"here), got {family!r}")
@@ -255,7 +269,7 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     for flag, part, package, _, _ in candidates:
         result.device, result.package = part, package
         rc, psec = _nextpnr(design.name, family, build, (flag, part, package), freq_mhz,
-                            seed, progress=progress, timeout=timeout)
+                            seed, progress=progress, timeout=timeout, router=router)
         result.seconds += psec
         result.log = str(log)
         if rc == 0 and report_path.is_file():
@@ -273,7 +287,7 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
 
 def _nextpnr(name: str, family: str, build: Path, device: tuple[str, str, str],
              freq_mhz: float, seed: int, *, progress: bool,
-             timeout: float | None) -> tuple[int, float]:
+             timeout: float | None, router: str = DEFAULT_ROUTER) -> tuple[int, float]:
     """One nextpnr run on build/wrapped.json, device = (flag, part, package): (exit status,
     seconds)."""
     flag, part, package = device
@@ -281,7 +295,7 @@ def _nextpnr(name: str, family: str, build: Path, device: tuple[str, str, str],
     report_path.unlink(missing_ok=True)
     args = ["--json", "wrapped.json", flag, "--package", package, "--freq",
             f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed),
-            "--report", report_path.name, "-l", log.name,
+            "--report", report_path.name, "-l", log.name, "--router", router,
             "--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained"]
     return run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
                     f"nextpnr: placing and routing {name} on {part} (seed {seed})",
@@ -303,24 +317,27 @@ def _read_report(result: PnrResult, report_path: Path) -> None:
 
 
 def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: int, *,
-                progress: bool = False, timeout: float | None = None) -> PnrResult:
+                progress: bool = False, timeout: float | None = None,
+                router: str = DEFAULT_ROUTER) -> PnrResult:
     """The same wrapped netlist (pnr_dir/wrapped.json of an earlier place_and_route) placed
     and routed once more with another nextpnr seed, in pnr_dir/seed<seed>/: placement
     varies by several per cent between seeds at these clocks, so a seed sweep shows the
     spread (and finds a placement that meets a clock the first one missed)."""
+    check_router(router)
     pnr_dir = Path(pnr_dir)
     netlist = pnr_dir / "wrapped.json"
     if not netlist.is_file():
         raise HadamhwError(f"{netlist}: no wrapped netlist (run place_and_route first)")
     flag, part, package, _, _ = named_device(family, device)
-    build = pnr_dir / f"seed{seed}"
+    build = pnr_dir / (f"seed{seed}" if router == DEFAULT_ROUTER else f"seed{seed}-{router}")
     build.mkdir(parents=True, exist_ok=True)
     # a copy, not a link: nextpnr (WebAssembly) sees only the files of its folder
     (build / "wrapped.json").unlink(missing_ok=True)
     shutil.copyfile(netlist, build / "wrapped.json")
     result = PnrResult(family=family, status="", device=part, package=package)
     rc, result.seconds = _nextpnr(pnr_dir.name, family, build, (flag, part, package),
-                                  freq_mhz, seed, progress=progress, timeout=timeout)
+                                  freq_mhz, seed, progress=progress, timeout=timeout,
+                                  router=router)
     result.log = str(build / "nextpnr.log")
     if rc != 0 or not (build / "pnr.report.json").is_file():
         result.status = "failed: " + tool_failure(build / "nextpnr.log", build / "nextpnr.out")
