@@ -30,6 +30,8 @@ def test_wheel_ships_templates_and_generates(tmp_path):
     # the published schemas travel with the loader that validates against them
     assert "hadamhw/ir/ir-v1.schema.json" in names
     assert "hadamhw/ir/design-manifest-v1.schema.json" in names
+    # the fused recurrence compiles from its source on first use
+    assert "hadamhw/nn/fused_recurrence.cpp" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     ir_path = tmp_path / "m.ir.json"

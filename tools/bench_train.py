@@ -6,10 +6,13 @@ A time-step is one step of one sequence, forward and backward (batch x length pe
 Each update is timed on its own and the fastest of `repeats` x `updates` counts: on a
 machine shared with other jobs the fastest update is the one least disturbed by them.
 
-Columns: the FWHT path (Kronecker-factored Walsh-Hadamard products, the default); the dense
-path of the model (`use_fwht=False`: W = diag(s) H / sqrt(m) rebuilt every time step, the
-baseline the project's targets refer to); and a dense path that builds W once per forward,
-the fairest dense competitor.
+Columns: the FWHT path (the default, `use_fwht=True`): the fused recurrence, the whole time
+loop forward and backward in C++ with a radix-2 transform (hadamhw/nn/fused.py), or with
+HADAMHW_NO_EXT=1 (or where the extension cannot be built) the PyTorch loop with
+Kronecker-factored Walsh-Hadamard products; the first line of output says which ran. Then
+the dense path of the model (`use_fwht=False`: W = diag(s) H / sqrt(m) rebuilt every time
+step, always the PyTorch loop, the baseline the project's targets refer to); and a dense
+path that builds W once per forward, the fairest dense competitor.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 
 import torch
 
-from hadamhw.nn import HadamRNN, ModelConfig
+from hadamhw.nn import HadamRNN, ModelConfig, fused
 
 
 class HoistedDenseRNN(HadamRNN):
@@ -71,8 +74,10 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    path = ("fused C++ recurrence" if fused.extension() is not None
+            else "PyTorch loop (HADAMHW_NO_EXT set or the extension unavailable)")
     print(f"batch {args.batch}, length {args.length}, fastest of {args.repeats} x "
-          f"{args.updates} updates, {args.threads} thread(s)")
+          f"{args.updates} updates, {args.threads} thread(s); FWHT path: {path}")
     print("| n | FWHT time-steps/s | dense (W per step) | dense (W per forward) "
           "| FWHT / dense | FWHT / dense per forward |")
     print("|---|---|---|---|---|---|")

@@ -48,7 +48,8 @@ def _fwht_stages(x: torch.Tensor, block_size: int) -> torch.Tensor:
 # Largest Hadamard factor applied as one dense product. Small factors keep the arithmetic
 # near n (a + b) per vector instead of n m; fewer, larger factors keep the number of torch
 # operations (whose fixed cost dominates at training batch sizes) low. 32 measured best
-# at n = 128 and 512 (tools/bench_train.py).
+# at n = 128 and 512 (tools/bench_train.py, then the training path; training now runs the
+# fused recurrence, hadamhw/nn/fused.py, where it can: this is its fallback and reference).
 MAX_FACTOR = 32
 
 

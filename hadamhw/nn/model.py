@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from hadamhw.errors import HadamhwError
+from hadamhw.nn import fused
 from hadamhw.nn.hadamard import HadamardRecurrent, check_block_size
 from hadamhw.nn.quant import QuantLinear, check_bits
 
@@ -107,6 +108,16 @@ class HadamRNN(nn.Module):
                                         c.weight_bits if c.quantize_output else None,
                                         bias=c.output_bias)
 
+    def _token_ids(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+            raise HadamhwError(f"expected token ids of shape (batch, steps), got {tuple(x.shape)}")
+        return x.long()
+
+    def _onehot_table(self) -> torch.Tensor:
+        """U_q transposed, (d_in, n): one-hot token k times U is row k. Made contiguous
+        (small): gathering rows of the transposed view is several times slower."""
+        return self.input_layer.quantized_weight().T.contiguous()
+
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
         """U x_t for every step: (B, T, n)."""
         c = self.config
@@ -117,31 +128,54 @@ class HadamRNN(nn.Module):
                     f"got {tuple(x.shape)}"
                 )
             return self.input_layer(x.to(self.input_layer.weight.dtype))
-        if x.dim() != 2 or x.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-            raise HadamhwError(f"expected token ids of shape (batch, steps), got {tuple(x.shape)}")
+        ids = self._token_ids(x)
         if c.input_kind == "onehot":
-            # One-hot times U selects a column of U.
-            return nn.functional.embedding(x.long(), self.input_layer.quantized_weight().T)
-        return self.input_layer(self.embedding(x.long()))
+            return nn.functional.embedding(ids, self._onehot_table())
+        return self.input_layer(self.embedding(ids))
 
-    def forward(self, x: torch.Tensor, return_states: bool = False):
-        """Logits (B, T, d_out) for readout 'every', (B, d_out) for 'last'."""
-        drive = self.input_projection(x)
-        if self.recurrent.bias is not None:
-            drive = drive + self.recurrent.bias
+    def states(self, x: torch.Tensor, relu_out: bool = False) -> torch.Tensor:
+        """h_1..h_T (B, T, n) for inputs x: h_t = act(W h_{t-1} + U x_t + b), h_0 = 0; relu(h_t)
+        instead when relu_out (the readout's input).
+
+        The FWHT path runs the fused recurrence (hadamhw.nn.fused: the whole loop in C++,
+        for one-hot inputs with the lookup of U x_t inside it) where it applies, else this
+        Python loop; the dense path (use_fwht=False) always loops.
+        """
+        rec = self.recurrent
+        vanilla = self.config.mode == "vanilla"
+        scaled_signs = rec.signs() * rec.scale
+        if rec.use_fwht and self.config.input_kind == "onehot":
+            ids, table = self._token_ids(x), self._onehot_table()
+            if fused.usable(table, scaled_signs, rec.bias, tokens=ids):
+                return fused.recurrence(table, scaled_signs, rec.bias, rec.block_size, vanilla,
+                                        relu_out, tokens=ids)
+            drive = nn.functional.embedding(ids, table)
+        else:
+            drive = self.input_projection(x)
+        if rec.use_fwht and fused.usable(drive, scaled_signs, rec.bias):
+            return fused.recurrence(drive, scaled_signs, rec.bias, rec.block_size, vanilla,
+                                    relu_out)
+        if rec.bias is not None:
+            drive = drive + rec.bias
         batch, steps, n = drive.shape
         h = drive.new_zeros(batch, n)
         states = []
-        vanilla = self.config.mode == "vanilla"
-        scaled_signs = self.recurrent.signs() * self.recurrent.scale
         # unbind once: indexing drive[:, t] inside the loop would make every step's backward
         # scatter into a zeroed (batch, steps, n) tensor, quadratic in the sequence length.
         for drive_t in drive.unbind(1):
-            h = self.recurrent.rotate(h, scaled_signs) + drive_t
+            h = rec.rotate(h, scaled_signs) + drive_t
             if vanilla:
                 h = torch.relu(h)
             states.append(h)
         hs = torch.stack(states, dim=1)
+        return torch.relu(hs) if relu_out else hs
+
+    def forward(self, x: torch.Tensor, return_states: bool = False):
+        """Logits (B, T, d_out) for readout 'every', (B, d_out) for 'last'."""
+        if self.config.readout == "every" and not return_states:
+            # the readout needs relu(h_t) only, which the fused recurrence returns directly
+            return self.output_layer(self.states(x, relu_out=True))
+        hs = self.states(x)
         readout_in = hs if self.config.readout == "every" else hs[:, -1]
         logits = self.output_layer(torch.relu(readout_in))
         return (logits, hs) if return_states else logits
