@@ -358,6 +358,27 @@ void check_tokens(const torch::Tensor& tokens, int64_t vocab) {
                 "token ids must lie in [0, ", vocab, ")");
 }
 
+// The checked inputs of both passes: a gather of table rows (tokens given) or a drive, a
+// bias or none, and the shape.
+struct Inputs {
+  bool gather, has_bias;
+  int64_t batch;
+  Shape shape;
+};
+
+Inputs check_inputs(const torch::Tensor& drive, const torch::Tensor& tokens,
+                    const torch::Tensor& signs, const torch::Tensor& bias, int64_t block_size) {
+  const bool gather = tokens.dim() == 2;
+  check_tensor(drive, "drive", gather ? 2 : 3, drive);
+  if (gather) check_tokens(tokens, drive.size(0));
+  check_tensor(signs, "signs", 1, drive);
+  const bool has_bias = bias.numel() > 0;
+  if (has_bias) check_tensor(bias, "bias", 1, drive);
+  const Shape shape{gather ? tokens.size(1) : drive.size(1), drive.size(-1), block_size};
+  check_block_size(shape.n, block_size);
+  return {gather, has_bias, gather ? tokens.size(0) : drive.size(0), shape};
+}
+
 }  // namespace
 
 // drive: (B, T, n), or with tokens (B, T) the table (V, n) whose row tokens[b, t] is d_t
@@ -366,15 +387,10 @@ void check_tokens(const torch::Tensor& tokens, int64_t vocab) {
 torch::Tensor recurrence_forward(torch::Tensor drive, torch::Tensor tokens, torch::Tensor signs,
                                  torch::Tensor bias, int64_t block_size, bool vanilla,
                                  bool relu_out) {
-  const bool gather = tokens.dim() == 2;
-  check_tensor(drive, "drive", gather ? 2 : 3, drive);
-  if (gather) check_tokens(tokens, drive.size(0));
-  check_tensor(signs, "signs", 1, drive);
-  const bool has_bias = bias.numel() > 0;
-  if (has_bias) check_tensor(bias, "bias", 1, drive);
-  const int64_t batch = gather ? tokens.size(0) : drive.size(0);
-  const Shape shape{gather ? tokens.size(1) : drive.size(1), drive.size(-1), block_size};
-  check_block_size(shape.n, block_size);
+  const Inputs in = check_inputs(drive, tokens, signs, bias, block_size);
+  const bool gather = in.gather, has_bias = in.has_bias;
+  const int64_t batch = in.batch;
+  const Shape shape = in.shape;
   relu_out = relu_out && !vanilla;  // vanilla states are relu'd already
   auto out = torch::empty({batch, shape.steps, shape.n}, drive.options());
   const int64_t* tok = gather ? tokens.data_ptr<int64_t>() : nullptr;
@@ -408,16 +424,11 @@ std::vector<torch::Tensor> recurrence_backward(torch::Tensor drive, torch::Tenso
                                                torch::Tensor grad_out, int64_t block_size,
                                                bool vanilla, bool relu_out, bool need_signs,
                                                bool need_bias) {
-  const bool gather = tokens.dim() == 2;
-  check_tensor(drive, "drive", gather ? 2 : 3, drive);
-  if (gather) check_tokens(tokens, drive.size(0));
-  check_tensor(signs, "signs", 1, drive);
-  const bool has_bias = bias.numel() > 0;
-  if (has_bias) check_tensor(bias, "bias", 1, drive);
+  const Inputs in = check_inputs(drive, tokens, signs, bias, block_size);
+  const bool gather = in.gather, has_bias = in.has_bias;
+  const int64_t batch = in.batch;
+  const Shape shape = in.shape;
   check_tensor(grad_out, "grad_out", 3, drive);
-  const int64_t batch = gather ? tokens.size(0) : drive.size(0);
-  const Shape shape{gather ? tokens.size(1) : drive.size(1), drive.size(-1), block_size};
-  check_block_size(shape.n, block_size);
   TORCH_CHECK(grad_out.size(0) == batch && grad_out.size(1) == shape.steps,
               "grad_out must be (batch, steps, n)");
   relu_out = relu_out && !vanilla;
