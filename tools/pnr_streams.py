@@ -45,7 +45,7 @@ from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
-from hadamhw.report.pnr import NAMED_DEVICES
+from hadamhw.report.pnr import DEFAULT_ROUTER, NAMED_DEVICES, ROUTERS
 
 TOP = "hadamrnn"
 CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "seed 1, every other seed places the same netlist again (cached per "
                         "seed); the table gives each seed's Fmax and judges the target by "
                         "the best")
-    p.add_argument("--router", choices=("router1", "router2"), default="router1",
+    p.add_argument("--router", choices=ROUTERS, default=DEFAULT_ROUTER,
                    help="nextpnr's router (default router1); rows routed with router2 are "
                         "cached apart (a '-router2' folder) and marked in the table")
     p.add_argument("--cached-only", action="store_true",
@@ -128,7 +128,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
 
     target = target_for(n, args.target_mhz)
     name = (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
-            + (f"-{args.router}" if args.router != "router1" else ""))
+            + (f"-{args.router}" if args.router != DEFAULT_ROUTER else ""))
     folder = args.out / name
     cached = folder / "report.json"
     options = design_options(streams, target)
@@ -201,7 +201,7 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
         print(f"  {row['config']}: nextpnr seed {seed} ...", flush=True)
         result = place_again(folder / "build" / "pnr", "ecp5", row["device"],
                              row["target_mhz"], seed, timeout=args.timeout,
-                             router=row.get("router", "router1"))
+                             router=row.get("router", DEFAULT_ROUTER))
         by_seed[seed] = result.fmax_mhz
         if result.fmax_mhz is None:
             print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)
@@ -235,7 +235,7 @@ def table(rows: list[dict]) -> str:
                f"yes (seed {seed})" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
         seeds = ("not placed" if r.get("pnr_status") == NOT_PLACED else
                  ", ".join(f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed))
-        if r.get("router", "router1") != "router1" and r.get("pnr_status") != NOT_PLACED:
+        if r.get("router", DEFAULT_ROUTER) != DEFAULT_ROUTER and r.get("pnr_status") != NOT_PLACED:
             seeds += f", {r['router']}"
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""

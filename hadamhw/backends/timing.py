@@ -91,7 +91,6 @@ class DelayModel:
             return 0
         return max(0, math.ceil(self.spread_ns(n) / hop) - 1)
 
-
     def control_registers(self, period: float) -> bool:
         """Whether the interface's control paths need their registers (`control_path`)."""
         return period < self.control_path

@@ -12,6 +12,7 @@ from hadamhw.errors import HadamhwError
 
 
 def register(sub) -> None:
+    from hadamhw.report.pnr import ROUTERS
     from hadamhw.report.synth import FAMILIES
 
     p = sub.add_parser(
@@ -37,9 +38,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, metavar="S",
                    help="with --pnr: nextpnr's placement seed (default 1); Fmax moves by "
                         "several per cent between seeds near a design's limit")
-    p.add_argument("--router", choices=("router1", "router2"), default=None,
+    p.add_argument("--router", choices=ROUTERS, default=None,
                    help="with --pnr: nextpnr's router (default router1, nextpnr's own); "
-                        "router2 finishes large congested designs that router1 stalls on")
+                        "router2 (negotiated congestion) is the other choice on congested designs")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -177,9 +177,9 @@ _NEXTPNR_STEP = re.compile(r"^Info: (Running .+|Placed .+|Routing.*|Setting up .
                            r"\s*iter .+|Max frequency .+)$")
 
 
-# nextpnr's routers: router1 is its default; router2 (negotiated congestion) finishes
-# designs whose router1 run stalls on congestion (the n = m = 128 stream design: router1
-# had 142k of 199k arcs left after 40 minutes)
+# nextpnr's routers: router1 is its default; router2 (negotiated congestion) is the other
+# choice on congested designs (on the two largest designs here, the n = m = 128 stream
+# design and the copy stage fold, neither finished within 20-40 minutes of routing)
 ROUTERS = ("router1", "router2")
 DEFAULT_ROUTER = "router1"
 
