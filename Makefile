@@ -15,7 +15,7 @@ JOBS   ?= 2
 # whole install is tried again, four times in all, with a growing pause.
 PIP_FLAGS := --quiet --retries 10 --timeout 60
 define pip_install
-for attempt in 1 2 3 4; do \
+echo "pip install $(1)"; for attempt in 1 2 3 4; do \
     $(BIN)/python -m pip install $(PIP_FLAGS) $(1) && break; \
     if [ $$attempt = 4 ]; then echo "pip install $(1): failed 4 times" >&2; exit 1; fi; \
     echo "pip install $(1): attempt $$attempt failed; again in $$((attempt * 20)) s" >&2; \
@@ -25,11 +25,11 @@ endef
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(call pip_install,--upgrade pip)
-	$(call pip_install,--resume-retries 20 torch==2.13.0)
-	$(call pip_install,--resume-retries 20 -c constraints.txt -e '.[dev]')
+	@$(call pip_install,--upgrade pip)
+	@$(call pip_install,--resume-retries 20 torch==2.13.0)
+	@$(call pip_install,--resume-retries 20 -c constraints.txt -e '.[dev]')
 	# Xilinx ap_int headers for the HLS C-simulation (pure Python wheel, never imported)
-	$(call pip_install,--resume-retries 20 --no-deps hls4ml==1.3.0)
+	@$(call pip_install,--resume-retries 20 --no-deps hls4ml==1.3.0)
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 
 from hadamhw.errors import HadamhwError
-from hadamhw.verify.build_cache import STAMP, build_once, cache_root, content_key, entry_is_valid
+from hadamhw.verify.build_cache import (
+    STAMP,
+    _locked,
+    build_once,
+    cache_max_bytes,
+    cache_root,
+    content_key,
+    entry_is_valid,
+    prune,
+)
 
 PAYLOAD = b"\x7fELF pretend executable " * 64
 
@@ -182,6 +191,69 @@ def test_killed_build_is_rebuilt_not_reused(tmp_path):
     assert not entry.cached and len(calls) == 1  # the lock died with its holder
     assert not list(root.glob(".tmp-entry.*"))  # and the leftovers are gone
     assert (entry.path / "tool.bin").read_bytes() == PAYLOAD
+
+
+def _aged(entry: Path, hours: float) -> None:
+    """Marks an entry as last used `hours` ago."""
+    then = time.time() - hours * 3600
+    os.utime(entry / STAMP, (then, then))
+
+
+def _fill(root: Path, names: str, size: int) -> dict[str, Path]:
+    """One entry per letter, each holding `size` bytes; the first letter used longest ago."""
+    entries = {}
+    for age, name in enumerate(reversed(names)):
+        entries[name] = build_once(root, name, "k", _builder([], bytes(size)),
+                                   outputs=["tool.bin"]).path
+        _aged(entries[name], 2 + age)
+    return entries
+
+
+def test_least_recently_used_entries_go_when_over_budget(tmp_path):
+    size = 100_000
+    entries = _fill(tmp_path, "abc", size)
+    # a fourth entry in a budget of 2.5 entries: the two used longest ago (a, b) go
+    d = build_once(tmp_path, "d", "k", _builder([], bytes(size)), outputs=["tool.bin"],
+                   max_bytes=int(2.5 * size))
+    assert not d.cached
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["c", "d"]
+    assert not entries["a"].exists() and entry_is_valid(entries["c"], "k")
+    assert not list(tmp_path.glob(".tmp-*"))  # nothing half-deleted left behind
+
+
+def test_reuse_renews_an_entry_so_it_stays(tmp_path):
+    size = 100_000
+    entries = _fill(tmp_path, "abc", size)
+    assert build_once(tmp_path, "a", "k", _builder([]), outputs=["tool.bin"]).cached
+    assert time.time() - (entries["a"] / STAMP).stat().st_mtime < 60
+    _aged(entries["a"], 1)  # still the newest of the three
+    build_once(tmp_path, "d", "k", _builder([], bytes(size)), outputs=["tool.bin"],
+               max_bytes=int(2.5 * size))
+    assert entries["a"].exists() and not entries["b"].exists() and not entries["c"].exists()
+
+
+def test_recent_locked_and_kept_entries_are_never_pruned(tmp_path):
+    size = 100_000
+    entries = _fill(tmp_path, "abc", size)
+    _aged(entries["a"], 0.01)  # used 36 s ago: its simulation may still be running
+    with _locked(tmp_path / ".locks" / "b.lock"):  # another process builds or reuses b
+        removed = prune(tmp_path, 0, keep=[entries["c"]])
+    assert removed == [] and all(e.exists() for e in entries.values())
+    assert prune(tmp_path, 0, min_idle_s=0) == [entries["b"], entries["c"], entries["a"]]
+    assert prune(tmp_path / "missing", 0) == []
+
+
+def test_cache_budget_from_environment(monkeypatch):
+    monkeypatch.delenv("HADAMHW_CACHE_MAX_MB", raising=False)
+    assert cache_max_bytes() == 4096 << 20
+    monkeypatch.setenv("HADAMHW_CACHE_MAX_MB", " 300 ")
+    assert cache_max_bytes() == 300 << 20
+    monkeypatch.setenv("HADAMHW_CACHE_MAX_MB", "0")
+    assert cache_max_bytes() is None
+    for bad in ("-1", "2G", "1.5"):
+        monkeypatch.setenv("HADAMHW_CACHE_MAX_MB", bad)
+        with pytest.raises(HadamhwError, match=f"HADAMHW_CACHE_MAX_MB='{bad}'.*megabytes"):
+            cache_max_bytes()
 
 
 def test_entry_names_are_checked(tmp_path):

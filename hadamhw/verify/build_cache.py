@@ -19,6 +19,12 @@ Where the caches live (docs/ir-format.md, "Build caches"): `$HADAMHW_CACHE_DIR/<
 else `~/.cache/hadamhw/<kind>`, for the cocotb and Verilator batch builds; a C simulation
 builds under its design folder (`DESIGN/csim`) unless given a folder; the hardware sweep
 under its --out folder. Removing any of these folders is always safe between runs.
+
+The shared caches are bounded (`max_bytes`, from `$HADAMHW_CACHE_MAX_MB`, default
+4096 MB a kind): each new build deletes the least recently used entries until the kind fits.
+Every design and test makes an entry of its own, and an unbounded cocotb cache once filled
+a 100 GB disk. An entry in use is never deleted: its lock is held while it is built or
+reused, and one reused less than `MIN_IDLE_S` ago may still be running its simulation.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -44,6 +50,11 @@ STAMP = "hadamhw-build.json"
 STAMP_FORMAT = "hadamhw-build-cache"
 STAMP_VERSION = 2
 _TMP_PREFIX = ".tmp-"
+MAX_MB_VARIABLE = "HADAMHW_CACHE_MAX_MB"
+DEFAULT_MAX_MB = 4096
+# A simulation runs from its entry after build_once has returned (and released the lock);
+# the longest ones here (a whole test set through cocotb) take minutes, not a quarter hour.
+MIN_IDLE_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,22 @@ def cache_root(kind: str, override: str | Path | None = None) -> Path:
         return Path(override)
     base = os.environ.get("HADAMHW_CACHE_DIR")
     return (Path(base) if base else Path.home() / ".cache" / "hadamhw") / kind
+
+
+def cache_max_bytes() -> int | None:
+    """Size budget of each shared cache kind: $HADAMHW_CACHE_MAX_MB megabytes, else 4096;
+    None (no limit) for 0."""
+    raw = os.environ.get(MAX_MB_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB << 20
+    try:
+        megabytes = int(raw)
+    except ValueError:
+        megabytes = -1
+    if megabytes < 0:
+        raise HadamhwError(f"{MAX_MB_VARIABLE}={raw!r}: expected a whole number of megabytes "
+                           f"(0: no limit; unset: {DEFAULT_MAX_MB})")
+    return None if megabytes == 0 else megabytes << 20
 
 
 def content_key(recipe: str, *, tools: Mapping[str, str] = {},
@@ -147,6 +174,73 @@ def _locked(lock: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _locked_if_free(lock: Path):
+    """Yields True holding the lock, or False at once when another process holds it."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _tree_bytes(path: Path) -> int:
+    total = 0
+    for folder, _subfolders, files in os.walk(path):
+        for name in files:
+            with suppress(OSError):  # removed while we walk
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def prune(root: str | Path, max_bytes: int, *, keep: Iterable[Path] = (),
+          min_idle_s: float = MIN_IDLE_S) -> list[Path]:
+    """Delete the least recently used entries of `root` (by their stamp's time, which a
+    reuse renews) until the entries hold at most max_bytes. Entries in `keep`, used less
+    than min_idle_s ago, or locked by a build or reuse are left. Returns what was deleted."""
+    root = Path(root).absolute()
+    keep = {Path(k).absolute() for k in keep}
+    entries = []
+    try:
+        children = list(root.iterdir())
+    except OSError:
+        return []
+    for child in children:
+        if child.name.startswith(".") or not child.is_dir() or child.is_symlink():
+            continue  # locks, temporary builds, logs
+        try:
+            used = (child / STAMP).stat().st_mtime
+        except OSError:
+            continue  # no stamp: not a finished entry
+        entries.append((used, child.name, child, _tree_bytes(child)))
+    total = sum(size for *_, size in entries)
+    removed = []
+    now = time.time()
+    for used, name, child, size in sorted(entries):
+        if total <= max_bytes:
+            break
+        if child in keep or now - used < min_idle_s:
+            continue
+        with _locked_if_free(root / ".locks" / f"{name}.lock") as free:
+            try:
+                if not free or (child / STAMP).stat().st_mtime != used:
+                    continue  # being built or reused right now
+            except OSError:
+                continue
+            trash = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}.old-", dir=root))
+            os.rename(child, trash / "entry")
+            _remove(trash)
+        total -= size
+        removed.append(child)
+    return removed
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -156,12 +250,14 @@ def _remove(path: Path) -> None:
 
 def build_once(root: str | Path, name: str, key: str, build: Callable[[Path], None], *,
                outputs: Sequence[str],
-               reuse: Callable[[Path], bool] | None = None) -> Built:
+               reuse: Callable[[Path], bool] | None = None,
+               max_bytes: int | None = None) -> Built:
     """The entry `root/name` for `key`, built by `build(folder)` unless a valid one exists.
 
     build writes into the (temporary) folder it is given and raises on failure; outputs are
     the files, relative to the folder, that must exist afterwards (their size and hash guard
-    the entry). reuse: an extra test of a valid entry (False: build it again).
+    the entry). reuse: an extra test of a valid entry (False: build it again). max_bytes:
+    after a new build, `prune` the root's other entries down to this size.
     """
     if not outputs:
         raise ValueError("build_once needs at least one output file to guard the entry")
@@ -171,6 +267,8 @@ def build_once(root: str | Path, name: str, key: str, build: Callable[[Path], No
     final = root / name
     with _locked(root / ".locks" / f"{name}.lock"):
         if entry_is_valid(final, key) and (reuse is None or reuse(final)):
+            with suppress(OSError):  # a read-only cache is still usable
+                os.utime(final / STAMP)  # the last use, which pruning goes by
             return Built(final, True, 0.0)
         for stale in root.glob(f"{_TMP_PREFIX}{name}.*"):  # left by killed builds
             _remove(stale)
@@ -192,4 +290,6 @@ def build_once(root: str | Path, name: str, key: str, build: Callable[[Path], No
         except BaseException:
             _remove(work)
             raise
+    if max_bytes is not None:
+        prune(root, max_bytes, keep=[final])
     return Built(final, False, seconds)

@@ -29,6 +29,7 @@ from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.verify.build_cache import (
     build_once,
+    cache_max_bytes,
     cache_root,
     command_version,
     content_key,
@@ -192,7 +193,8 @@ def build(design_dir: str | Path, simulator: str = "verilator", *,
         shutil.move(str(log), str(out / "build.log"))
 
     return build_once(root, name, key, compile_into,
-                      outputs=_build_outputs(simulator, manifest["top"])).path
+                      outputs=_build_outputs(simulator, manifest["top"]),
+                      max_bytes=cache_max_bytes()).path
 
 
 def _waves_format(simulator: str, waves: str | Path | None) -> str | None:

@@ -23,7 +23,7 @@ from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import sim_dir
-from hadamhw.verify.build_cache import build_once, cache_root, content_key
+from hadamhw.verify.build_cache import build_once, cache_max_bytes, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors_binary
 from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
@@ -115,7 +115,8 @@ def build(design_dir: str | Path, build_dir: str | Path | None = None,
         shutil.rmtree(src, ignore_errors=True)
 
     root = cache_root("verilator-batch", build_dir)
-    entry = build_once(root, key, key, compile_into, outputs=[EXECUTABLE])
+    entry = build_once(root, key, key, compile_into, outputs=[EXECUTABLE],
+                       max_bytes=cache_max_bytes())
     return Build(entry.path / EXECUTABLE, entry.cached, entry.seconds)
 
 
