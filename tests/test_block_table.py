@@ -43,11 +43,18 @@ def test_render_marks_missing_numbers(tool):
                                          "argmax_agreement": 0.999,
                                          "float_ce_over_baseline": 0.0012,
                                          "integer_ce_over_baseline": 0.0013},
-                                "hw": {"core_luts": 1234, "whole_luts": 5678}}}
-    table = tool.render(results, ["copy", "digits"], [4], 128, 12).splitlines()
+                                "hw": {"core_luts": 1234, "whole_luts": 5678}},
+               "digits_n128_m4": {"hw": {"whole_luts": 10, "rtl_sha256": "a",
+                                         "whole_luts_abc": 9, "rtl_sha256_abc": "b"}},
+               "digits_n128_m16": {"hw": {"whole_luts": 20, "rtl_sha256": "c",
+                                          "whole_luts_abc": 19, "rtl_sha256_abc": "c"}}}
+    table = tool.render(results, ["copy", "digits"], [4, 16], 128, 12).splitlines()
     assert table[2] == ("| copy | 4 | 0.0312 | 512 | 128 | 100.00% | 99.50% (CE 0.0012 / "
-                        "0.0013 x baseline) | 99.900% | 1,234 | 5,678 |")
-    assert table[3] == "| digits | 4 | 0.0312 | 512 | 128 | – | – | – | – | – |"
+                        "0.0013 x baseline) | 99.900% | 1,234 | 5,678 | – |")
+    assert table[3] == "| copy | 16 | 0.125 | 2,048 | 128 | – | – | – | – | – | – |"
+    # measured on different RTL by the two mappers: both marked
+    assert table[4].endswith("| – | – | – | – | 10 † | 9 † |")
+    assert table[5].endswith("| – | – | – | – | 20 | 19 |")
 
 
 def test_eval_phase_reads_trained_models_only(tool, tiny_model, tmp_path, capsys):
@@ -77,6 +84,7 @@ def test_hardware_phase_reads_core_and_whole_design(tool, tiny_model, tmp_path,
 
     def fake_report(folder, family, **kwargs):
         seen["folder"], seen["family"] = Path(folder), family
+        seen["lut_mapper"] = kwargs["lut_mapper"]
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
         assert manifest["hidden_size"] == 16 and manifest["block_size"] == 4
         return {"modules": [{"name": "hadamrnn", "total": {"lut_equivalents": 900}},
@@ -92,12 +100,19 @@ def test_hardware_phase_reads_core_and_whole_design(tool, tiny_model, tmp_path,
         tool.main([*common, "--phases", "hw"])
     assert tool.main([*common, "--phases", "eval"]) == 0
     assert tool.main([*common, "--phases", "hw"]) == 0
-    assert seen == {"folder": out / "copy_n16_m4_rtl", "family": "ecp5"}
+    assert (seen["folder"], seen["family"]) == (out / "copy_n16_m4_rtl", "ecp5")
     entry = json.loads((out / "results.json").read_text())["copy_n16_m4"]
     assert set(entry) == {"eval", "hw"}  # the eval results survive the later hw run
     hw = entry["hw"]
     assert (hw["core_luts"], hw["whole_luts"], hw["whole_ffs"]) == (120, 900, 300)
     assert hw["adders_recurrent"] == 16 * 2  # n log2 m butterflies
+    assert seen["lut_mapper"] == "abc9" and len(hw["rtl_sha256"]) == 64
+    # abc: a column of its own; the abc9 numbers and the (abc9) core stay
+    assert tool.main([*common, "--phases", "hw", "--lut-mapper", "abc"]) == 0
+    assert seen["lut_mapper"] == "abc"
+    hw = json.loads((out / "results.json").read_text())["copy_n16_m4"]["hw"]
+    assert (hw["core_luts"], hw["whole_luts"], hw["whole_luts_abc"]) == (120, 900, 900)
+    assert hw["synth_seconds_abc"] == 1.5 and hw["rtl_sha256_abc"] == hw["rtl_sha256"]
 
 
 def test_cores_only_synthesizes_the_rotate_module(tool, tiny_model, tmp_path, monkeypatch):

@@ -19,7 +19,9 @@ from hadamhw.report import analytical, make_report, morgenstern_bound, rotate_mo
 from hadamhw.report.pnr import choose_device, parse_fmax, wrapper_verilog
 from hadamhw.report.render import mul_warning, render_json, render_markdown, render_text
 from hadamhw.report.synth import (
+    check_lut_mapper,
     classify,
+    default_build_dir,
     load_design,
     parse_stats,
     tool_failure,
@@ -96,6 +98,24 @@ module broken (
   output wire y
 );
   assign y = a &;
+endmodule
+"""
+
+
+# Two registered 12-bit sums of three operands and a compare: carry chains and LUT logic.
+ADDER_VERILOG = """\
+module sums (
+  input  wire        clk,
+  input  wire [11:0] a, b, c,
+  output reg  [13:0] s,
+  output reg  [13:0] t,
+  output reg         more
+);
+  always @(posedge clk) begin
+    s <= a + b + c;
+    t <= a - (b << 1) + c;
+    more <= (a + b) > c;
+  end
 endmodule
 """
 
@@ -304,6 +324,53 @@ def test_renderers_show_the_numbers():
 
 
 # -- Yosys and nextpnr on hand-written designs ---------------------------------------------
+
+def test_lut_mapper_choice_and_its_script(tmp_path):
+    f = tmp_path / "d" / "x.v"
+    assert check_lut_mapper("ecp5", None) == "abc9" and check_lut_mapper("generic", None) == "abc"
+    script = yosys_script([f], "x", "ecp5", tmp_path / "build", "abc").splitlines()
+    start = script.index("synth_ecp5 -top x -noflatten -run :map_luts")
+    assert script[start + 1:start + 6] == [
+        "check -latchonly -assert", "techmap -map +/lattice/latches_map.v", "abc -lut 4",
+        "clean", "synth_ecp5 -top x -noflatten -run map_cells:"]
+    assert script[start + 6] == "check -assert"
+    assert not any(line.startswith("abc9") for line in script)
+    assert yosys_script([f], "x", "ecp5", tmp_path / "build", "abc9") == \
+        yosys_script([f], "x", "ecp5", tmp_path / "build")
+    for family, mapper in (("ice40", "abc"), ("xilinx", "abc"), ("generic", "abc9")):
+        with pytest.raises(HadamhwError, match=f"--lut-mapper {mapper} is not available for "
+                                               f"--fpga {family}"):
+            yosys_script([f], "x", family, tmp_path, mapper)
+    design = load_design(write_design(tmp_path / "t", "toy", TOY_VERILOG, "toy"))
+    assert default_build_dir(design, "ecp5").name == "report-ecp5"
+    assert default_build_dir(design, "ecp5", "abc9").name == "report-ecp5"
+    assert default_build_dir(design, "ecp5", "abc").name == "report-ecp5-abc"
+
+
+@pytest.mark.synth
+def test_abc_and_abc9_map_the_same_carry_chains(tmp_path, cli):
+    """abc maps only the LUTs differently: the carry cells, flip-flops and zero $mul stay."""
+    folder = write_design(tmp_path / "sums", "sums", ADDER_VERILOG, "sums")
+    by_mapper = {}
+    for mapper in ("abc9", "abc"):
+        code, out, err = cli("report", folder, "--fpga", "ecp5", "--lut-mapper", mapper,
+                             "--json", "--quiet")
+        assert code == 0, err
+        by_mapper[mapper] = json.loads(out)
+    abc9, abc = by_mapper["abc9"]["total"], by_mapper["abc"]["total"]
+    assert abc["carry"] == abc9["carry"] >= 14 and abc["ffs"] == abc9["ffs"] == 29
+    assert abc["luts"] > 0 and abc9["luts"] > 0 and by_mapper["abc"]["mul_cells"] == 0
+    assert by_mapper["abc"]["lut_mapper"] == "abc" and "abc -lut 4" in \
+        by_mapper["abc"]["synth_command"]
+    assert (folder / "build" / "report-ecp5-abc" / "mapped.stat.json").is_file()
+    assert (folder / "build" / "report-ecp5" / "mapped.stat.json").is_file()
+
+
+def test_cli_rejects_a_lut_mapper_the_family_lacks(toy_dir, cli):
+    code, out, err = cli("report", toy_dir, "--fpga", "ice40", "--lut-mapper", "abc", "--quiet")
+    assert code == 2 and out == ""
+    assert "--lut-mapper abc is not available for --fpga ice40" in err
+
 
 @pytest.fixture(scope="module")
 def toy_dir(tmp_path_factory) -> Path:

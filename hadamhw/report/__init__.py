@@ -12,9 +12,10 @@ from pathlib import Path
 
 from hadamhw.report.synth import (
     FAMILIES,
-    SYNTH_COMMANDS,
     SynthResult,
+    check_lut_mapper,
     default_build_dir,
+    family_synth_commands,
     load_design,
     synthesize,
 )
@@ -55,12 +56,14 @@ def analytical(manifest: dict) -> dict:
 def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
-                device: str | None = None, seed: int = 1, router: str | None = None) -> dict:
+                device: str | None = None, seed: int = 1, router: str | None = None,
+                lut_mapper: str | None = None) -> dict:
     """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
 
     device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
     instead of the smallest one that holds the design. seed: nextpnr's placement seed.
-    router: nextpnr's router (router1, its default, or router2)."""
+    router: nextpnr's router (router1, its default, or router2). lut_mapper: Yosys's LUT
+    mapping (synth.LUT_MAPPERS; default the family's own, abc9 on ecp5)."""
     from hadamhw.errors import HadamhwError
     from hadamhw.report.pnr import (
         DEFAULT_FREQ_MHZ,
@@ -83,9 +86,12 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     if router is not None and not pnr:
         raise HadamhwError("--router is nextpnr's router: add --pnr")
     router = check_router(router or DEFAULT_ROUTER)
+    lut_mapper = check_lut_mapper(family, lut_mapper)
     design = load_design(design_path, top)
-    build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
-    synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout)
+    build = (Path(build_dir) if build_dir is not None
+             else default_build_dir(design, family, lut_mapper))
+    synth: SynthResult = synthesize(design, family, build, progress=progress, timeout=timeout,
+                                    lut_mapper=lut_mapper)
     core = rotate_module(design.top)
     report = {
         "format": REPORT_FORMAT,
@@ -93,7 +99,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
         "design": design.name,
         "top": design.top,
         "family": family,
-        "synth_command": SYNTH_COMMANDS[family].format(top=design.top),
+        "synth_command": "; ".join(family_synth_commands(family, design.top, lut_mapper)),
+        "lut_mapper": lut_mapper,
         "yosys": synth.yosys,
         "modules": [m.to_dict() for m in synth.modules],
         "total": synth.total.to_dict(),
@@ -106,7 +113,8 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     if pnr:
         result = place_and_route(design, family, build / "pnr", progress=progress,
                                  freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout,
-                                 device=device, seed=seed, router=router)
+                                 device=device, seed=seed, router=router,
+                                 lut_mapper=lut_mapper)
         entry = {**result.to_dict(), "seed": seed, "router": router}
         cycles = report["analytical"].get("cycles_per_step")
         entry["steps_per_second"] = (

@@ -22,6 +22,7 @@ from hadamhw.report.synth import (
     NETLIST_CHECK,
     Design,
     Resources,
+    family_synth_commands,
     log_tail_step,
     parse_stats,
     read_commands,
@@ -203,7 +204,8 @@ def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
 def place_and_route(design: Design, family: str, build_dir: Path, *,
                     freq_mhz: float = DEFAULT_FREQ_MHZ, progress: bool = True,
                     timeout: float | None = None, seed: int = 1,
-                    device: str | None = None, router: str = DEFAULT_ROUTER) -> PnrResult:
+                    device: str | None = None, router: str = DEFAULT_ROUTER,
+                    lut_mapper: str | None = None) -> PnrResult:
     """Synthesize the wrapped design flat for `family`, place and route it, read Fmax.
 
     device: a name of NAMED_DEVICES (for example up5k) to place on that device only; by
@@ -219,14 +221,14 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     (build / "pnr_top.v").write_text(wrapper_verilog(design))
     for stale in ("wrapped.json", "wrapped.stat.json", "pnr.report.json"):
         (build / stale).unlink(missing_ok=True)
-    synth = "synth_ecp5" if family == "ecp5" else "synth_ice40"
+    mapping = family_synth_commands(family, WRAPPER_TOP, lut_mapper, flatten=True)
     if chosen is not None and family == "ice40":
         short = next(k for k, v in NAMED_DEVICES["ice40"].items() if v == chosen)
         if short in ICE40_SYNTH_DEVICE:
-            synth += f" -device {ICE40_SYNTH_DEVICE[short]}"
+            mapping = [f"{line} -device {ICE40_SYNTH_DEVICE[short]}" for line in mapping]
     script = [ABC9_WORKAROUND] + read_commands([*design.hdl_files, build / "pnr_top.v"],
                                                build) + [
-        f"{synth} -top {WRAPPER_TOP}",
+        *mapping,
         NETLIST_CHECK,
         "write_json wrapped.json",
         f"tee -q -o wrapped.stat.json stat -json -top {WRAPPER_TOP}",

