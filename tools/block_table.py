@@ -25,7 +25,6 @@ OUT/results.json, so the table can be re-rendered without redoing anything.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -194,10 +193,10 @@ def hardware(task: str, m: int, args) -> dict:
 
 def rtl_digest(folder: Path, manifest: dict) -> str:
     """SHA-256 over the design's HDL files: which RTL a whole-design number belongs to."""
-    digest = hashlib.sha256()
-    for name in manifest["hdl_files"]:
-        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return digest.hexdigest()
+    from hadamhw.verify.build_cache import content_key
+
+    return content_key("rtl", sources=[(name, (folder / name).read_bytes())
+                                       for name in manifest["hdl_files"]], length=64)
 
 
 def core_luts(folder: Path, manifest: dict, args) -> int:

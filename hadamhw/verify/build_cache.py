@@ -164,23 +164,13 @@ def entry_is_valid(folder: Path, key: str) -> bool:
 
 
 @contextmanager
-def _locked(lock: Path):
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@contextmanager
-def _locked_if_free(lock: Path):
-    """Yields True holding the lock, or False at once when another process holds it."""
+def _locked(lock: Path, *, wait: bool = True):
+    """Holds the lock file exclusively; yields True. With wait=False, yields False at once
+    when another process holds it."""
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
@@ -188,6 +178,13 @@ def _locked_if_free(lock: Path):
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _discard(root: Path, name: str, entry: Path) -> None:
+    """Moves an entry aside atomically (readers never see half of it), then deletes it."""
+    trash = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}.old-", dir=root))
+    os.rename(entry, trash / "entry")
+    _remove(trash)
 
 
 def _tree_bytes(path: Path) -> int:
@@ -227,15 +224,13 @@ def prune(root: str | Path, max_bytes: int, *, keep: Iterable[Path] = (),
             break
         if child in keep or now - used < min_idle_s:
             continue
-        with _locked_if_free(root / ".locks" / f"{name}.lock") as free:
+        with _locked(root / ".locks" / f"{name}.lock", wait=False) as free:
             try:
                 if not free or (child / STAMP).stat().st_mtime != used:
                     continue  # being built or reused right now
             except OSError:
                 continue
-            trash = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}.old-", dir=root))
-            os.rename(child, trash / "entry")
-            _remove(trash)
+            _discard(root, name, child)
         total -= size
         removed.append(child)
     return removed
@@ -282,10 +277,7 @@ def build_once(root: str | Path, name: str, key: str, build: Callable[[Path], No
                      "seconds": round(seconds, 3), "outputs": _outputs_record(work, outputs)}
             (work / STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
             if final.exists() or final.is_symlink():
-                # An invalid old entry: move it aside atomically, then delete it.
-                trash = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}.old-", dir=root))
-                os.rename(final, trash / "entry")
-                _remove(trash)
+                _discard(root, name, final)  # an invalid old entry
             os.rename(work, final)
         except BaseException:
             _remove(work)
