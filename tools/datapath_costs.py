@@ -5,7 +5,10 @@ For the sweep's fixed-seed random IRs (tools/sweep_hw.py: seed 0, 4-bit weights,
 state, 3 four-bit inputs, 5 outputs), generates the Verilog for each requantization choice,
 constant-product method and readout, and prints the manifest's adders and adder bits (the
 sum of the adders' widths: about one LUT equivalent per bit on carry-chain FPGAs) of the
-input projection, the requantization and the readout. No synthesis: it runs in seconds.
+input projection, the requantization and the readout. Beside them it gives the butterfly
+core's adder bits (n adders per level, each level's exact width from the IR) and the sum
+of all four: a floor under the whole design's LUT equivalents, since the flip-flops, clamps,
+muxes, FIFO and control come on top. No synthesis: it runs in seconds.
 
     python tools/datapath_costs.py --pairs 16:4,128:128
 """
@@ -36,6 +39,13 @@ CHOICES = [
 ]
 
 
+def core_adder_bits(ir) -> int:
+    """Adder bits of the FWHT core: n adders in each of the k levels, at the level's width
+    (the last level writes the rotated width, one bit more for the folded signs)."""
+    w = ir.widths
+    return ir.hidden_size * (sum(w.fwht[:ir.k - 1]) + w.rotated)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pairs", default="16:4,128:128", help="n:m configurations")
@@ -53,19 +63,22 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"n": n, "m": m, "choice": label, "rotate_mult": ir.requant.rotate_mult,
                          "shift": ir.requant.shift, "input_mult": ir.requant.input_mult,
                          "adders": man["adders_per_step"], "bits": man["adder_bits"],
-                         "readout_cycles": man["readout_cycles"]})
+                         "readout_cycles": man["readout_cycles"],
+                         "core_bits": core_adder_bits(ir)})
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
     print("| n | m | choice | M_r / M_a / S | adders input / requant / readout | "
-          "adder bits input / requant / readout | adder bits total | readout cycles |")
-    print("|---:|---:|---|---|---|---|---:|---:|")
+          "adder bits input / requant / readout | adder bits total | readout cycles | "
+          "core adder bits | core + datapath adder bits |")
+    print("|---:|---:|---|---|---|---|---:|---:|---:|---:|")
     for r in rows:
         a, b = r["adders"], r["bits"]
         print(f"| {r['n']} | {r['m']} | {r['choice']} | {r['rotate_mult']} / {r['input_mult']} / "
               f"{r['shift']} | {a['input']} / {a['requant']} / {a['readout']} | "
               f"{b['input']} / {b['requant']} / {b['readout']} | {b['total']} | "
-              f"{r['readout_cycles'] or '–'} |")
+              f"{r['readout_cycles'] or '–'} | {r['core_bits']} | "
+              f"{r['core_bits'] + b['total']} |")
     return 0
 
 
