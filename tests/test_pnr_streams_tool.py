@@ -94,3 +94,62 @@ def test_a_row_of_other_rtl_is_not_reused(tmp_path, capsys):
     assert "other RTL" in captured.err
     line = next(ln for ln in captured.out.splitlines() if ln.startswith("| 16 | 16 |"))
     assert line.strip().endswith("not measured |")
+
+
+def test_config_names_keep_router2_and_abc_rows_apart():
+    tool = load_tool("pnr_streams")
+    assert tool.config_name(16, 4, "1", 200.0, "router1", "abc9") == "n16-m4-P1"
+    assert (tool.config_name(128, 128, "auto", 150.0, "router2", "abc")
+            == "n128-m128-Pauto-150MHz-router2-abc")
+
+
+def test_an_abc_row_stands_in_where_the_default_row_is_missing(tmp_path, capsys):
+    tool = load_tool("pnr_streams")
+    row = {**_row("n16-m4-P1-abc", 16, 0.0), "m": 4, "streams_option": "1", "streams": 1,
+           "fmax_mhz": None, "steps_per_second": None, "pnr_status": tool.NOT_PLACED,
+           "device": None, "lut_equivalents": 3101, "lut_mapper": "abc"}
+    _cache(tool, tmp_path, row)
+    args = ["--out", str(tmp_path), "--configs", "16:4", "--streams", "1", "--cached-only"]
+    assert tool.main(args) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("| 16 | 4 |"))
+    assert [c.strip() for c in line.strip().strip("|").split("|")][7] == "3,101 (abc)"
+    # the default mapper's own row, once there, is preferred
+    _cache(tool, tmp_path, {**row, "config": "n16-m4-P1", "lut_equivalents": 3474,
+                            "lut_mapper": "abc9"})
+    assert tool.main(args) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("| 16 | 4 |"))
+    assert [c.strip() for c in line.strip().strip("|").split("|")][7] == "3,474"
+    # an abc row of other RTL does not stand in
+    (tmp_path / "n16-m4-P1" / "report.json").unlink()
+    rtl = tmp_path / "n16-m4-P1-abc" / "rtl" / "hadamrnn.v"
+    rtl.write_text(rtl.read_text() + "// changed\n")
+    assert tool.main(args) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("| 16 | 4 |"))
+    assert line.strip().endswith("not measured |")
+
+
+def test_synth_only_asks_for_no_router_and_passes_the_mapper(tmp_path, capsys, monkeypatch):
+    """hadamhw report refuses --router without --pnr: a synth-only row must not pass one."""
+    import hadamhw.report
+
+    calls = []
+
+    def fake_report(design, family, **kw):
+        calls.append(kw)
+        total = {"lut_equivalents": 3101, "luts": 1000, "carry": 1050, "ffs": 203,
+                 "memory_bits": 1536, "other_types": {}}
+        return {"total": total, "pnr": None, "mul_cells": 0}
+
+    monkeypatch.setattr(hadamhw.report, "make_report", fake_report)
+    tool = load_tool("pnr_streams")
+    assert tool.main(["--out", str(tmp_path), "--configs", "16:4", "--streams", "1",
+                      "--synth-only", "--lut-mapper", "abc"]) == 0
+    assert len(calls) == 1
+    assert calls[0]["pnr"] is False and calls[0]["router"] is None
+    assert calls[0]["lut_mapper"] == "abc"
+    row = json.loads((tmp_path / "n16-m4-P1-abc" / "report.json").read_text())
+    assert row["lut_mapper"] == "abc" and row["pnr_status"] == tool.NOT_PLACED
+    assert "| 3,101 (abc) |" in capsys.readouterr().out

@@ -46,6 +46,9 @@ from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
 from hadamhw.report.pnr import DEFAULT_ROUTER, NAMED_DEVICES, ROUTERS
+from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper
+
+DEFAULT_MAPPER = check_lut_mapper("ecp5", None)
 
 TOP = "hadamrnn"
 CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
@@ -82,6 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--router", choices=ROUTERS, default=DEFAULT_ROUTER,
                    help="nextpnr's router (default router1); rows routed with router2 are "
                         "cached apart (a '-router2' folder) and marked in the table")
+    p.add_argument("--lut-mapper", choices=LUT_MAPPERS, default=DEFAULT_MAPPER,
+                   help="Yosys's LUT mapping (default abc9, timing-driven); abc maps in "
+                        "seconds where abc9 takes hours (n = m = 128): its rows are cached "
+                        "apart (an '-abc' folder), marked in the table, and shown by "
+                        "--cached-only where the default mapper's row is missing")
     p.add_argument("--cached-only", action="store_true",
                    help="run no tool: the table of the configurations measured so far (the "
                         "others are listed as not measured)")
@@ -122,19 +130,40 @@ def design_options(streams: str, target: float) -> GenerateOptions:
             GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
 
 
+def config_name(n: int, m: int, streams: str, target: float, router: str, mapper: str) -> str:
+    """The row's cache folder: router2 and abc rows are kept apart from the defaults'."""
+    return (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
+            + (f"-{router}" if router != DEFAULT_ROUTER else "")
+            + (f"-{mapper}" if mapper != DEFAULT_MAPPER else ""))
+
+
+def _cached_row(folder: Path, files: dict[str, str]) -> dict | None:
+    cached = folder / "report.json"
+    if cached.is_file() and _same_rtl(folder / "rtl", files):
+        return json.loads(cached.read_text())
+    return None
+
+
 def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict | None:
     """One configuration's row (cached); None with --cached-only when it was not measured."""
     from hadamhw.report import make_report
 
     target = target_for(n, args.target_mhz)
-    name = (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
-            + (f"-{args.router}" if args.router != DEFAULT_ROUTER else ""))
+    name = config_name(n, m, streams, target, args.router, args.lut_mapper)
     folder = args.out / name
     cached = folder / "report.json"
     options = design_options(streams, target)
     ir = design_ir(n, m, args.seed)
+    files = vg.render(ir, options)
+    if args.cached_only and not cached.is_file():
+        # the other mapper's row of the same RTL stands in (marked in the table)
+        for mapper in LUT_MAPPERS:
+            other = args.out / config_name(n, m, streams, target, args.router, mapper)
+            row = _cached_row(other, files) if mapper != args.lut_mapper else None
+            if row is not None:
+                return row
     if cached.is_file():
-        if _same_rtl(folder / "rtl", vg.render(ir, options)):
+        if _same_rtl(folder / "rtl", files):
             row = json.loads(cached.read_text())
             if row.get("pnr_status") != NOT_PLACED or args.synth_only or args.cached_only:
                 return row
@@ -152,7 +181,9 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     report = make_report(folder / "rtl", "ecp5", pnr=not args.synth_only,
                          build_dir=folder / "build",
                          progress=False, freq_mhz=target, timeout=args.timeout,
-                         device=args.device, router=args.router)
+                         device=args.device,
+                         router=None if args.synth_only else args.router,
+                         lut_mapper=args.lut_mapper)
     total, pnr = report["total"], report["pnr"] or {}
     fmax = pnr.get("fmax_mhz")
     cycles = man["cycles_per_step"]
@@ -170,6 +201,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
                       if "DPR" in k or "DP16" in k or "RAM" in k},
         "pnr_status": NOT_PLACED if args.synth_only else pnr.get("status"),
         "router": args.router,
+        "lut_mapper": args.lut_mapper,
         "device": pnr.get("device"), "fmax_mhz": fmax,
         "steps_per_second": fmax * 1e6 / cycles if fmax else None,
         "seconds": round(time.monotonic() - started, 1),
@@ -216,6 +248,11 @@ def _millions(rate: float | None) -> str:
     return "–" if not rate else f"{rate / 1e6:.1f}"
 
 
+def _lut_eq(row: dict) -> str:
+    mapper = row.get("lut_mapper", DEFAULT_MAPPER)  # rows cached before the option: abc9
+    return f"{row['lut_equivalents']:,}" + (f" ({mapper})" if mapper != DEFAULT_MAPPER else "")
+
+
 def table(rows: list[dict]) -> str:
     head = ("| n | m | P | target (MHz) | loop depth | cycles / step | latency (cycles) | "
             "LUT eq. | FFs | RAM bits | $mul | est. Fmax (MHz) | Fmax by nextpnr seed (MHz) | "
@@ -240,7 +277,7 @@ def table(rows: list[dict]) -> str:
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],
-                 r["cycles_per_step"], r["latency_cycles"], f"{r['lut_equivalents']:,}",
+                 r["cycles_per_step"], r["latency_cycles"], _lut_eq(r),
                  f"{r['ffs']:,}", f"{r['memory_bits']:,}", r["mul_cells"],
                  r["estimated_fmax_mhz"] or "–", seeds,
                  _millions(fmax * 1e6 / r["cycles_per_step"] if fmax else None), met]
