@@ -157,9 +157,9 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     files = vg.render(ir, options)
     if args.cached_only and not cached.is_file():
         # the other mapper's row of the same RTL stands in (marked in the table)
-        for mapper in LUT_MAPPERS:
-            other = args.out / config_name(n, m, streams, target, args.router, mapper)
-            row = _cached_row(other, files) if mapper != args.lut_mapper else None
+        for mapper in (mp for mp in LUT_MAPPERS if mp != args.lut_mapper):
+            row = _cached_row(args.out / config_name(n, m, streams, target, args.router,
+                                                     mapper), files)
             if row is not None:
                 return row
     if cached.is_file():
