@@ -101,6 +101,9 @@ def test_config_names_keep_router2_and_abc_rows_apart():
     assert tool.config_name(16, 4, "1", 200.0, "router1", "abc9") == "n16-m4-P1"
     assert (tool.config_name(128, 128, "auto", 150.0, "router2", "abc")
             == "n128-m128-Pauto-150MHz-router2-abc")
+    assert (tool.config_name(128, 128, "auto", 150.0, "router2", "abc", "static")
+            == "n128-m128-Pauto-150MHz-router2-static-abc")
+    assert tool.config_name(16, 4, "1", 200.0, "router1", "abc9", "heap") == "n16-m4-P1"
 
 
 def test_an_abc_row_stands_in_where_the_default_row_is_missing(tmp_path, capsys):
@@ -149,7 +152,34 @@ def test_synth_only_asks_for_no_router_and_passes_the_mapper(tmp_path, capsys, m
                       "--synth-only", "--lut-mapper", "abc"]) == 0
     assert len(calls) == 1
     assert calls[0]["pnr"] is False and calls[0]["router"] is None
+    assert calls[0]["placer"] is None
     assert calls[0]["lut_mapper"] == "abc"
     row = json.loads((tmp_path / "n16-m4-P1-abc" / "report.json").read_text())
     assert row["lut_mapper"] == "abc" and row["pnr_status"] == tool.NOT_PLACED
     assert "| 3,101 (abc) |" in capsys.readouterr().out
+
+
+def test_placer_and_router_reach_the_report_the_folder_and_the_table(tmp_path, capsys,
+                                                                      monkeypatch):
+    import hadamhw.report
+
+    calls = []
+
+    def fake_report(design, family, **kw):
+        calls.append(kw)
+        total = {"lut_equivalents": 3101, "luts": 1000, "carry": 1050, "ffs": 203,
+                 "memory_bits": 1536, "other_types": {}}
+        pnr = {"status": "routed", "fmax_mhz": 201.5, "device": "LFE5U-25F"}
+        return {"total": total, "pnr": pnr, "mul_cells": 0}
+
+    monkeypatch.setattr(hadamhw.report, "make_report", fake_report)
+    tool = load_tool("pnr_streams")
+    assert tool.main(["--out", str(tmp_path), "--configs", "16:4", "--streams", "1",
+                      "--router", "router2", "--placer", "static"]) == 0
+    assert calls[0]["pnr"] is True and calls[0]["router"] == "router2"
+    assert calls[0]["placer"] == "static"
+    row = json.loads((tmp_path / "n16-m4-P1-router2-static" / "report.json").read_text())
+    assert row["placer"] == "static" and row["fmax_mhz"] == 201.5
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("| 16 | 4 |"))
+    assert "201.5 (1), router2, static" in line

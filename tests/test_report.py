@@ -474,3 +474,42 @@ def test_unknown_router_is_named():
 
     with pytest.raises(HadamhwError, match="--router 'router3'"):
         place_again(Path("."), "ecp5", "25k", 100.0, 2, router="router3")
+
+
+def test_cli_rejects_a_placer_without_pnr(toy_dir, cli):
+    code, _, err = cli("report", toy_dir, "--fpga", "ecp5", "--placer", "static", "--quiet")
+    assert code == 2 and "--placer is nextpnr's placer: add --pnr" in err
+
+
+def test_unknown_placer_is_named(toy_dir, tmp_path):
+    from hadamhw.report.pnr import place_again
+
+    with pytest.raises(HadamhwError, match="--placer 'quadratic'"):
+        place_again(Path("."), "ecp5", "25k", 100.0, 2, placer="quadratic")
+    with pytest.raises(HadamhwError, match="--placer 'quadratic'"):
+        make_report(toy_dir, "ice40", pnr=True, placer="quadratic", build_dir=tmp_path / "b",
+                    progress=False)
+
+
+@pytest.mark.synth
+def test_placer_reaches_nextpnr_and_the_report(toy_dir, tmp_path, cli):
+    """--placer static runs nextpnr's electrostatic placer (its log says so) and the report
+    records it; place_again keeps a non-default placer's run in a folder of its own."""
+    from hadamhw.report.pnr import place_again
+
+    build = tmp_path / "b"
+    code, out, err = cli("report", toy_dir, "--fpga", "ice40", "--pnr", "--placer", "static",
+                         "--build-dir", build, "--quiet")
+    assert code == 0, err
+    assert "nextpnr seed, placer, router" in out and "1, static, router1" in out
+    log = (build / "pnr" / "nextpnr.log").read_text()
+    assert "Running Static placer" in log and "HeAP Placer" not in log
+    report = make_report(toy_dir, "ice40", pnr=True, build_dir=build, progress=False)
+    assert report["pnr"]["placer"] == "heap" and report["pnr"]["status"] == "routed"
+    assert "HeAP Placer" in (build / "pnr" / "nextpnr.log").read_text()
+    again = place_again(build / "pnr", "ice40", report["pnr"]["device"], 100.0, 2,
+                        router="router2", placer="static")
+    assert again.routed and again.log == str(build / "pnr" / "seed2-router2-static" /
+                                             "nextpnr.log")
+    assert place_again(build / "pnr", "ice40", report["pnr"]["device"], 100.0, 3,
+                       placer="sa").log.endswith("seed3-sa/nextpnr.log")

@@ -45,7 +45,7 @@ from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
-from hadamhw.report.pnr import DEFAULT_ROUTER, NAMED_DEVICES, ROUTERS
+from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER, NAMED_DEVICES, PLACERS, ROUTERS
 from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper
 
 DEFAULT_MAPPER = check_lut_mapper("ecp5", None)
@@ -85,6 +85,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--router", choices=ROUTERS, default=DEFAULT_ROUTER,
                    help="nextpnr's router (default router1); rows routed with router2 are "
                         "cached apart (a '-router2' folder) and marked in the table")
+    p.add_argument("--placer", choices=PLACERS, default=DEFAULT_PLACER,
+                   help="nextpnr's placer (default heap); static (electrostatic) with router2 "
+                        "is the combination for designs whose heap placement does not route; "
+                        "its rows are cached apart (a '-static' folder) and marked")
     p.add_argument("--lut-mapper", choices=LUT_MAPPERS, default=DEFAULT_MAPPER,
                    help="Yosys's LUT mapping (default abc9, timing-driven); abc maps in "
                         "seconds where abc9 takes hours (n = m = 128): its rows are cached "
@@ -130,10 +134,13 @@ def design_options(streams: str, target: float) -> GenerateOptions:
             GenerateOptions(streams="auto", pipeline="auto", target_mhz=target))
 
 
-def config_name(n: int, m: int, streams: str, target: float, router: str, mapper: str) -> str:
-    """The row's cache folder: router2 and abc rows are kept apart from the defaults'."""
+def config_name(n: int, m: int, streams: str, target: float, router: str, mapper: str,
+                placer: str = DEFAULT_PLACER) -> str:
+    """The row's cache folder: router2, static-placer and abc rows are kept apart from the
+    defaults'."""
     return (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
             + (f"-{router}" if router != DEFAULT_ROUTER else "")
+            + (f"-{placer}" if placer != DEFAULT_PLACER else "")
             + (f"-{mapper}" if mapper != DEFAULT_MAPPER else ""))
 
 
@@ -149,7 +156,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
     from hadamhw.report import make_report
 
     target = target_for(n, args.target_mhz)
-    name = config_name(n, m, streams, target, args.router, args.lut_mapper)
+    name = config_name(n, m, streams, target, args.router, args.lut_mapper, args.placer)
     folder = args.out / name
     cached = folder / "report.json"
     options = design_options(streams, target)
@@ -159,7 +166,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
         # the other mapper's row of the same RTL stands in (marked in the table)
         for mapper in (mp for mp in LUT_MAPPERS if mp != args.lut_mapper):
             row = _cached_row(args.out / config_name(n, m, streams, target, args.router,
-                                                     mapper), files)
+                                                     mapper, args.placer), files)
             if row is not None:
                 return row
     if cached.is_file():
@@ -183,6 +190,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
                          progress=False, freq_mhz=target, timeout=args.timeout,
                          device=args.device,
                          router=None if args.synth_only else args.router,
+                         placer=None if args.synth_only else args.placer,
                          lut_mapper=args.lut_mapper)
     total, pnr = report["total"], report["pnr"] or {}
     fmax = pnr.get("fmax_mhz")
@@ -201,6 +209,7 @@ def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict |
                       if "DPR" in k or "DP16" in k or "RAM" in k},
         "pnr_status": NOT_PLACED if args.synth_only else pnr.get("status"),
         "router": args.router,
+        "placer": args.placer,
         "lut_mapper": args.lut_mapper,
         "device": pnr.get("device"), "fmax_mhz": fmax,
         "steps_per_second": fmax * 1e6 / cycles if fmax else None,
@@ -233,7 +242,8 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
         print(f"  {row['config']}: nextpnr seed {seed} ...", flush=True)
         result = place_again(folder / "build" / "pnr", "ecp5", row["device"],
                              row["target_mhz"], seed, timeout=args.timeout,
-                             router=row.get("router", DEFAULT_ROUTER))
+                             router=row.get("router", DEFAULT_ROUTER),
+                             placer=row.get("placer", DEFAULT_PLACER))
         by_seed[seed] = result.fmax_mhz
         if result.fmax_mhz is None:
             print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)
@@ -272,8 +282,10 @@ def table(rows: list[dict]) -> str:
                f"yes (seed {seed})" if fmax >= goal and r["cycles_per_step"] == 1 else "no")
         seeds = ("not placed" if r.get("pnr_status") == NOT_PLACED else
                  ", ".join(f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed))
-        if r.get("router", DEFAULT_ROUTER) != DEFAULT_ROUTER and r.get("pnr_status") != NOT_PLACED:
-            seeds += f", {r['router']}"
+        if r.get("pnr_status") != NOT_PLACED:
+            seeds += "".join(f", {r[key]}" for key, default in
+                             (("router", DEFAULT_ROUTER), ("placer", DEFAULT_PLACER))
+                             if r.get(key, default) != default)
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],

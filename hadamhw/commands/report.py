@@ -12,7 +12,7 @@ from hadamhw.errors import HadamhwError
 
 
 def register(sub) -> None:
-    from hadamhw.report.pnr import ROUTERS
+    from hadamhw.report.pnr import PLACERS, ROUTERS
     from hadamhw.report.synth import FAMILIES, LUT_MAPPERS
 
     p = sub.add_parser(
@@ -41,6 +41,10 @@ def register(sub) -> None:
     p.add_argument("--router", choices=ROUTERS, default=None,
                    help="with --pnr: nextpnr's router (default router1, nextpnr's own); "
                         "router2 (negotiated congestion) is the other choice on congested designs")
+    p.add_argument("--placer", choices=PLACERS, default=None,
+                   help="with --pnr: nextpnr's placer (default heap, nextpnr's own); static "
+                        "(electrostatic) spreads the cells more evenly and, with --router "
+                        "router2, is the combination to try on a design that does not route")
     p.add_argument("--lut-mapper", choices=LUT_MAPPERS, default=None,
                    help="Yosys's LUT mapping: abc9 (ice40, ecp5, xilinx; timing-driven; the "
                         "default) or abc (generic; on ecp5 too: area-oriented, seconds instead "
@@ -105,7 +109,8 @@ def run(args) -> int:
     report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
                          freq_mhz=args.freq, timeout=args.timeout, device=args.device,
-                         seed=args.seed, router=args.router, lut_mapper=args.lut_mapper)
+                         seed=args.seed, router=args.router, placer=args.placer,
+                         lut_mapper=args.lut_mapper)
     if args.json:
         sys.stdout.write(render_json(report))
         warning = mul_warning(report)

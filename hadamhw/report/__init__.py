@@ -57,18 +57,21 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
                 device: str | None = None, seed: int = 1, router: str | None = None,
-                lut_mapper: str | None = None) -> dict:
+                placer: str | None = None, lut_mapper: str | None = None) -> dict:
     """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
 
     device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
     instead of the smallest one that holds the design. seed: nextpnr's placement seed.
-    router: nextpnr's router (router1, its default, or router2). lut_mapper: Yosys's LUT
+    router: nextpnr's router (router1, its default, or router2). placer: nextpnr's placer
+    (heap, its default on ice40 and ecp5, sa or static). lut_mapper: Yosys's LUT
     mapping (synth.LUT_MAPPERS; default the family's own, abc9 on ecp5)."""
     from hadamhw.errors import HadamhwError
     from hadamhw.report.pnr import (
         DEFAULT_FREQ_MHZ,
+        DEFAULT_PLACER,
         DEFAULT_ROUTER,
         PNR_FAMILIES,
+        check_placer,
         check_router,
         named_device,
         place_and_route,
@@ -85,7 +88,10 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
         raise HadamhwError("--seed is nextpnr's placement seed: add --pnr")
     if router is not None and not pnr:
         raise HadamhwError("--router is nextpnr's router: add --pnr")
+    if placer is not None and not pnr:
+        raise HadamhwError("--placer is nextpnr's placer: add --pnr")
     router = check_router(router or DEFAULT_ROUTER)
+    placer = check_placer(placer or DEFAULT_PLACER)
     lut_mapper = check_lut_mapper(family, lut_mapper)
     design = load_design(design_path, top)
     build = (Path(build_dir) if build_dir is not None
@@ -113,9 +119,9 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
     if pnr:
         result = place_and_route(design, family, build / "pnr", progress=progress,
                                  freq_mhz=freq_mhz or DEFAULT_FREQ_MHZ, timeout=timeout,
-                                 device=device, seed=seed, router=router,
+                                 device=device, seed=seed, router=router, placer=placer,
                                  lut_mapper=lut_mapper)
-        entry = {**result.to_dict(), "seed": seed, "router": router}
+        entry = {**result.to_dict(), "seed": seed, "router": router, "placer": placer}
         cycles = report["analytical"].get("cycles_per_step")
         entry["steps_per_second"] = (
             result.fmax_mhz * 1e6 / cycles

@@ -184,11 +184,23 @@ _NEXTPNR_STEP = re.compile(r"^Info: (Running .+|Placed .+|Routing.*|Setting up .
 ROUTERS = ("router1", "router2")
 DEFAULT_ROUTER = "router1"
 
+# nextpnr's placers: heap (analytic) is its default; static (electrostatic) spreads cells
+# more evenly, which is what let router2 converge on the copy stage fold where every heap
+# placement left thousands of overused wires; sa (simulated annealing) is the oldest
+PLACERS = ("heap", "sa", "static")
+DEFAULT_PLACER = "heap"
+
 
 def check_router(router: str) -> str:
     if router not in ROUTERS:
         raise HadamhwError(f"--router {router!r}: nextpnr's routers are {', '.join(ROUTERS)}")
     return router
+
+
+def check_placer(placer: str) -> str:
+    if placer not in PLACERS:
+        raise HadamhwError(f"--placer {placer!r}: nextpnr's placers are {', '.join(PLACERS)}")
+    return placer
 
 
 def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
@@ -205,13 +217,15 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
                     freq_mhz: float = DEFAULT_FREQ_MHZ, progress: bool = True,
                     timeout: float | None = None, seed: int = 1,
                     device: str | None = None, router: str = DEFAULT_ROUTER,
+                    placer: str = DEFAULT_PLACER,
                     lut_mapper: str | None = None) -> PnrResult:
     """Synthesize the wrapped design flat for `family`, place and route it, read Fmax.
 
     device: a name of NAMED_DEVICES (for example up5k) to place on that device only; by
     default the smallest device of the family that holds the design (retrying larger ones
-    when placement fails). router: nextpnr's router (ROUTERS)."""
+    when placement fails). router, placer: nextpnr's router (ROUTERS) and placer (PLACERS)."""
     check_router(router)
+    check_placer(placer)
     if family not in PNR_FAMILIES:
         raise HadamhwError(f"--pnr needs --fpga ice40 or ecp5 (nextpnr devices installed "
                            f"here), got {family!r}")
@@ -271,7 +285,8 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
     for flag, part, package, _, _ in candidates:
         result.device, result.package = part, package
         rc, psec = _nextpnr(design.name, family, build, (flag, part, package), freq_mhz,
-                            seed, progress=progress, timeout=timeout, router=router)
+                            seed, progress=progress, timeout=timeout, router=router,
+                            placer=placer)
         result.seconds += psec
         result.log = str(log)
         if rc == 0 and report_path.is_file():
@@ -289,7 +304,8 @@ def place_and_route(design: Design, family: str, build_dir: Path, *,
 
 def _nextpnr(name: str, family: str, build: Path, device: tuple[str, str, str],
              freq_mhz: float, seed: int, *, progress: bool,
-             timeout: float | None, router: str = DEFAULT_ROUTER) -> tuple[int, float]:
+             timeout: float | None, router: str = DEFAULT_ROUTER,
+             placer: str = DEFAULT_PLACER) -> tuple[int, float]:
     """One nextpnr run on build/wrapped.json, device = (flag, part, package): (exit status,
     seconds)."""
     flag, part, package = device
@@ -298,6 +314,7 @@ def _nextpnr(name: str, family: str, build: Path, device: tuple[str, str, str],
     args = ["--json", "wrapped.json", flag, "--package", package, "--freq",
             f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed),
             "--report", report_path.name, "-l", log.name, "--router", router,
+            "--placer", placer,
             "--lpf-allow-unconstrained" if family == "ecp5" else "--pcf-allow-unconstrained"]
     return run_tool(f"yowasp-nextpnr-{family}", args, build, build / "nextpnr.out",
                     f"nextpnr: placing and routing {name} on {part} (seed {seed})",
@@ -320,18 +337,21 @@ def _read_report(result: PnrResult, report_path: Path) -> None:
 
 def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: int, *,
                 progress: bool = False, timeout: float | None = None,
-                router: str = DEFAULT_ROUTER) -> PnrResult:
+                router: str = DEFAULT_ROUTER, placer: str = DEFAULT_PLACER) -> PnrResult:
     """The same wrapped netlist (pnr_dir/wrapped.json of an earlier place_and_route) placed
     and routed once more with another nextpnr seed, in pnr_dir/seed<seed>/: placement
     varies by several per cent between seeds at these clocks, so a seed sweep shows the
-    spread (and finds a placement that meets a clock the first one missed)."""
+    spread (and finds a placement that meets a clock the first one missed). A router or
+    placer other than the defaults adds its name to the folder's (seed2-router2-static)."""
     check_router(router)
+    check_placer(placer)
     pnr_dir = Path(pnr_dir)
     netlist = pnr_dir / "wrapped.json"
     if not netlist.is_file():
         raise HadamhwError(f"{netlist}: no wrapped netlist (run place_and_route first)")
     flag, part, package, _, _ = named_device(family, device)
-    build = pnr_dir / (f"seed{seed}" if router == DEFAULT_ROUTER else f"seed{seed}-{router}")
+    build = pnr_dir / "-".join([f"seed{seed}"] + [name for name, default in (
+        (router, DEFAULT_ROUTER), (placer, DEFAULT_PLACER)) if name != default])
     build.mkdir(parents=True, exist_ok=True)
     # a copy, not a link: nextpnr (WebAssembly) sees only the files of its folder
     (build / "wrapped.json").unlink(missing_ok=True)
@@ -339,7 +359,7 @@ def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: 
     result = PnrResult(family=family, status="", device=part, package=package)
     rc, result.seconds = _nextpnr(pnr_dir.name, family, build, (flag, part, package),
                                   freq_mhz, seed, progress=progress, timeout=timeout,
-                                  router=router)
+                                  router=router, placer=placer)
     result.log = str(build / "nextpnr.log")
     if rc != 0 or not (build / "pnr.report.json").is_file():
         result.status = "failed: " + tool_failure(build / "nextpnr.log", build / "nextpnr.out")

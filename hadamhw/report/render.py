@@ -93,6 +93,9 @@ def summary_items(report: dict) -> list[tuple[str, str]]:
             items.append(("place and route",
                           f"{pnr['device']} ({pnr['package']}), target "
                           f"{_fmt(pnr['constraint_mhz'])} MHz"))
+            if "placer" in pnr:  # reports written before the option lack it
+                items.append(("nextpnr seed, placer, router",
+                              f"{pnr['seed']}, {pnr['placer']}, {pnr['router']}"))
             items.append(("Fmax (MHz)", _fmt(pnr["fmax_mhz"])))
             if pnr.get("steps_per_second") is not None:
                 items.append(("time steps per second at Fmax", f"{pnr['steps_per_second']:.4g}"))
