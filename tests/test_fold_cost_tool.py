@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from argparse import Namespace
 
+import pytest
+
 from tests.tool_module import load_tool
 
 
@@ -45,3 +47,36 @@ def test_a_design_that_does_not_fit_has_no_rate(tmp_path, capsys):
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| copy")]
     assert row == ["| copy | 1 | LFE5U-25F | does not fit: 10478 LUTs | 2,910 | 957 | — "
                    "| 46,208 | 0 / 0 | — | 448 | — | — |"]
+
+
+def test_choices_name_the_run_and_mark_the_row(tmp_path, capsys):
+    """A run with the abc mapper, router2 and the static placer is named apart and its row
+    says so; the parallel core sorts after every number of units; a half-written report is
+    left out with a message, not a traceback."""
+    tool = load_tool("fold_cost")
+    args = Namespace(lut_mapper="abc", router="router2", placer="static", freq=30.0)
+    assert tool.run_suffix(args) == "-abc-router2-static"
+    assert tool.report_options(args) == ["--freq", "30", "--lut-mapper", "abc", "--router",
+                                         "router2", "--placer", "static"]
+    assert tool.run_suffix(Namespace(lut_mapper=None, router=None, placer=None)) == ""
+    assert tool.fold_units("half", 128) == 64 and tool.fold_units("parallel", 128) == "parallel"
+    assert tool.fold_units("4", 128) == 4
+    with pytest.raises(SystemExit, match="--folds 'all'"):
+        tool.fold_units("all", 128)
+    routed = _report("ecp5", 15.2, "routed")
+    routed["lut_mapper"] = "abc"
+    routed["pnr"].update(router="router2", placer="static")
+    routed["sweep"]["units"] = 64
+    (tmp_path / "copy-F64-ecp5-abc-router2-static.json").write_text(json.dumps(routed))
+    parallel = _report("ecp5", None, "failed: not routed")
+    parallel["sweep"]["units"] = "parallel"
+    (tmp_path / "copy-Fparallel-ecp5.json").write_text(json.dumps(parallel))
+    (tmp_path / "copy-F1-ecp5.json").write_text(json.dumps(_report("ecp5", 51.58, "routed")))
+    (tmp_path / "copy-F16-ecp5.json").write_text("")  # a run killed while writing
+    tool.table(Namespace(out=str(tmp_path), json=None))
+    captured = capsys.readouterr()
+    rows = [line for line in captured.out.splitlines() if line.startswith("| copy")]
+    assert [r.split("|")[2].strip() for r in rows] == ["1", "64", "parallel"]
+    assert "| LFE5U-25F (abc, static, router2) |" in rows[1]
+    assert "| LFE5U-25F |" in rows[0]
+    assert "copy-F16-ecp5.json: not a finished run's report, left out" in captured.err

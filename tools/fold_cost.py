@@ -8,6 +8,15 @@ with the exact command and `uptime` beside it; a run that already has its JSON i
 so the sweep resumes after an interruption. `--table` prints the Markdown table of
 docs/hardware-cost.md from the JSON files present (rows not measured are left out).
 
+F is a number of butterfly units, `half` (n/2, the stage fold) or `parallel` (the fully
+parallel core). `--lut-mapper`, `--router` and `--placer` pass on to `hadamhw report`; a
+choice other than the default names its runs apart (copy-F64-ecp5-abc-router2-static.json),
+so that one design measured two ways keeps both records. On the largest designs the default
+placer's result does not route; `--router router2 --placer static` is the one to try there:
+
+    nice -n 5 python tools/fold_cost.py --config copy=...copy_t1000.ir.json:1000 --folds half \
+        --targets ecp5:85k --freq 30 --lut-mapper abc --router router2 --placer static
+
     nice -n 15 python tools/fold_cost.py --config pmnist=/work/models/pdigits_n512/...ir.json:784 \\
         --config copy=/work/models/copy_t1000/copy_t1000.ir.json:1000 --folds 1 4 16 half \\
         --targets ice40:up5k ecp5:25k -o out/fold_cost
@@ -48,6 +57,34 @@ def _run(cmd: list[str], log, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def fold_units(fold: str, n: int) -> int | str:
+    """A --folds entry as butterfly units: a number, half (n/2) or parallel."""
+    if fold == "parallel":
+        return fold
+    if fold == "half":
+        return n // 2
+    try:
+        return int(fold)
+    except ValueError:
+        raise SystemExit(f"fold_cost.py: --folds {fold!r}: give a number of butterfly units, "
+                         f"'half' or 'parallel'") from None
+
+
+def run_suffix(args: argparse.Namespace) -> str:
+    """The name part of the choices passed to hadamhw report other than its defaults."""
+    return "".join(f"-{value}" for value in (args.lut_mapper, args.router, args.placer)
+                   if value is not None)
+
+
+def report_options(args: argparse.Namespace) -> list[str]:
+    out = []
+    for flag, value in (("--freq", args.freq), ("--lut-mapper", args.lut_mapper),
+                        ("--router", args.router), ("--placer", args.placer)):
+        if value is not None:
+            out += [flag, f"{value:g}" if isinstance(value, float) else value]
+    return out
+
+
 def sweep(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -61,10 +98,11 @@ def sweep(args: argparse.Namespace) -> None:
     for fold, name, spec, target in jobs:
         ir_path, steps = spec.rsplit(":", 1)
         n = json.loads(Path(ir_path).read_text())["hidden_size"]
-        units = n // 2 if fold == "half" else int(fold)
+        units = fold_units(fold, n)
         family, device = target.split(":")
         design = out / f"{name}-F{units}"
-        result = out / f"{name}-F{units}-{family}.json"
+        run = f"{name}-F{units}-{family}{run_suffix(args)}"
+        result = out / f"{run}.json"
         if result.exists():
             continue
         if not (design / "manifest.json").exists():
@@ -75,8 +113,8 @@ def sweep(args: argparse.Namespace) -> None:
                 log.write(f"generate failed: {proc.stderr.strip()}\n")
                 continue
         cmd = [str(BIN / "hadamhw"), "report", str(design), "--fpga", family, "--device",
-               device, "--pnr", "--json", "--quiet", "--build-dir",
-               str(out / "build" / f"{name}-F{units}-{family}")]
+               device, "--pnr", "--json", "--quiet", *report_options(args), "--build-dir",
+               str(out / "build" / run)]
         load = _uptime()
         start = time.time()
         try:
@@ -95,7 +133,10 @@ def sweep(args: argparse.Namespace) -> None:
                            "units": units, "device": device, "command": " ".join(cmd),
                            "uptime_before": load, "uptime_after": _uptime(),
                            "wall_seconds": round(seconds, 1)}
-        result.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        # whole or not at all: the table reads every JSON file here
+        partial = result.with_suffix(".json.partial")
+        partial.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        partial.replace(result)
         pnr = report.get("pnr") or {}
         log.write(f"done {result.name}: {pnr.get('status')} fmax {pnr.get('fmax_mhz')} "
                   f"in {seconds:.0f} s\n")
@@ -123,7 +164,13 @@ def table(args: argparse.Namespace) -> None:
     rows = []
     records = []
     for path in sorted(Path(args.out).glob("*-F*-*.json")):
-        rep = json.loads(path.read_text())
+        try:
+            rep = json.loads(path.read_text())
+            rep["sweep"]
+        except (ValueError, KeyError, TypeError):
+            print(f"fold_cost.py: {path}: not a finished run's report, left out",
+                  file=sys.stderr)
+            continue
         records.append(record(path, rep))
         sw = rep["sweep"]
         pnr = rep.get("pnr") or {}
@@ -136,7 +183,12 @@ def table(args: argparse.Namespace) -> None:
         cycles = a.get("cycles_per_step")
         fmax = pnr.get("fmax_mhz")
         seq_us = cycles * sw["steps_per_sequence"] / fmax if fmax and cycles else None
+        pnr_choices = [pnr.get(key) for key, default in (("placer", "heap"),
+                                                          ("router", "router1"))
+                       if pnr.get(key, default) != default]
+        mapper = (rep.get("lut_mapper"),) if rep.get("lut_mapper") not in (None, "abc9") else ()
         rows.append({"config": sw["config"], "units": sw["units"], "family": rep["family"],
+                     "choices": [*mapper, *pnr_choices],
                      "device": pnr.get("device") or sw["device"], "logic": logic, "ram": ram,
                      "luts": rep["total"]["lut_equivalents"], "ffs": rep["total"]["ffs"],
                      "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
@@ -145,7 +197,8 @@ def table(args: argparse.Namespace) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
     order = {"ice40": 0, "ecp5": 1}
-    rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2), r["units"]))
+    rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2),
+                             r["units"] if isinstance(r["units"], int) else 1 << 30))
 
     def used(c: dict) -> str:
         return f"{c['used']:,} / {c['available']:,}" if c else "—"
@@ -161,21 +214,34 @@ def table(args: argparse.Namespace) -> None:
         rate = f"{1e6 / r['seq_us']:,.1f}" if r["seq_us"] else "—"
         logic = used(r["logic"]) if routed else r["status"]
         bits = f"{r['bits']:,}" if r["bits"] else "—"
-        print(f"| {r['config']} | {r['units']} | {r['device']} | {logic} | {r['luts']:,} "
+        device = r["device"] + (f" ({', '.join(r['choices'])})" if r["choices"] else "")
+        print(f"| {r['config']} | {r['units']} | {device} | {logic} | {r['luts']:,} "
               f"| {r['ffs']:,} | {used(r['ram']) if routed else '—'} | {bits} "
               f"| {r['dsp']} / {r['mul']} | {fmax} | {r['cycles']:,} | {seq} | {rate} |")
 
 
 def main() -> None:
+    from hadamhw.report.pnr import PLACERS, ROUTERS
+    from hadamhw.report.synth import LUT_MAPPERS
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", action="append", default=[],
                     help="NAME=IR.json:STEPS_PER_SEQUENCE (repeatable)")
     ap.add_argument("--folds", nargs="+", default=["1", "4", "16", "half"],
-                    help="butterfly units; 'half' = n/2 (the stage fold)")
+                    help="butterfly units; 'half' = n/2 (the stage fold), 'parallel' the "
+                         "fully parallel core")
     ap.add_argument("--targets", nargs="+", default=["ice40:up5k", "ecp5:25k"],
                     help="FAMILY:DEVICE pairs")
     ap.add_argument("-o", "--out", default="out/fold_cost")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per report")
+    ap.add_argument("--freq", type=float, default=None,
+                    help="nextpnr's target clock in MHz (default: hadamhw report's)")
+    ap.add_argument("--lut-mapper", choices=LUT_MAPPERS, default=None,
+                    help="Yosys's LUT mapping (default: hadamhw report's, abc9 on ecp5)")
+    ap.add_argument("--router", choices=ROUTERS, default=None,
+                    help="nextpnr's router (default: router1)")
+    ap.add_argument("--placer", choices=PLACERS, default=None,
+                    help="nextpnr's placer (default: heap)")
     ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
     ap.add_argument("--json", help="with --table: write every run's record (numbers, command, "
                                    "load) to this file")
