@@ -34,7 +34,19 @@ import sys
 import time
 from pathlib import Path
 
+from hadamhw.report.pnr import (
+    DEFAULT_PLACER,
+    DEFAULT_ROUTER,
+    PLACERS,
+    PNR_FAMILIES,
+    ROUTERS,
+    nondefault_choices,
+)
+from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper
+
 BIN = Path(sys.executable).parent
+# the LUT mapper hadamhw report uses unless told (abc9 on every nextpnr family)
+DEFAULT_MAPPERS = {check_lut_mapper(family, None) for family in PNR_FAMILIES}
 
 
 def _uptime() -> str:
@@ -72,8 +84,9 @@ def fold_units(fold: str, n: int) -> int | str:
 
 def run_suffix(args: argparse.Namespace) -> str:
     """The name part of the choices passed to hadamhw report other than its defaults."""
-    return "".join(f"-{value}" for value in (args.lut_mapper, args.router, args.placer)
-                   if value is not None)
+    mapper = [args.lut_mapper] if args.lut_mapper not in (None, *DEFAULT_MAPPERS) else []
+    pnr = nondefault_choices(args.router or DEFAULT_ROUTER, args.placer or DEFAULT_PLACER)
+    return "".join(f"-{value}" for value in (*mapper, *pnr))
 
 
 def report_options(args: argparse.Namespace) -> list[str]:
@@ -183,10 +196,11 @@ def table(args: argparse.Namespace) -> None:
         cycles = a.get("cycles_per_step")
         fmax = pnr.get("fmax_mhz")
         seq_us = cycles * sw["steps_per_sequence"] / fmax if fmax and cycles else None
-        pnr_choices = [pnr.get(key) for key, default in (("placer", "heap"),
-                                                          ("router", "router1"))
-                       if pnr.get(key, default) != default]
-        mapper = (rep.get("lut_mapper"),) if rep.get("lut_mapper") not in (None, "abc9") else ()
+        # placer before router here: the docs table's rows read "(abc, static, router2)"
+        pnr_choices = nondefault_choices(pnr.get("router", DEFAULT_ROUTER),
+                                         pnr.get("placer", DEFAULT_PLACER))[::-1]
+        mapper = ((rep["lut_mapper"],) if rep.get("lut_mapper") not in (None, *DEFAULT_MAPPERS)
+                  else ())
         rows.append({"config": sw["config"], "units": sw["units"], "family": rep["family"],
                      "choices": [*mapper, *pnr_choices],
                      "device": pnr.get("device") or sw["device"], "logic": logic, "ram": ram,
@@ -221,9 +235,6 @@ def table(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    from hadamhw.report.pnr import PLACERS, ROUTERS
-    from hadamhw.report.synth import LUT_MAPPERS
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", action="append", default=[],
                     help="NAME=IR.json:STEPS_PER_SEQUENCE (repeatable)")

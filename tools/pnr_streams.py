@@ -45,7 +45,14 @@ from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
-from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER, NAMED_DEVICES, PLACERS, ROUTERS
+from hadamhw.report.pnr import (
+    DEFAULT_PLACER,
+    DEFAULT_ROUTER,
+    NAMED_DEVICES,
+    PLACERS,
+    ROUTERS,
+    nondefault_choices,
+)
 from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper
 
 DEFAULT_MAPPER = check_lut_mapper("ecp5", None)
@@ -139,8 +146,7 @@ def config_name(n: int, m: int, streams: str, target: float, router: str, mapper
     """The row's cache folder: router2, static-placer and abc rows are kept apart from the
     defaults'."""
     return (f"n{n}-m{m}-P{streams}" + (f"-{target:g}MHz" if streams != "1" else "")
-            + (f"-{router}" if router != DEFAULT_ROUTER else "")
-            + (f"-{placer}" if placer != DEFAULT_PLACER else "")
+            + "".join(f"-{name}" for name in nondefault_choices(router, placer))
             + (f"-{mapper}" if mapper != DEFAULT_MAPPER else ""))
 
 
@@ -283,9 +289,8 @@ def table(rows: list[dict]) -> str:
         seeds = ("not placed" if r.get("pnr_status") == NOT_PLACED else
                  ", ".join(f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed))
         if r.get("pnr_status") != NOT_PLACED:
-            seeds += "".join(f", {r[key]}" for key, default in
-                             (("router", DEFAULT_ROUTER), ("placer", DEFAULT_PLACER))
-                             if r.get(key, default) != default)
+            seeds += "".join(f", {name}" for name in nondefault_choices(
+                r.get("router", DEFAULT_ROUTER), r.get("placer", DEFAULT_PLACER)))
         target = f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–"
         auto = " (auto)" if r["streams_option"] == "auto" else ""
         cells = [r["n"], r["m"], f"{r['streams']}{auto}", target, r["loop_depth"],

@@ -203,6 +203,13 @@ def check_placer(placer: str) -> str:
     return placer
 
 
+def nondefault_choices(router: str = DEFAULT_ROUTER, placer: str = DEFAULT_PLACER) -> list[str]:
+    """The router and placer that differ from nextpnr's defaults, router first: what the
+    names of runs made with them add, so that they are kept apart from the default's."""
+    return [name for name, default in ((router, DEFAULT_ROUTER), (placer, DEFAULT_PLACER))
+            if name != default]
+
+
 def named_device(family: str, name: str) -> tuple[str, str, str, int, int]:
     """The device --device names (its short name or part, any case), or a clear error."""
     known = NAMED_DEVICES.get(family, {})
@@ -350,8 +357,7 @@ def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: 
     if not netlist.is_file():
         raise HadamhwError(f"{netlist}: no wrapped netlist (run place_and_route first)")
     flag, part, package, _, _ = named_device(family, device)
-    build = pnr_dir / "-".join([f"seed{seed}"] + [name for name, default in (
-        (router, DEFAULT_ROUTER), (placer, DEFAULT_PLACER)) if name != default])
+    build = pnr_dir / "-".join([f"seed{seed}", *nondefault_choices(router, placer)])
     build.mkdir(parents=True, exist_ok=True)
     # a copy, not a link: nextpnr (WebAssembly) sees only the files of its folder
     (build / "wrapped.json").unlink(missing_ok=True)
