@@ -431,6 +431,44 @@ def test_place_again_with_another_seed(toy_dir, tmp_path):
 
 
 @pytest.mark.synth
+def test_place_again_reuses_only_a_finished_run_of_the_same_netlist(toy_dir, tmp_path,
+                                                                     monkeypatch):
+    """reuse=True reads a seed's finished run (same netlist, device, clock, seed, router,
+    placer) instead of placing it again; anything else that differs places it again."""
+    from hadamhw.report import pnr as pnr_module
+
+    report = make_report(toy_dir, "ice40", pnr=True, build_dir=tmp_path / "b", progress=False)
+    pnr_dir, device = tmp_path / "b" / "pnr", report["pnr"]["device"]
+    first = pnr_module.place_again(pnr_dir, "ice40", device, 100.0, 2, reuse=True)
+    assert first.routed
+    recorded = json.loads((pnr_dir / "seed2" / "run.json").read_text())
+    assert recorded["seed"] == 2 and recorded["freq_mhz"] == 100.0
+
+    runs = []
+    real = pnr_module._nextpnr
+    monkeypatch.setattr(pnr_module, "_nextpnr",
+                        lambda *a, **k: runs.append(a) or real(*a, **k))
+    again = pnr_module.place_again(pnr_dir, "ice40", device, 100.0, 2, reuse=True)
+    assert runs == [] and again.routed and again.fmax_mhz == first.fmax_mhz
+    assert again.seconds == recorded["seconds"]
+    pnr_module.place_again(pnr_dir, "ice40", device, 100.0, 2)  # reuse is asked for
+    assert len(runs) == 1
+    pnr_module.place_again(pnr_dir, "ice40", device, 120.0, 2, reuse=True)  # another clock
+    assert len(runs) == 2
+    # another netlist in the first run's folder (the design was synthesized again)
+    netlist = pnr_dir / "wrapped.json"
+    netlist.write_text(netlist.read_text() + "\n")
+    pnr_module.place_again(pnr_dir, "ice40", device, 120.0, 2, reuse=True)
+    assert len(runs) == 3
+    # a run cut off leaves no run.json: placed again
+    (pnr_dir / "seed2" / "run.json").unlink()
+    pnr_module.place_again(pnr_dir, "ice40", device, 120.0, 2, reuse=True)
+    assert len(runs) == 4
+    pnr_module.place_again(pnr_dir, "ice40", device, 120.0, 2, reuse=True)
+    assert len(runs) == 4
+
+
+@pytest.mark.synth
 def test_multipliers_are_reported(tmp_path, cli):
     folder = write_design(tmp_path / "mul", "mulbad", MUL_VERILOG, "mulbad")
     code, out, err = cli("report", folder, "--fpga", "ecp5", "--quiet")

@@ -20,7 +20,9 @@ interrupted run resumes; --markdown replaces the marked table in a Markdown file
 With --seeds 1,2,3 the same netlist is placed and routed once per nextpnr seed (seed 1's
 run is the report; the others reuse its Yosys netlist): at these clocks placement
 moves Fmax by several per cent between seeds, and an FPGA engineer closes timing with the
-seed that meets it. Every seed's Fmax is in the table.
+seed that meets it. Every seed's Fmax is in the table. A seed that already finished in its
+folder (`place_again(..., reuse=True)`: the same netlist and settings, for example placed
+by another process beside seed 1's run) is read, not placed again.
 
 Columns: LUT eq. (LUT4 + 2 x CCU2C of the design alone, Yosys), FFs, RAM bits (distributed
 and block RAM), Fmax (nextpnr, whole design in the wrapper), steps/s = Fmax / cycles per
@@ -249,7 +251,7 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
         result = place_again(folder / "build" / "pnr", "ecp5", row["device"],
                              row["target_mhz"], seed, timeout=args.timeout,
                              router=row.get("router", DEFAULT_ROUTER),
-                             placer=row.get("placer", DEFAULT_PLACER))
+                             placer=row.get("placer", DEFAULT_PLACER), reuse=True)
         by_seed[seed] = result.fmax_mhz
         if result.fmax_mhz is None:
             print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ logic, and every core path starts and ends at a flip-flop, as it would inside a 
 
 from __future__ import annotations
 
+import filecmp
 import json
 import re
 import shutil
@@ -344,12 +345,18 @@ def _read_report(result: PnrResult, report_path: Path) -> None:
 
 def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: int, *,
                 progress: bool = False, timeout: float | None = None,
-                router: str = DEFAULT_ROUTER, placer: str = DEFAULT_PLACER) -> PnrResult:
+                router: str = DEFAULT_ROUTER, placer: str = DEFAULT_PLACER,
+                reuse: bool = False) -> PnrResult:
     """The same wrapped netlist (pnr_dir/wrapped.json of an earlier place_and_route) placed
     and routed once more with another nextpnr seed, in pnr_dir/seed<seed>/: placement
     varies by several per cent between seeds at these clocks, so a seed sweep shows the
     spread (and finds a placement that meets a clock the first one missed). A router or
-    placer other than the defaults adds its name to the folder's (seed2-router2-static)."""
+    placer other than the defaults adds its name to the folder's (seed2-router2-static).
+
+    With reuse, a run that already finished in that folder (the same netlist byte for byte,
+    device, clock, seed, router and placer, as its run.json records) is read instead of
+    placed again: a seed of a large design can take hours, and may have been placed by
+    another process beside the first seed's run."""
     check_router(router)
     check_placer(placer)
     pnr_dir = Path(pnr_dir)
@@ -358,17 +365,39 @@ def place_again(pnr_dir: Path, family: str, device: str, freq_mhz: float, seed: 
         raise HadamhwError(f"{netlist}: no wrapped netlist (run place_and_route first)")
     flag, part, package, _, _ = named_device(family, device)
     build = pnr_dir / "-".join([f"seed{seed}", *nondefault_choices(router, placer)])
+    result = PnrResult(family=family, status="", device=part, package=package,
+                       log=str(build / "nextpnr.log"))
+    run = {"device": part, "package": package, "freq_mhz": freq_mhz, "seed": seed,
+           "router": router, "placer": placer}
+    if reuse and _finished_run(build, netlist, run):
+        result.seconds = json.loads((build / "run.json").read_text())["seconds"]
+        _read_report(result, build / "pnr.report.json")
+        return result
     build.mkdir(parents=True, exist_ok=True)
+    (build / "run.json").unlink(missing_ok=True)
     # a copy, not a link: nextpnr (WebAssembly) sees only the files of its folder
     (build / "wrapped.json").unlink(missing_ok=True)
     shutil.copyfile(netlist, build / "wrapped.json")
-    result = PnrResult(family=family, status="", device=part, package=package)
     rc, result.seconds = _nextpnr(pnr_dir.name, family, build, (flag, part, package),
                                   freq_mhz, seed, progress=progress, timeout=timeout,
                                   router=router, placer=placer)
-    result.log = str(build / "nextpnr.log")
     if rc != 0 or not (build / "pnr.report.json").is_file():
         result.status = "failed: " + tool_failure(build / "nextpnr.log", build / "nextpnr.out")
         return result
+    (build / "run.json").write_text(
+        json.dumps({**run, "seconds": round(result.seconds, 1)}, indent=1) + "\n")
     _read_report(result, build / "pnr.report.json")
     return result
+
+
+def _finished_run(build: Path, netlist: Path, run: dict) -> bool:
+    """Whether build holds a finished nextpnr run of this netlist with these settings."""
+    stamp, placed = build / "run.json", build / "wrapped.json"
+    if not (stamp.is_file() and placed.is_file() and (build / "pnr.report.json").is_file()):
+        return False
+    try:
+        recorded = json.loads(stamp.read_text())
+    except json.JSONDecodeError:
+        return False
+    return ({k: recorded.get(k) for k in run} == run
+            and filecmp.cmp(placed, netlist, shallow=False))
