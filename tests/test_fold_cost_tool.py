@@ -80,3 +80,36 @@ def test_choices_name_the_run_and_mark_the_row(tmp_path, capsys):
     assert "| LFE5U-25F (abc, static, router2) |" in rows[1]
     assert "| LFE5U-25F |" in rows[0]
     assert "copy-F16-ecp5.json: not a finished run's report, left out" in captured.err
+
+
+def test_a_design_whose_rtl_changed_is_measured_again(tmp_path, capsys):
+    """The sweep generates each design again: the same RTL keeps its reports; other RTL (a
+    generator change) moves that design's reports, and only that design's, to OUT/stale/."""
+    import numpy as np
+
+    from hadamhw.ir.random import random_ir
+
+    tool = load_tool("fold_cost")
+    ir_path = tmp_path / "toy.ir.json"
+    random_ir(np.random.default_rng(3), 8, 4, state_bits=8).save(ir_path)
+    design, out = tmp_path / "toy-F1", tmp_path
+    with (tmp_path / "sweep.log").open("a") as log:
+        assert tool.fresh_design(str(ir_path), 1, design, log) is False  # a first run
+        hdl = json.loads((design / "manifest.json").read_text())["hdl_files"]
+        assert hdl and all((design / name).is_file() for name in hdl)
+        assert tool.fresh_design(str(ir_path), 1, design, log) is False
+        assert not (tmp_path / "toy-F1.fresh").exists()
+        first = (design / hdl[0]).read_bytes()
+        (design / hdl[0]).write_bytes(first + b"// older generator\n")
+        assert tool.fresh_design(str(ir_path), 1, design, log) is True
+        assert (design / hdl[0]).read_bytes() == first
+        for name in ("toy-F1-ecp5.json", "toy-F1-ice40-abc.json", "toy-F16-ecp5.json"):
+            (out / name).write_text("{}")
+        tool.set_aside(out, design.name, log)
+        with pytest.raises(RuntimeError, match="generate toy-F2 failed"):
+            tool.fresh_design(str(tmp_path / "missing.ir.json"), 2, tmp_path / "toy-F2", log)
+    assert sorted(p.name for p in (out / "stale").iterdir()) == ["toy-F1-ecp5.json",
+                                                                  "toy-F1-ice40-abc.json"]
+    assert (out / "toy-F16-ecp5.json").is_file()
+    assert "toy-F1-ecp5.json: measured RTL that the generator no longer makes" in \
+        capsys.readouterr().err

@@ -5,7 +5,9 @@ Verilog (`hadamhw generate --fold F`) and run `hadamhw report --fpga FAMILY --de
 --pnr --json`, one design after the other (Yosys and nextpnr are single-threaded; run this
 under `nice -n 15` on a shared machine). Every report lands in OUT/<config>-F<F>-<family>.json
 with the exact command and `uptime` beside it; a run that already has its JSON is skipped,
-so the sweep resumes after an interruption. `--table` prints the Markdown table of
+so the sweep resumes after an interruption. Each design is generated again first: where the
+generator now makes other RTL than the folder holds, that design's reports move to
+OUT/stale/ and it is measured again. `--table` prints the Markdown table of
 docs/hardware-cost.md from the JSON files present (rows not measured are left out).
 
 F is a number of butterfly units, `half` (n/2, the stage fold) or `parallel` (the fully
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -116,15 +119,17 @@ def sweep(args: argparse.Namespace) -> None:
         design = out / f"{name}-F{units}"
         run = f"{name}-F{units}-{family}{run_suffix(args)}"
         result = out / f"{run}.json"
+        try:
+            changed = fresh_design(ir_path, units, design, log)
+        except RuntimeError as err:
+            log.write(f"{err}\n")
+            log.flush()
+            print(f"fold_cost: {err}", file=sys.stderr)
+            continue
+        if changed:
+            set_aside(out, design.name, log)
         if result.exists():
             continue
-        if not (design / "manifest.json").exists():
-            gen = [str(BIN / "hadamhw"), "generate", ir_path, "--target", "verilog",
-                   "--fold", str(units), "-o", str(design)]
-            proc = _run(gen, log, 600)
-            if proc.returncode:
-                log.write(f"generate failed: {proc.stderr.strip()}\n")
-                continue
         cmd = [str(BIN / "hadamhw"), "report", str(design), "--fpga", family, "--device",
                device, "--pnr", "--json", "--quiet", *report_options(args), "--build-dir",
                str(out / "build" / run)]
@@ -154,6 +159,56 @@ def sweep(args: argparse.Namespace) -> None:
         log.write(f"done {result.name}: {pnr.get('status')} fmax {pnr.get('fmax_mhz')} "
                   f"in {seconds:.0f} s\n")
         log.flush()
+
+
+def _hdl(folder: Path) -> dict[str, bytes] | None:
+    """The HDL files of a generated design, by name (None where there is no design)."""
+    try:
+        names = json.loads((folder / "manifest.json").read_text())["hdl_files"]
+        return {name: (folder / name).read_bytes() for name in names}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def fresh_design(ir_path: str, units: int | str, design: Path, log) -> bool:
+    """Generate the design again (deterministic) and keep it in `design`: whether it differs
+    from the design that was there, whose reports then measured other RTL. A folder with no
+    design counts as unchanged, so a first run keeps nothing aside."""
+    fresh = design.with_name(design.name + ".fresh")
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    gen = [str(BIN / "hadamhw"), "generate", ir_path, "--target", "verilog",
+           "--fold", str(units), "-o", str(fresh)]
+    try:
+        proc = _run(gen, log, 600)
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise RuntimeError(f"generate {design.name}: timed out after 600 s") from None
+    if proc.returncode:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise RuntimeError(f"generate {design.name} failed: {proc.stderr.strip()}")
+    old = _hdl(design)
+    if old is not None and old == _hdl(fresh):
+        shutil.rmtree(fresh)
+        return False
+    if design.exists():
+        shutil.rmtree(design)
+    fresh.rename(design)
+    return old is not None
+
+
+def set_aside(out: Path, design: str, log) -> None:
+    """Move the reports of a design whose RTL changed into OUT/stale/ (kept, out of the
+    table), so that the sweep measures the new RTL."""
+    stale = out / "stale"
+    for report in sorted(out.glob(f"{design}-*.json")):
+        stale.mkdir(exist_ok=True)
+        report.replace(stale / report.name)
+        message = (f"{report.name}: measured RTL that the generator no longer makes; "
+                   f"moved to {stale / report.name}, measured again")
+        log.write(message + "\n")
+        print(f"fold_cost: {message}", file=sys.stderr)
+    log.flush()
 
 
 # What docs/fold-cost.json keeps of each report: the numbers, the command and the load.
