@@ -183,3 +183,40 @@ def test_placer_and_router_reach_the_report_the_folder_and_the_table(tmp_path, c
     line = next(ln for ln in capsys.readouterr().out.splitlines()
                 if ln.startswith("| 16 | 4 |"))
     assert "201.5 (1), router2, static" in line
+
+
+def test_other_seeds_run_where_seed_one_did_not_route(tmp_path, capsys, monkeypatch):
+    """A row whose seed-1 placement did not route still has its other seeds placed (from its
+    wrapped netlist); a row that was never placed has none; a seed's result joins the row."""
+    from types import SimpleNamespace
+
+    import hadamhw.report.pnr as pnr
+
+    tool = load_tool("pnr_streams")
+    calls = []
+
+    def fake_place_again(pnr_dir, family, device, freq, seed, **options):
+        calls.append((pnr_dir.parent.parent.name, device, seed, options))
+        return SimpleNamespace(fmax_mhz=151.5, status="routed", seconds=4000.0)
+
+    monkeypatch.setattr(pnr, "place_again", fake_place_again)
+    failed = {**_row("n16-m16-Pauto-200MHz", 16, 0.0), "fmax_mhz": None,
+              "steps_per_second": None, "pnr_status": "failed: LFE5U-25F: iter=14 overused=8027",
+              "router": "router2", "placer": "static"}
+    _cache(tool, tmp_path, failed)
+    args = SimpleNamespace(out=tmp_path, cached_only=False, timeout=None)
+    row = tool.run_seeds(failed, [1, 2], args)
+    assert calls == [] and row["fmax_by_seed"] == {1: None}  # no wrapped netlist: not placed
+    (tmp_path / failed["config"] / "build" / "pnr").mkdir(parents=True)
+    (tmp_path / failed["config"] / "build" / "pnr" / "wrapped.json").write_text("{}")
+    row = tool.run_seeds(failed, [1, 2], args)
+    # seed 1 (the report's own run) is tried again only when asked for
+    assert [c[2] for c in calls] == [1, 2]
+    assert calls[1][:2] == ("n16-m16-Pauto-200MHz", "LFE5U-25F")
+    assert calls[1][3] == {"timeout": None, "router": "router2", "placer": "static",
+                           "reuse": True}
+    assert row["fmax_by_seed"] == {1: 151.5, 2: 151.5}
+    calls.clear()
+    never = {**failed, "config": "n16-m4-Pauto-200MHz", "pnr_status": tool.NOT_PLACED}
+    assert tool.run_seeds(never, [2], args)["fmax_by_seed"] == {1: None} and calls == []
+    capsys.readouterr()

@@ -244,7 +244,12 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
     by_seed.setdefault(1, row["fmax_mhz"])  # the report's own run is nextpnr --seed 1
     folder = args.out / row["config"]
     todo = [s for s in seeds if by_seed.get(s) is None]  # a failed run is tried again
-    if not todo or args.cached_only or row.get("pnr_status") != "routed":
+    # seed 1's placement may not route where another seed's does: only a design that was
+    # never placed (synthesis only, or too large for the device) has no other seeds
+    status = str(row.get("pnr_status"))
+    placed = status == "routed" or (status.startswith("failed")
+                                    and (folder / "build" / "pnr" / "wrapped.json").is_file())
+    if not todo or args.cached_only or not placed:
         return {**row, "fmax_by_seed": by_seed}
     for seed in todo:
         print(f"  {row['config']}: nextpnr seed {seed} ...", flush=True)
