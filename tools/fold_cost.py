@@ -37,6 +37,7 @@ import sys
 import time
 from pathlib import Path
 
+from hadamhw.errors import HadamhwError
 from hadamhw.report.pnr import (
     DEFAULT_PLACER,
     DEFAULT_ROUTER,
@@ -45,7 +46,7 @@ from hadamhw.report.pnr import (
     ROUTERS,
     nondefault_choices,
 )
-from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper
+from hadamhw.report.synth import LUT_MAPPERS, check_lut_mapper, load_design
 
 BIN = Path(sys.executable).parent
 # the LUT mapper hadamhw report uses unless told (abc9 on every nextpnr family)
@@ -164,10 +165,10 @@ def sweep(args: argparse.Namespace) -> None:
 def _hdl(folder: Path) -> dict[str, bytes] | None:
     """The HDL files of a generated design, by name (None where there is no design)."""
     try:
-        names = json.loads((folder / "manifest.json").read_text())["hdl_files"]
-        return {name: (folder / name).read_bytes() for name in names}
-    except (OSError, ValueError, KeyError, TypeError):
+        design = load_design(folder)
+    except HadamhwError:
         return None
+    return {path.name: path.read_bytes() for path in design.hdl_files}
 
 
 def fresh_design(ir_path: str, units: int | str, design: Path, log) -> bool:
