@@ -24,6 +24,7 @@ _SCHEMA_DIR = Path(__file__).resolve().parent
 SCHEMAS = {
     "ir": "ir-v1.schema.json",
     "manifest": "design-manifest-v1.schema.json",
+    "measured": "measured-v1.schema.json",
 }
 # How many violations are collected before the most relevant one is chosen.
 _MAX_ERRORS = 64
@@ -37,7 +38,7 @@ _ITEM_BOUNDS = {"minItems": "at least", "maxItems": "at most"}
 
 
 def schema_path(name: str) -> Path:
-    """The shipped schema file of `name` ("ir" or "manifest")."""
+    """The shipped schema file of `name` ("ir", "manifest" or "measured")."""
     return _SCHEMA_DIR / SCHEMAS[name]
 
 
