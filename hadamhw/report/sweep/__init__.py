@@ -17,6 +17,7 @@ from hadamhw.report.sweep.cache import KEY, ResultCache, hdl_digest, tool_versio
 from hadamhw.report.sweep.designs import (
     design_hdl,
     generate_design,
+    hdl_files,
     parse_pairs,
     render_design,
     sweep_ir,
@@ -28,10 +29,10 @@ from hadamhw.report.sweep.options import (
     default_mapper,
     pnr_options,
 )
-from hadamhw.report.sweep.results import place_seeds, report_numbers, was_placed
+from hadamhw.report.sweep.results import decided, place_seeds, report_numbers, was_placed
 from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked, write_json
 
-__all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "default_mapper",
-           "design_hdl", "generate_design", "hdl_digest", "markdown_table", "markers",
+__all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
+           "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table", "markers",
            "parse_pairs", "place_seeds", "pnr_options", "render_design", "replace_marked",
            "report_numbers", "sweep_ir", "tool_versions", "uptime", "was_placed", "write_json"]

@@ -32,6 +32,12 @@ def report_numbers(report: dict, manifest: dict) -> dict:
     }
 
 
+def decided(result: dict) -> bool:
+    """Whether a cached tool result stands: a failed or skipped place and route is tried
+    again (the design, the limit or the machine may have changed), anything else stands."""
+    return not str(result.get("status", "")).startswith(("failed", "skipped"))
+
+
 def was_placed(status: str, pnr_dir: Path) -> bool:
     """Whether a design has a placed netlist to place again: routed, or failed after its
     wrapped netlist was made (seed 1's placement may not route where another seed's does)."""

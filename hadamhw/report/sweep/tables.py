@@ -26,29 +26,30 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]],
     return "\n".join(lines) + "\n"
 
 
-def replace_marked(path: str | Path, name: str, table: str) -> None:
-    """Put `table` between the NAME markers of a Markdown file and change nothing else;
-    a new file gets the table alone. A file without both markers is refused."""
+def replace_marked(path: str | Path, name: str, table: str, *, own_file: bool = False) -> None:
+    """Put `table` between the NAME markers of a Markdown file and change nothing else.
+    A new file gets the table alone; an existing file without both markers is refused,
+    unless it is the table's own file (own_file: then it is written whole)."""
     path = Path(path)
-    if not path.exists():
+    begin, end = markers(name)
+    doc = path.read_text() if path.exists() else ""
+    head, found, rest = doc.partition(begin)
+    if found and end in rest:
+        path.write_text(f"{head}{begin}\n{table.rstrip(chr(10))}\n{end}{rest.split(end, 1)[1]}")
+    elif own_file or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(table.rstrip("\n") + "\n")
-        return
-    begin, end = markers(name)
-    doc = path.read_text()
-    head, found, rest = doc.partition(begin)
-    if not found or end not in rest:
+    else:
         raise HadamhwError(f"{path}: no '{begin}' ... '{end}' markers to put the table "
                            "between")
-    tail = rest.split(end, 1)[1]
-    path.write_text(f"{head}{begin}\n{table.rstrip(chr(10))}\n{end}{tail}")
 
 
-def write_json(path: str | Path, value: object, *, indent: int = 1,
-               sort_keys: bool = True) -> None:
+def write_json(path: str | Path, value: object, *, indent: int = 1, sort_keys: bool = True,
+               final_newline: bool = True) -> None:
     """A sweep's records as JSON, written whole (a half-written file is never left)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, indent=indent, sort_keys=sort_keys) + "\n")
+    text = json.dumps(value, indent=indent, sort_keys=sort_keys)
+    partial.write_text(text + "\n" if final_newline else text)
     partial.replace(path)
