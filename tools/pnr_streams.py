@@ -83,7 +83,7 @@ def row_key(name: str, hdl: dict[str, bytes]) -> str:  # the name holds every op
 
 def run_config(n: int, m: int, streams: str, args: argparse.Namespace) -> dict | None:
     """One configuration's row (cached); None with --cached-only when it was not measured."""
-    opts, target = sw.pnr_options(args), target_for(n, args.freq_mhz)
+    opts, target = sw.pnr_options(args), target_for(n, args.freq)
     name = config_name(n, m, streams, target, opts.router, opts.lut_mapper, opts.placer)
     ir, options, rows = design_ir(n, m, args.seed), design_options(streams, target), cache(args.out)
     _, hdl = sw.render_design(ir, **options)

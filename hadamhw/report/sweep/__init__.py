@@ -29,10 +29,18 @@ from hadamhw.report.sweep.options import (
     default_mapper,
     pnr_options,
 )
-from hadamhw.report.sweep.results import decided, place_seeds, report_numbers, was_placed
+from hadamhw.report.sweep.results import (
+    decided,
+    place_seeds,
+    report_choices,
+    report_numbers,
+    report_record,
+    was_placed,
+)
 from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked, write_json
 
 __all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
-           "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table", "markers",
-           "parse_pairs", "place_seeds", "pnr_options", "render_design", "replace_marked",
-           "report_numbers", "sweep_ir", "tool_versions", "uptime", "was_placed", "write_json"]
+           "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table",
+           "markers", "parse_pairs", "place_seeds", "pnr_options", "render_design",
+           "replace_marked", "report_choices", "report_numbers", "report_record", "sweep_ir",
+           "tool_versions", "uptime", "was_placed", "write_json"]

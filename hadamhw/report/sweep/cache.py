@@ -115,7 +115,7 @@ class ResultCache:
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         entry.replace(target)
-        self.say(f"{entry.name}: measured other RTL than the generator makes now (or other "
+        self.say(f"{entry.name}: measured RTL that the generator no longer makes (or other "
                  f"options or tools); moved to {target}, measured again")
         return target
 

@@ -81,7 +81,7 @@ def _add_device(parser, *, family, **_) -> None:
 
 
 def _add_clock(parser, *, clock_flag, clock_help, **_) -> None:
-    parser.add_argument(clock_flag, dest="freq_mhz", type=float, default=None,
+    parser.add_argument(clock_flag, dest="freq", type=float, default=None,
                         help=clock_help or f"nextpnr's target clock in MHz (default: "
                                            f"hadamhw report's, {DEFAULT_FREQ_MHZ:g})")
 
@@ -120,11 +120,12 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def pnr_options(args: argparse.Namespace, family: str | None = None) -> PnrOptions:
-    """The options add_pnr_arguments added (those a tool left out keep their defaults)."""
+    """The options add_pnr_arguments added (those a tool left out keep their defaults; None
+    stands for the default too)."""
     family = family or getattr(args, "fpga", None) or "ecp5"
     mapper = getattr(args, "lut_mapper", None) or default_mapper(family)
     return PnrOptions(family=family, device=getattr(args, "device", None),
-                      freq_mhz=getattr(args, "freq_mhz", None),
+                      freq_mhz=getattr(args, "freq", None),
                       seeds=parse_seeds(getattr(args, "seeds", None) or "1"),
                       router=getattr(args, "router", None) or DEFAULT_ROUTER,
                       placer=getattr(args, "placer", None) or DEFAULT_PLACER,

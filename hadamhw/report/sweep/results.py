@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER
+from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER, nondefault_choices
 
 RAM_CELL_MARKS = ("DPR", "DP16", "RAM")
 
@@ -63,3 +63,27 @@ def place_seeds(by_seed: dict[int, float | None], seeds: list[int], pnr_dir: Pat
             print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)
         done(seed, result, dict(sorted(by_seed.items())))
     return dict(sorted(by_seed.items()))
+
+
+def report_record(name: str, report: dict, fields: tuple[str, ...]) -> dict:
+    """What a docs JSON keeps of a report: `fields` (with the analytical cycles per step and
+    latency at the top level), without the machine's log path."""
+    a = report.get("analytical") or {}
+    merged = {**report, "cycles_per_step": a.get("cycles_per_step"),
+              "latency_cycles": a.get("latency_cycles")}
+    out = {"file": name, **{k: merged.get(k) for k in fields}}
+    if out.get("pnr"):  # the log's path is this machine's, not a result
+        out["pnr"] = {k: v for k, v in out["pnr"].items() if k != "log"}
+    return out
+
+
+def report_choices(report: dict) -> list[str]:
+    """The choices other than hadamhw report's defaults a report was made with, as tables
+    mark them: the LUT mapper, then placer and router ("abc, static, router2")."""
+    from hadamhw.report.sweep.options import default_mapper
+
+    pnr = report.get("pnr") or {}
+    mapper = report.get("lut_mapper")
+    marks = [mapper] if mapper not in (None, default_mapper(report["family"])) else []
+    return marks + nondefault_choices(pnr.get("router", DEFAULT_ROUTER),
+                                      pnr.get("placer", DEFAULT_PLACER))[::-1]
