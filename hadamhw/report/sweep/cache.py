@@ -94,6 +94,13 @@ class ResultCache:
         value.setdefault("seconds", round(time.monotonic() - start, 1))
         return self.store(name, key, value)
 
+    def measured(self, name: str, hdl: Mapping[str, bytes], recipe: str,
+                 compute: Callable[[], dict], *,
+                 reuse: Callable[[dict], bool] | None = None) -> dict:
+        """get() keyed by these HDL files, the recipe and the FPGA tools' versions."""
+        return self.get(name, hdl_digest(hdl, recipe, tools=tool_versions()), compute,
+                        reuse=reuse)
+
     def store(self, name: str, key: str, value: dict) -> dict:
         """Write the record whole, with its key."""
         value = {**value, KEY: key}
