@@ -65,11 +65,12 @@ def result_key(hdl: dict[str, bytes], *recipe: str, lut_mapper: str = "abc9") ->
                          tools=sw.tool_versions())
 
 
-def cached(path: Path, key: str, compute) -> dict:
-    """compute() once per key, kept as PATH-without-suffix/result.json (a failed or skipped
-    place and route is decided again)."""
-    return sw.ResultCache(path.parent, record=RESULT).get(path.stem, key, compute,
-                                                          reuse=sw.decided)
+def cached(path: Path, key: str, compute) -> dict:  # in PATH-without-suffix/result.json
+    return sw.ResultCache(path.parent).get(path.stem, key, compute, reuse=sw.decided)
+
+
+def core_design(folder: Path, manifest: dict):  # the recurrent core alone: ports h, r
+    return designs.core_design(folder, manifest, TOP)
 
 
 def _tools(args) -> dict:
@@ -102,9 +103,6 @@ class Config:
         key = result_key(sw.hdl_files(design), self.fam, recipe, lut_mapper=self.args.lut_mapper)
         return cached(self.cache / f"n{self.n}_m{self.m}_{entry}.json", key, compute)
 
-    def core(self, rec: str):
-        return designs.core_design(self.folders[rec], self.man[rec], TOP)
-
     def synth(self, rec: str, what: str, design, build: str) -> dict:
         return self.run(f"{rec}_{what}", what, design, lambda: synth_numbers(
             design, self.fam, self.folders[rec] / "build" / build, self.args))
@@ -122,17 +120,18 @@ class Config:
 def run_config(n: int, m: int, args, root: Path) -> dict:
     c, started = Config(n, m, args, root), time.monotonic()
     row = compare.analytical_row(c.ir, c.man["fwht"], c.man["dense"])
+    cores = {rec: core_design(folder, c.man[rec]) for rec, folder in c.folders.items()}
     if args.cores_only:
-        core = c.synth("fwht", "core", c.core("fwht"), f"{c.fam}-core")
+        core = c.synth("fwht", "core", cores["fwht"], f"{c.fam}-core")
         row["fwht"] = {"core": core["total"], "seconds_synth": core["seconds_synth"]}
     else:  # the whole FWHT design gives its top module's own cells and the FWHT core
         row["fwht"] = c.synth("fwht", "whole", designs.whole_design(c.folders["fwht"]), c.fam)
     if designs.dense_row_patterns(c.ir, TOP) > args.dense_chunk:
         build = c.folders["dense"] / "build" / f"{c.fam}-chunks"
-        dense = c.run("dense_core_chunked", f"core-chunks {args.dense_chunk}", c.core("dense"),
+        dense = c.run("dense_core_chunked", f"core-chunks {args.dense_chunk}", cores["dense"],
                       lambda: dense_core_in_chunks(c.ir, None, c.fam, build, args))
     else:
-        dense = c.synth("dense", "core", c.core("dense"), f"{c.fam}-core")
+        dense = c.synth("dense", "core", cores["dense"], f"{c.fam}-core")
     row["dense"] = {"core": dense["total"], "seconds_synth": dense["seconds_synth"]}
     if not args.cores_only:
         own = row["fwht"]["top_own"]
@@ -145,7 +144,7 @@ def run_config(n: int, m: int, args, root: Path) -> dict:
                                                    for k in composed)
     for rec in ("fwht", "dense") if args.pnr else ():
         est = row[rec]["core"]["lut_equivalents"] + n * c.man[rec]["widths"]["rotated"]
-        row[rec]["pnr_core"] = c.pnr(rec, "core", c.core(rec), est, args.pnr_max_luts)
+        row[rec]["pnr_core"] = c.pnr(rec, "core", cores[rec], est, args.pnr_max_luts)
         if args.pnr_whole and not args.cores_only:
             row[rec]["pnr_whole"] = c.pnr(rec, "whole", designs.whole_design(c.folders[rec]),
                                           row[rec]["total"]["lut_equivalents"],
