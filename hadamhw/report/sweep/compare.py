@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,8 +19,11 @@ from hadamhw.report.sweep.designs import dense_row_chunks, hdl_design
 from hadamhw.report.sweep.tables import markdown_table
 from hadamhw.report.synth import Resources, synthesize
 
+if TYPE_CHECKING:
+    from hadamhw.report.synth import Design
 
-def synth_numbers(design, family: str, build: Path, *, top: str, progress: bool = False,
+
+def synth_numbers(design: Design, family: str, build: Path, *, top: str, progress: bool = False,
                   timeout: float | None = None, lut_mapper: str | None = None) -> dict:
     """Resources of a design (hierarchical synthesis): the whole ("total"), its recurrent
     core ("core") and, for the whole design, its top module's own cells ("top_own")."""

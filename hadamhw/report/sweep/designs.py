@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
+
+if TYPE_CHECKING:
+    from hadamhw.report.synth import Design
 
 # what hadamhw.api.generate does not take yet: generated through the backend (see below)
 BACKEND_ONLY = {"cmvm": "da4ml", "readout_lanes": None}
@@ -48,7 +53,7 @@ def design_manifest(folder: str | Path) -> dict:
     return open_design(folder).manifest
 
 
-def whole_design(folder: str | Path):
+def whole_design(folder: str | Path) -> Design:
     """A generated design folder as synthesis reads it: the one place the sweeps read a
     design folder's HDL file list (hadamhw.report.synth.load_design)."""
     from hadamhw.report.synth import load_design
@@ -56,7 +61,7 @@ def whole_design(folder: str | Path):
     return load_design(folder)
 
 
-def hdl_files(design) -> dict[str, bytes]:
+def hdl_files(design: Design) -> dict[str, bytes]:
     """A synthesis design's HDL files, name -> content, in compile order."""
     return {path.name: path.read_bytes() for path in design.hdl_files}
 
@@ -96,7 +101,8 @@ def uptime() -> str:
         return "unknown"
 
 
-def hdl_design(folder: str | Path, files: list[Path], top: str, ports: list[dict] | None = None):
+def hdl_design(folder: str | Path, files: list[Path], top: str,
+               ports: list[dict] | None = None) -> Design:
     """A design for synthesis made of some files of a folder (a module of a generated design,
     or a file a sweep wrote), with the ports the place-and-route wrapper reads."""
     from hadamhw.report.synth import Design
@@ -104,7 +110,7 @@ def hdl_design(folder: str | Path, files: list[Path], top: str, ports: list[dict
     return Design(Path(folder), {"ports": ports} if ports else {}, files, top)
 
 
-def core_design(folder: str | Path, manifest: dict, top: str):
+def core_design(folder: str | Path, manifest: dict, top: str) -> Design:
     """The recurrent core `<top>_rotate` of a generated design alone: combinational, ports h
     (the state) and r (the rotated state)."""
     from hadamhw.report import rotate_module
@@ -149,7 +155,7 @@ def dense_row_chunks(ir: IntegerRNN, top: str, size: int) -> list[tuple[str, str
     return chunks
 
 
-def add_ir_arguments(parser) -> None:
+def add_ir_arguments(parser: argparse.ArgumentParser) -> None:
     """A sweep's random-IR and generator options (sweep_ir, generate_design)."""
     add = parser.add_argument
     add("--seed", type=int, default=0, help="seed of the random IRs (default 0)")
@@ -163,7 +169,7 @@ def add_ir_arguments(parser) -> None:
     add("--cmvm", choices=("da4ml", "csd"), default="da4ml", help="constant matrix products")
 
 
-def ir_from_args(n: int, m: int, args) -> IntegerRNN:
+def ir_from_args(n: int, m: int, args: argparse.Namespace) -> IntegerRNN:
     """The random IR that add_ir_arguments' options describe."""
     return sweep_ir(n, m, args.seed, state_bits=args.state_bits, weight_bits=args.weight_bits,
                     requant=args.requant, rotate_digits=args.rotate_digits, readout=args.readout)
