@@ -196,3 +196,19 @@ def test_dense_chunks_hold_the_generated_row_modules(tmp_path):
     for module, text, uses in chunks:
         rows = text[text.index("/* verilator lint_off"):text.index(f"\nmodule {module} (")]
         assert rows in core and all(f"module {name} (" in rows for name in uses)
+
+
+def test_list_options_are_one_line_errors():
+    assert sw.parse_list("1, auto", "--streams", "stream setting", ("1", "auto")) == ["1", "auto"]
+    with pytest.raises(HadamhwError, match=r"--phases: unknown phase 'plot'; choose from a, b"):
+        sw.parse_list("a,plot", "--phases", "phase", ("a", "b"))
+
+
+def test_report_choices_and_records():
+    report = {"family": "ecp5", "lut_mapper": "abc", "analytical": {"cycles_per_step": 448},
+              "pnr": {"router": "router2", "placer": "static", "log": "/here/nextpnr.log"}}
+    assert sw.report_choices(report) == ["abc", "static", "router2"]
+    assert sw.report_choices({"family": "ice40", "lut_mapper": "abc9", "pnr": None}) == []
+    record = sw.report_record("x.json", report, ("cycles_per_step", "pnr"))
+    assert record == {"file": "x.json", "cycles_per_step": 448,
+                      "pnr": {"router": "router2", "placer": "static"}}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import hadamhw.report.sweep as sw
 from hadamhw.api import load, lower
+from hadamhw.errors import HadamhwError
 from hadamhw.report.sweep.blocks import model_name, render
 from hadamhw.report.sweep.designs import core_design
 
@@ -58,16 +59,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--markdown", metavar="FILE.md", help="write the table (between its markers)")
     add("--quiet", action="store_true", help="no tool progress on stderr")
     args = p.parse_args(argv)
-    args.phases, args.tasks = ([s for s in text.split(",") if s] for text in (args.phases,
-                                                                                args.tasks))
-    for bad in (s for s in args.phases if s not in PHASES):
-        p.error(f"--phases: unknown phase {bad!r}; choose from {', '.join(PHASES)}")
-    if any(t not in TASKS for t in args.tasks):
-        p.error(f"--tasks: choose from {', '.join(TASKS)}")
     try:
+        args.phases = sw.parse_list(args.phases, "--phases", "phase", PHASES)
+        args.tasks = sw.parse_list(args.tasks, "--tasks", "task", TASKS)
         args.blocks = [int(b) for b in args.blocks.split(",") if b]
-    except ValueError:
-        p.error(f"--blocks: expected integers, got {args.blocks!r}")
+    except (HadamhwError, ValueError) as exc:
+        p.error(str(exc) if isinstance(exc, HadamhwError) else
+                f"--blocks: expected integers, got {args.blocks!r}")
     if any(b < 2 or b & (b - 1) or args.hidden % b for b in args.blocks):
         p.error(f"--blocks: each m must be a power of two dividing n = {args.hidden}")
     args.models = Path(args.models)

@@ -170,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         pairs, seeds = sw.parse_pairs(args.configs), list(sw.pnr_options(args).seeds)
-        settings = [s.strip() for s in args.streams.split(",")]
-        for bad in (s for s in settings if s not in ("1", "auto")):
-            raise HadamhwError(f"--streams: {bad!r} is not 1 or auto")
+        settings = sw.parse_list(args.streams, "--streams", "stream setting", ("1", "auto"))
         rows, load = [], sw.uptime()
         print(f"load at start: {load}", flush=True)
         for n, m in pairs:

@@ -18,6 +18,7 @@ from hadamhw.report.sweep.designs import (
     design_hdl,
     generate_design,
     hdl_files,
+    parse_list,
     parse_pairs,
     render_design,
     sweep_ir,
@@ -41,6 +42,6 @@ from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked,
 
 __all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
            "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table",
-           "markers", "parse_pairs", "place_seeds", "pnr_options", "render_design",
+           "markers", "parse_list", "parse_pairs", "place_seeds", "pnr_options", "render_design",
            "replace_marked", "report_choices", "report_numbers", "report_record", "sweep_ir",
            "tool_versions", "uptime", "was_placed", "write_json"]

@@ -93,6 +93,14 @@ def parse_pairs(text: str, flag: str = "--configs") -> list[tuple[int, int]]:
     return out
 
 
+def parse_list(text: str, flag: str, what: str, choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of choices ('1,auto'); an unknown one is a one-line error."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    for bad in (item for item in items if item not in choices):
+        raise HadamhwError(f"{flag}: unknown {what} {bad!r}; choose from {', '.join(choices)}")
+    return items
+
+
 def uptime() -> str:
     """The machine's load, recorded beside every timing (the machines are shared)."""
     try:
