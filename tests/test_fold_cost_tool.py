@@ -93,23 +93,23 @@ def test_a_design_whose_rtl_changed_is_measured_again(tmp_path, capsys):
     ir_path = tmp_path / "toy.ir.json"
     random_ir(np.random.default_rng(3), 8, 4, state_bits=8).save(ir_path)
     design, out = tmp_path / "toy-F1", tmp_path
-    with (tmp_path / "sweep.log").open("a") as log:
-        assert tool.fresh_design(str(ir_path), 1, design, log) is False  # a first run
-        hdl = json.loads((design / "manifest.json").read_text())["hdl_files"]
-        assert hdl and all((design / name).is_file() for name in hdl)
-        assert tool.fresh_design(str(ir_path), 1, design, log) is False
-        assert not (tmp_path / "toy-F1.fresh").exists()
-        first = (design / hdl[0]).read_bytes()
-        (design / hdl[0]).write_bytes(first + b"// older generator\n")
-        assert tool.fresh_design(str(ir_path), 1, design, log) is True
-        assert (design / hdl[0]).read_bytes() == first
-        for name in ("toy-F1-ecp5.json", "toy-F1-ice40-abc.json", "toy-F16-ecp5.json"):
-            (out / name).write_text("{}")
-        tool.set_aside(out, design.name, log)
-        with pytest.raises(RuntimeError, match="generate toy-F2 failed"):
-            tool.fresh_design(str(tmp_path / "missing.ir.json"), 2, tmp_path / "toy-F2", log)
+    hdl = tool.design_for(str(ir_path), 1, design)  # a first run
+    names = json.loads((design / "manifest.json").read_text())["hdl_files"]
+    assert names == list(hdl) and all((design / name).is_file() for name in names)
+    assert tool.design_for(str(ir_path), 1, design) == hdl  # generated again: the same RTL
+    older = {**hdl, names[0]: hdl[names[0]] + b"// older generator\n"}
+    cache = tool.reports(out)
+    runs = ("toy-F1-ecp5", "toy-F1-ice40-abc")
+    for run in runs:  # measured on the RTL an older generator made
+        cache.store(run, tool.run_key(older, run), _report("ecp5", 51.58, "routed"))
+    cache.store("toy-F16-ecp5", "other design", _report("ecp5", 51.58, "routed"))
+    cache.store("toy-F1-ice40", tool.run_key(hdl, "toy-F1-ice40"), _report("ice40", 20, "x"))
+    assert cache.lookup("toy-F1-ice40", tool.run_key(hdl, "toy-F1-ice40")) is not None
+    assert all(cache.lookup(run, tool.run_key(hdl, run)) is None for run in runs)
+    with pytest.raises(RuntimeError, match="generate toy-F2 failed"):
+        tool.design_for(str(tmp_path / "missing.ir.json"), 2, tmp_path / "toy-F2")
     assert sorted(p.name for p in (out / "stale").iterdir()) == ["toy-F1-ecp5.json",
                                                                   "toy-F1-ice40-abc.json"]
-    assert (out / "toy-F16-ecp5.json").is_file()
+    assert (out / "toy-F16-ecp5.json").is_file() and (out / "toy-F1-ice40.json").is_file()
     assert "toy-F1-ecp5.json: measured RTL that the generator no longer makes" in \
         capsys.readouterr().err

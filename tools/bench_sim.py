@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hadamhw.backends import FOLDS, GenerateOptions
-from hadamhw.backends.verilog import generate
+from hadamhw.backends import FOLDS
 from hadamhw.ir.random import random_ir
+from hadamhw.report.sweep import generate_design
 from hadamhw.verify.cocotb_sim import run_cocotb
 from hadamhw.verify.stimulus import make_stimulus
 from hadamhw.verify.verilator_batch import run_batch
@@ -47,7 +47,7 @@ def bench(n: int, fold: str, gaps: bool, cocotb_sequences: int, batch_sequences:
     ir = random_ir(np.random.default_rng(n), n, n, state_bits=12, input_size=4,
                    output_size=10)
     design = work / f"n{n}-{fold}-P{streams}-{pipeline}"
-    man = generate(ir, design, GenerateOptions(fold=fold, streams=streams, pipeline=pipeline))
+    man = generate_design(ir, design, fold=fold, streams=streams, pipeline=pipeline)
     lo, hi = steps // 2, steps + steps // 2
     cocotb_stim = make_stimulus(ir, cocotb_sequences, seed=1, min_steps=lo, max_steps=hi)
     batch_stim = make_stimulus(ir, batch_sequences, seed=2, min_steps=lo, max_steps=hi)

@@ -19,11 +19,7 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
-from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
-from hadamhw.ir.random import random_ir
+from hadamhw.report.sweep import render_design, sweep_ir
 
 # (label, requant, rotate digits, readout, lanes, cmvm)
 CHOICES = [
@@ -56,10 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n, m in pairs:
         for label, requant, digits, readout, lanes, cmvm in CHOICES:
-            ir = random_ir(np.random.default_rng(args.seed), n, m, requant=requant,
-                           rotate_digits=digits, readout=readout)
-            man = json.loads(vg.render(ir, GenerateOptions(cmvm=cmvm, readout_lanes=lanes))
-                             ["manifest.json"])
+            ir = sweep_ir(n, m, args.seed, requant=requant, rotate_digits=digits,
+                          readout=readout)
+            man, _ = render_design(ir, cmvm=cmvm, readout_lanes=lanes)
             rows.append({"n": n, "m": m, "choice": label, "rotate_mult": ir.requant.rotate_mult,
                          "shift": ir.requant.shift, "input_mult": ir.requant.input_mult,
                          "adders": man["adders_per_step"], "bits": man["adder_bits"],

@@ -18,9 +18,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from hadamhw.api import lower
 from hadamhw.checkpoint import load_checkpoint
 from hadamhw.evaluate import evaluate
-from hadamhw.ir.lower import LoweringSettings, calibration_inputs, lower
 from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS
 from hadamhw.tasks import task_from_metadata
 
@@ -42,8 +42,6 @@ def main() -> int:
         model, payload = load_checkpoint(path)
         task = task_from_metadata(payload["task"], data=args.data)
         metric = "recall_accuracy" if task.name == "copy" else "accuracy"
-        calib = calibration_inputs(task, args.calib)
-        iq = task.input_quant.to_dict() if task.input_quant else None
         cfg = model.config
         odd = (cfg.m.bit_length() - 1) % 2 == 1
         for bits in args.bits:
@@ -52,9 +50,9 @@ def main() -> int:
                 digits = args.rotate_digits if scale == "pow2" and odd else [None]
                 choices += [(scale, d) for d in digits]
             for scale, digits in choices:
-                settings = LoweringSettings(state_bits=bits, state_scale=scale,
-                                            rotate_digits=digits or DEFAULT_ROTATE_DIGITS)
-                ir, summary = lower(model, calib, settings, input_quant=iq)
+                ir = lower(path, state_bits=bits, calib=args.calib, data=args.data,
+                           state_scale=scale, rotate_digits=digits or DEFAULT_ROTATE_DIGITS)
+                summary = ir.meta["calibration"]
                 r = evaluate(task, "test", model=model, ir=ir)
                 extra = ""
                 if task.name == "copy":

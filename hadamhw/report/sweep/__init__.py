@@ -1,0 +1,47 @@
+"""One library for configuration grids: the hardware sweeps of tools/ are thin scripts over it.
+
+- designs: each configuration's design generated in-process through hadamhw.api, the sweep's
+  fixed-seed random IRs, and the one place that reads a design's HDL files;
+- cache: ONE result cache keyed by the digest of a design's HDL files (plus the options and
+  tool versions that made the result); a result of other RTL is moved aside, measured again;
+- tables: ONE Markdown table writer (a table between `<!-- NAME table begin -->` / `end`
+  markers) and ONE JSON record writer;
+- options: ONE declaration of the place-and-route options (device, clock, seeds, router,
+  placer, LUT mapper) with hadamhw report's defaults, and the argparse helper that adds them;
+- results: what a sweep keeps of a report, and a placed netlist's further nextpnr seeds.
+"""
+
+from __future__ import annotations
+
+from hadamhw.report.sweep.cache import KEY, ResultCache, hdl_digest, tool_versions
+from hadamhw.report.sweep.designs import (
+    design_hdl,
+    generate_design,
+    hdl_files,
+    parse_list,
+    parse_pairs,
+    render_design,
+    sweep_ir,
+    uptime,
+)
+from hadamhw.report.sweep.options import (
+    PnrOptions,
+    add_pnr_arguments,
+    default_mapper,
+    pnr_options,
+)
+from hadamhw.report.sweep.results import (
+    decided,
+    place_seeds,
+    report_choices,
+    report_numbers,
+    report_record,
+    was_placed,
+)
+from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked, write_json
+
+__all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
+           "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table",
+           "markers", "parse_list", "parse_pairs", "place_seeds", "pnr_options", "render_design",
+           "replace_marked", "report_choices", "report_numbers", "report_record", "sweep_ir",
+           "tool_versions", "uptime", "was_placed", "write_json"]

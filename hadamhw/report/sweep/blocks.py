@@ -1,0 +1,43 @@
+"""The Block-HadamRNN table of docs/results.md (tools/block_table.py): accuracy and hardware
+cost of one trained model per block size m."""
+
+from __future__ import annotations
+
+
+def model_name(task: str, m: int, n: int) -> str:
+    return f"{task}_n{n}_m{m}"
+
+
+def _fmt(value, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _whole(hw: dict, suffix: str) -> str:
+    """A whole-design count, marked † where the other mapper measured different RTL."""
+    value = hw.get(f"whole_luts{suffix}")
+    other = "_abc" if suffix == "" else ""
+    mine, theirs = hw.get(f"rtl_sha256{suffix}"), hw.get(f"rtl_sha256{other}")
+    mark = " †" if value is not None and mine and theirs and mine != theirs else ""
+    return _fmt(value, ",") + mark
+
+
+def render(results: dict, tasks: list[str], blocks: list[int], n: int, state_bits: int) -> str:
+    """The table over results.json's entries (model name -> {"eval": ..., "hw": ...}); a
+    number not measured is "–"."""
+    lines = [f"| task | m | W density | W nonzeros (±1 bits) | sign bits stored | float | "
+             f"integer ({state_bits}-bit state) | argmax agreement | core LUT eq. | "
+             f"whole LUT eq. (abc9) | whole LUT eq. (abc) |", "|---" * 11 + "|"]
+    for task in tasks:
+        for m in blocks:
+            r = results.get(model_name(task, m, n), {})
+            ev, hw = r.get("eval", {}), r.get("hw", {})
+            extra = ""
+            if task == "copy" and "float_ce_over_baseline" in ev:
+                extra = (f" (CE {ev['float_ce_over_baseline']:.4f} / "
+                         f"{ev['integer_ce_over_baseline']:.4f} x baseline)")
+            lines.append(
+                f"| {task} | {m} | {m / n:.3g} | {n * m:,} | {n} | "
+                f"{_fmt(ev.get('float'), '.2%')} | {_fmt(ev.get('integer'), '.2%')}{extra} | "
+                f"{_fmt(ev.get('argmax_agreement'), '.3%')} | "
+                f"{_fmt(hw.get('core_luts'), ',')} | {_whole(hw, '')} | {_whole(hw, '_abc')} |")
+    return "\n".join(lines) + "\n"
