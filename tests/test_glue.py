@@ -214,11 +214,25 @@ def test_cli_data_glue_options(cli, tmp_path):
     code, _, err = cli("data", "glue", "--task", "qqp", "--from-tsv", root, "--vocab", vocab,
                        "-o", out)
     assert code == 2 and "the header has no column 'question1'" in err
+    code, _, err = cli("data", "glue", "--task", "sst2", "--vocab", vocab, "--from-tsv", root,
+                       "-o", tmp_path)
+    assert code == 2 and "is a folder; give a file name for the data file" in err
     _bad_row(root)
     code, stdout, err = cli(*args, "--from-tsv", root, "--skip-bad-rows")
     assert code == 0, err
     assert "1 training" not in stdout and "1 test (dev) sentences" in stdout
     assert "skipped 1 bad rows of dev.tsv (first: line 3)" in stdout
+
+
+def test_without_tokenizers(cli, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # import tokenizers: ImportError
+    code, _, err = cli("data", "glue", "--task", "sst2", "--from-tsv",
+                       write_sst2(tmp_path / "SST-2", train=2, dev=2), "--vocab",
+                       write_vocab(tmp_path / "vocab.txt"), "-o", tmp_path / "sst2.npz")
+    assert code == 2 and "needs the 'tokenizers' package" in err
+    assert "pip install 'hadamhw[glue]'" in err
 
 
 # -- the tasks --------------------------------------------------------------------------------

@@ -94,8 +94,11 @@ def run_imdb(args) -> int:
 
 
 def run_glue(args) -> int:
+    from hadamhw.commands.paths import check_output_file
     from hadamhw.tasks import glue_data, imdb_data
 
+    # before the tokenization (a minute for QQP): a bad -o must not cost it
+    check_output_file(args.output, "data file", example=f"{args.task}.npz")
     arrays, record = glue_data.from_glue_tsv(args.task, args.from_tsv, args.vocab,
                                              args.seq_len, args.skip_bad_rows)
     imdb_data.validate(arrays, args.output)
