@@ -41,6 +41,8 @@ def register(sub) -> None:
 
 
 def _register_glue(kinds) -> None:
+    from hadamhw.tasks import GLUE_TASKS
+
     glue = kinds.add_parser(
         "glue", help="GLUE SST-2 / QQP TSVs -> padded BERT WordPiece ids (.npz) for --task "
                      "sst2 / qqp",
@@ -51,7 +53,7 @@ def _register_glue(kinds) -> None:
                     "uncased's vocab.txt, lower-cased): [CLS] text [SEP], a QQP pair as "
                     "[CLS] question1 [SEP] [SEP] question2 [SEP], truncated to --seq-len and "
                     "padded with [PAD] after the text. Needs the 'tokenizers' package.")
-    glue.add_argument("--task", choices=("sst2", "qqp"), required=True,
+    glue.add_argument("--task", choices=GLUE_TASKS, required=True,
                       help="sst2 (sentence, label) or qqp (question1, question2, "
                            "is_duplicate)")
     glue.add_argument("--from-tsv", metavar="DIR", required=True,

@@ -34,7 +34,7 @@ import torch
 from hadamhw.errors import HadamhwError
 from hadamhw.nn.model import HadamRNN, ModelConfig
 from hadamhw.nn.quant import quantize_codes
-from hadamhw.tasks import EMBEDDING_TASKS
+from hadamhw.tasks import EMBEDDING_TASKS, GLUE_TASKS
 
 REFERENCE_CODE = "deel-ai-papers/hadamRNN"
 
@@ -64,8 +64,7 @@ COPY_DIGITS = 10
 COPY_VOCAB = 10
 # DATASET.NAME of a reference config -> the hadamhw task it implies when --task is not given.
 DATASET_TASKS = {"copymemory": "copy", "imdb": "imdb"}
-# DATASET.NAME GLUE: DATASET.TASK names the task (the reference's GLUE configs: sst2, qqp).
-GLUE_TASKS = ("sst2", "qqp")
+# DATASET.NAME GLUE: DATASET.TASK names the task when it is one of GLUE_TASKS.
 EMBEDDING_PADDING_ID = 0  # BinadamSSMwithEmbeddings: nn.Embedding(..., padding_idx=0)
 PERMUTED_TASKS = ("pmnist", "pdigits")  # hadamhw's permutations, not the reference's
 

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from hadamhw.tasks.base import InputQuant, Task
 
 TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist", "imdb", "sst2", "qqp")
+GLUE_TASKS = ("sst2", "qqp")  # the GLUE tasks of the reference's configs
 # Tasks whose token ids go through a word embedding read from an .npz data file.
-EMBEDDING_TASKS = ("imdb", "sst2", "qqp")
+EMBEDDING_TASKS = ("imdb", *GLUE_TASKS)
 
 
 def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | None = None,
@@ -32,7 +33,7 @@ def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | N
         from hadamhw.tasks.imdb import ImdbTask
 
         return ImdbTask(data, seq_len=seq_len, seed=seed, **options)
-    if name in ("sst2", "qqp"):  # hadamhw.tasks.glue.GLUE_TASKS, without importing torch
+    if name in GLUE_TASKS:
         from hadamhw.tasks.glue import GlueTask
 
         return GlueTask(name, data, seq_len=seq_len, seed=seed, **options)
@@ -64,4 +65,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EMBEDDING_TASKS", "TASKS", "InputQuant", "Task", "get_task", "task_from_metadata"]
+__all__ = ["EMBEDDING_TASKS", "GLUE_TASKS", "TASKS", "InputQuant", "Task", "get_task",
+           "task_from_metadata"]

@@ -16,13 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hadamhw.errors import HadamhwError
+from hadamhw.tasks import GLUE_TASKS
 from hadamhw.tasks.imdb import TokenFileTask
 
-GLUE_TASKS = ("sst2", "qqp")
 DEFAULT_EMBEDDING_DIM = 256  # the reference's INPUT_SIZE for both tasks
-# The reference's model for each task, for help texts and docs.
-REFERENCE_SHAPES = {"sst2": "n = 128, embedding 256 (HadamRNN)",
-                    "qqp": "n = 512, block size 128, embedding 256 (Block-HadamRNN)"}
 
 
 class GlueTask(TokenFileTask):
