@@ -103,9 +103,10 @@ def test_bert_tokenization_by_hand(tmp_path):
 
 def test_read_tsv_columns_by_name_and_line_ends(tmp_path):
     path = tmp_path / "train.tsv"
-    path.write_text("label\tsentence\r\n1\tit \"was\" great\r\n\r\n0\tawful\r\n")
+    path.write_text("\ufefflabel\tsentence\r\n1\tit \"was\" great\r\n\r\n0\tawful\r\n")
     rows = read_tsv(path, FORMATS["sst2"])
-    # no quoting (as GLUE is read): quotes stay; a blank line is no row
+    # a byte-order mark and Windows line ends are fine; no quoting (as GLUE is read): quotes
+    # stay; a blank line is no row
     assert rows.texts == [('it "was" great',), ("awful",)] and rows.labels.tolist() == [1, 0]
 
 

@@ -31,8 +31,8 @@ import numpy as np
 from hadamhw.errors import HadamhwError
 
 DEFAULT_SEQ_LEN = 128  # the reference's task2maxlength for sst2 and qqp
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")
 PAD_TOKEN, UNK_TOKEN, SEP_TOKEN = "[PAD]", "[UNK]", "[SEP]"
+SPECIAL_TOKENS = (PAD_TOKEN, UNK_TOKEN, "[CLS]", SEP_TOKEN)  # a vocabulary must hold these
 SPLITS = {"train": "train.tsv", "test": "dev.tsv"}  # .npz split -> GLUE file
 ENCODE_CHUNK = 10_000  # rows per tokenizer batch: bounds the memory of the encodings
 
@@ -99,7 +99,7 @@ def _lines(path: Path) -> list[str]:
         raise HadamhwError(f"{path}: no such file (a GLUE task folder holds train.tsv and "
                            "dev.tsv)")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is no column name
     except UnicodeDecodeError as exc:
         raise HadamhwError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
             from None
