@@ -294,14 +294,14 @@ def glue_model(request, tmp_path_factory):
     writer, steps, options = PIPELINES[task]
     root = tmp_path_factory.mktemp(task)
     vocab = write_vocab(root / "vocab.txt")
-    writer(root / "tsv", train=60, dev=16)
+    writer(root / "tsv", train=300, dev=16)
     npz = root / f"{task}.npz"
     assert main(["data", "glue", "--task", task, "--from-tsv", str(root / "tsv"), "--vocab",
                  str(vocab), "--seq-len", str(steps), "-o", str(npz)]) == 0
     model = root / f"{task}.pt"
     assert main(["train", "--task", task, "--data", str(npz), *options, "--embedding-dim",
-                 "8", "--steps", "40", "--batch-size", "16", "--lr", "1e-2", "--val-every",
-                 "20", "--no-progress", "-o", str(model)]) == 0
+                 "8", "--steps", "100", "--batch-size", "16", "--lr", "1e-2", "--val-every",
+                 "50", "--no-progress", "-o", str(model)]) == 0
     return task, root, model
 
 
@@ -314,6 +314,8 @@ def test_glue_train_lower_eval(glue_model, cli):
             config["padding_idx"], config["output_size"], config["block_size"]) == \
         ("embedding", len(VOCAB), 8, 0, 1, block)
     assert payload["task"]["name"] == task
+    if task == "sst2":  # the sentiment word is learnable through the padding steps
+        assert payload["metrics"]["test"]["accuracy"] >= 0.75
     ir_path = root / f"{task}.ir.json"
     code, out, err = cli("lower", model, "-o", ir_path)
     assert code == 0, err
