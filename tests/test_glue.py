@@ -346,31 +346,34 @@ def test_glue_hardware_bit_exact(glue_model, cli):
 
 # -- importing the reference's GLUE models -------------------------------------------------------
 
-def test_import_reference_glue_configs(cli, tmp_path):
+@pytest.mark.parametrize("task,basic_block,block", [("sst2", "full", 16), ("qqp", 2, 4)])
+def test_import_reference_glue_configs(cli, tmp_path, task, basic_block, block):
+    # the reference's configs: sst2 BASIC_BLOCK 'full' (HadamRNN), qqp 7 (m = 128; here 2)
     vocab = write_vocab(tmp_path / "vocab.txt")
-    arrays, _ = from_glue_tsv("qqp", write_qqp(tmp_path / "QQP", train=6, dev=4), vocab, 12)
+    writer = write_sst2 if task == "sst2" else write_qqp
+    arrays, _ = from_glue_tsv(task, writer(tmp_path / "tsv", train=6, dev=4), vocab, 12)
     from hadamhw.tasks.imdb_data import save_npz
 
-    npz = tmp_path / "qqp.npz"
+    npz = tmp_path / f"{task}.npz"
     save_npz(arrays, npz)
     state, config = reference_imdb(tmp_path / "ref", vocab=len(VOCAB),
-                                   dataset={"NAME": "GLUE", "TASK": "qqp"})
+                                   dataset={"NAME": "GLUE", "TASK": task})
     document = yaml.safe_load(config.read_text())
-    document["MODEL"]["BASIC_BLOCK"] = 2  # QQP's Block-HadamRNN (the paper: 7, m = 128)
+    document["MODEL"]["BASIC_BLOCK"] = basic_block
     config.write_text(yaml.safe_dump(document))
-    out = tmp_path / "qqp.pt"
+    out = tmp_path / f"{task}.pt"
     code, stdout, err = cli("import-ref", state, "--config", config, "--data", npz, "-o", out)
     assert code == 0, err
-    assert "task qqp implied by DATASET.NAME GLUE, TASK qqp" in stdout
+    assert f"task {task} implied by DATASET.NAME GLUE, TASK {task}" in stdout
     payload = read_checkpoint(out)
-    assert payload["task"]["name"] == "qqp" and payload["task"]["seq_len"] == 12
-    assert payload["task"]["input_size"] == 8 and payload["config"]["block_size"] == 4
-    code, _, err = cli("lower", out, "-o", tmp_path / "qqp.ir.json", "--calib", "4")
+    assert payload["task"]["name"] == task and payload["task"]["seq_len"] == 12
+    assert payload["task"]["input_size"] == 8 and payload["config"]["block_size"] == block
+    code, _, err = cli("lower", out, "-o", tmp_path / f"{task}.ir.json", "--calib", "4")
     assert code == 0, err
     # without --data: imported, with a note saying how to record the task
     code, stdout, err = cli("import-ref", state, "--config", config, "-o", tmp_path / "b.pt")
     assert code == 0, err
-    assert "give --data qqp.npz to record the qqp task" in stdout
+    assert f"give --data {task}.npz to record the {task} task" in stdout
     # a GLUE task hadamhw does not have: no task implied
     document["DATASET"]["TASK"] = "cola"
     config.write_text(yaml.safe_dump(document))
