@@ -34,13 +34,15 @@ def register(sub) -> None:
                    help="record this hadamhw task in the checkpoint so that lowering can "
                         "calibrate on its data (otherwise lowering needs --calib-data); "
                         "default: the task the config's DATASET names (CopyMemory: copy with "
-                        "one-hot input; IMDB: imdb, with --data)")
+                        "one-hot input; IMDB: imdb, with --data; GLUE with TASK sst2 / qqp: "
+                        "that task, with --data)")
     p.add_argument("--seq-len", type=SEQ_LEN, default=None,
                    help="copy task delay T (default: DATASET.SEQ_LENGTH - 20 of a CopyMemory "
                         "config, else 100); imdb: steps kept (default DATASET.SEQ_LENGTH)")
     p.add_argument("--seed", type=SEED, default=0, help="task seed (default 0)")
     p.add_argument("--data", type=user_path, default=None,
-                   help="folder with MNIST IDX files (MNIST tasks), or the imdb .npz file")
+                   help="folder with MNIST IDX files (MNIST tasks), or the imdb / sst2 / qqp "
+                        ".npz file ('hadamhw data')")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
 

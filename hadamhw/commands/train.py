@@ -37,10 +37,13 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a HadamRNN / Block-HadamRNN on a task",
                        description="Train a model and write a self-describing checkpoint.")
     p.add_argument("--task", choices=TASKS, metavar="{" + ",".join(TASKS) + "}",
-                   help="copy task, (permuted) sklearn digits, (permuted) MNIST, or IMDB")
+                   help="copy task, (permuted) sklearn digits, (permuted) MNIST, IMDB, or "
+                        "GLUE SST-2 / QQP (reference: sst2 --hidden 128 --embedding-dim 256; "
+                        "qqp --hidden 512 --block-size 128 --embedding-dim 256)")
     p.add_argument("--seq-len", type=SEQ_LEN, default=None,
                    help="copy task delay T (total length T + 20; default 100); imdb: steps "
-                        "kept of each review (default: all of the data file's)")
+                        "kept of each review (default: all of the data file's); sst2, qqp: "
+                        "the data file's")
     p.add_argument("--hidden", type=int_range(2), default=128,
                    help="hidden size n (default 128; a power of two without --block-size)")
     p.add_argument("--block-size", type=power_of_two(2), default=None,
@@ -62,9 +65,11 @@ def register(sub) -> None:
     p.add_argument("--val-every", type=COUNT, default=200, help="validate every N steps")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--data", type=user_path, default=None,
-                   help="folder with the MNIST IDX files, or the imdb .npz file")
+                   help="folder with the MNIST IDX files, or the imdb / sst2 / qqp .npz file "
+                        "('hadamhw data')")
     p.add_argument("--embedding-dim", type=COUNT, default=None,
-                   help="imdb: width of the word embedding (default 512, the reference's)")
+                   help="imdb, sst2, qqp: width of the word embedding (default: the "
+                        "reference's, 512 for imdb, 256 for sst2 and qqp)")
     p.add_argument("--threads", type=COUNT, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar: one line per validation on stderr (for logs)")
@@ -175,7 +180,7 @@ def run(args) -> int:
     import torch
 
     from hadamhw.checkpoint import atomic_save, checkpoint_payload, save_final_checkpoint
-    from hadamhw.tasks import get_task
+    from hadamhw.tasks import EMBEDDING_TASKS, get_task
     from hadamhw.train import Trainer, TrainingStopped, TrainSettings, config_for_task
 
     if args.threads:
@@ -185,8 +190,8 @@ def run(args) -> int:
     else:
         if args.task is None:
             raise HadamhwError("--task is required (or --resume CKPT to continue a run)")
-        if args.embedding_dim is not None and args.task != "imdb":
-            raise HadamhwError("--embedding-dim applies to --task imdb")
+        if args.embedding_dim is not None and args.task not in EMBEDDING_TASKS:
+            raise HadamhwError("--embedding-dim applies to --task imdb, sst2 or qqp")
         options = {} if args.embedding_dim is None else {"embedding_dim": args.embedding_dim}
         task = get_task(args.task, seq_len=args.seq_len, seed=args.seed, data=args.data,
                         **options)

@@ -34,6 +34,7 @@ import torch
 from hadamhw.errors import HadamhwError
 from hadamhw.nn.model import HadamRNN, ModelConfig
 from hadamhw.nn.quant import quantize_codes
+from hadamhw.tasks import EMBEDDING_TASKS, GLUE_TASKS
 
 REFERENCE_CODE = "deel-ai-papers/hadamRNN"
 
@@ -63,6 +64,7 @@ COPY_DIGITS = 10
 COPY_VOCAB = 10
 # DATASET.NAME of a reference config -> the hadamhw task it implies when --task is not given.
 DATASET_TASKS = {"copymemory": "copy", "imdb": "imdb"}
+# DATASET.NAME GLUE: DATASET.TASK names the task when it is one of GLUE_TASKS.
 EMBEDDING_PADDING_ID = 0  # BinadamSSMwithEmbeddings: nn.Embedding(..., padding_idx=0)
 PERMUTED_TASKS = ("pmnist", "pdigits")  # hadamhw's permutations, not the reference's
 
@@ -497,8 +499,21 @@ def _imdb_steps(cfg: ReferenceConfig) -> tuple[int, str] | None:
 
 
 def implied_task(cfg: ReferenceConfig) -> str | None:
-    """The hadamhw task that the config's DATASET.NAME stands for, if any."""
-    return DATASET_TASKS.get(str(cfg.dataset.get("name", "")).lower())
+    """The hadamhw task that the config's DATASET.NAME (and, for GLUE, DATASET.TASK) stands
+    for, if any."""
+    name = str(cfg.dataset.get("name", "")).lower()
+    if name == "glue":
+        task = str(cfg.dataset.get("task", "")).lower()
+        return task if task in GLUE_TASKS else None
+    return DATASET_TASKS.get(name)
+
+
+def _dataset_words(cfg: ReferenceConfig) -> str:
+    """How the config names its data set, for notes: 'DATASET.NAME GLUE, TASK sst2'."""
+    words = f"DATASET.NAME {cfg.dataset.get('name')}"
+    if "task" in cfg.dataset:
+        words += f", TASK {cfg.dataset['task']}"
+    return words
 
 
 def _build_task(cfg: ReferenceConfig, name: str, seq_len: int | None, seed: int,
@@ -511,12 +526,12 @@ def _build_task(cfg: ReferenceConfig, name: str, seq_len: int | None, seed: int,
         derived = _copy_delay(cfg)
         if derived is not None:
             seq_len, note = derived
-    if name == "imdb":
+    if name in EMBEDDING_TASKS:
         options["embedding_dim"] = cfg.input_size
-        if seq_len is None:
-            derived = _imdb_steps(cfg)
-            if derived is not None:
-                seq_len, note = derived
+    if name == "imdb" and seq_len is None:
+        derived = _imdb_steps(cfg)
+        if derived is not None:
+            seq_len, note = derived
     if seq_len is not None and seq_len < 1:
         raise HadamhwError(f"--seq-len must be >= 1, got {seq_len}")
     task = get_task(name, seq_len=seq_len, seed=seed, data=data, **options)
@@ -550,14 +565,14 @@ def import_reference(state_path: str | Path, config_path: str | Path,
     task_obj, notes = None, []
     implied = implied_task(cfg)
     if task is None and implied is not None:
-        if implied == "imdb" and data is None:
-            notes.append(f"DATASET.NAME {cfg.dataset.get('name')}: give --data imdb.npz to "
-                         "record the imdb task (lowering calibrates on its reviews)")
+        if implied in EMBEDDING_TASKS and data is None:
+            notes.append(f"{_dataset_words(cfg)}: give --data {implied}.npz to record the "
+                         f"{implied} task (lowering calibrates on its data)")
         else:
             task = implied
-            notes.append(f"task {task} implied by DATASET.NAME {cfg.dataset.get('name')}")
+            notes.append(f"task {task} implied by {_dataset_words(cfg)}")
     if task is None and seq_len is not None:
-        raise HadamhwError("--seq-len applies with --task copy or imdb")
+        raise HadamhwError("--seq-len applies with --task copy, imdb, sst2 or qqp")
     if task is not None:
         task_obj, note = _build_task(cfg, task, seq_len, seed, data)
         if note:

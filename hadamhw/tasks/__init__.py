@@ -1,4 +1,5 @@
-"""Data sets and their metrics: copy task, (permuted) digits, (permuted) MNIST, IMDB."""
+"""Data sets and their metrics: copy task, (permuted) digits, (permuted) MNIST, IMDB, GLUE
+SST-2 and QQP."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from hadamhw.errors import HadamhwError
 if TYPE_CHECKING:
     from hadamhw.tasks.base import InputQuant, Task
 
-TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist", "imdb")
+TASKS = ("copy", "digits", "pdigits", "smnist", "pmnist", "imdb", "sst2", "qqp")
+GLUE_TASKS = ("sst2", "qqp")  # the GLUE tasks of the reference's configs
+# Tasks whose token ids go through a word embedding read from an .npz data file.
+EMBEDDING_TASKS = ("imdb", *GLUE_TASKS)
 
 
 def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | None = None,
              **options) -> Task:
     """Build a task by name. seq_len is the copy-task delay T, or the steps kept of IMDB
-    reviews; image tasks ignore it. `data` is the MNIST folder or the IMDB .npz file."""
+    reviews (GLUE: the data file's steps); image tasks ignore it. `data` is the MNIST folder
+    or the IMDB / GLUE .npz file."""
     if name == "copy":
         from hadamhw.tasks.copy import CopyTask
 
@@ -28,6 +33,10 @@ def get_task(name: str, seq_len: int | None = None, seed: int = 0, data: str | N
         from hadamhw.tasks.imdb import ImdbTask
 
         return ImdbTask(data, seq_len=seq_len, seed=seed, **options)
+    if name in GLUE_TASKS:
+        from hadamhw.tasks.glue import GlueTask
+
+        return GlueTask(name, data, seq_len=seq_len, seed=seed, **options)
     if name in ("smnist", "pmnist"):
         from hadamhw.tasks.mnist import mnist_task
 
@@ -41,9 +50,9 @@ def task_from_metadata(meta: dict, data: str | None = None) -> Task:
     options.pop("data", None)
     if meta["name"] == "copy":
         return get_task("copy", seq_len=meta["seq_len"], seed=meta.get("seed", 0), **options)
-    if meta["name"] == "imdb":
-        return get_task("imdb", seq_len=meta["seq_len"], seed=meta.get("seed", 0), data=data,
-                        **options)
+    if meta["name"] in EMBEDDING_TASKS:
+        return get_task(meta["name"], seq_len=meta["seq_len"], seed=meta.get("seed", 0),
+                        data=data, **options)
     return get_task(meta["name"], seed=meta.get("seed", 0), data=data)
 
 
@@ -56,4 +65,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["TASKS", "InputQuant", "Task", "get_task", "task_from_metadata"]
+__all__ = ["EMBEDDING_TASKS", "GLUE_TASKS", "TASKS", "InputQuant", "Task", "get_task",
+           "task_from_metadata"]
