@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hadamhw.backends.csd import csd_digits
+from hadamhw.ir.csd import csd_digits
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.widths import signed_bits
 

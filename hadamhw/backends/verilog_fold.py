@@ -36,7 +36,7 @@ import numpy as np
 
 from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
-from hadamhw.backends.csd import csd_digits
+from hadamhw.ir.csd import csd_digits
 from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
 from hadamhw.backends.verilog import (
     _decl,

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-from hadamhw.backends.csd import nonzero_digits
+from hadamhw.ir.csd import nonzero_digits
 from hadamhw.errors import HadamhwError
 
 MAX_ROTATE_DIGITS = 12
