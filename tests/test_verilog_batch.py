@@ -21,8 +21,8 @@ from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
+from hadamhw.ir.stimulus import expected, make_stimulus
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import expected, make_stimulus
 from hadamhw.verify.tools import lint
 from hadamhw.verify.verilator_batch import build, run_batch
 
@@ -318,7 +318,7 @@ def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
     count, a count larger than the file; and both forms of one stimulus run the same."""
     import subprocess
 
-    from hadamhw.verify.stimulus import BINARY_VECTOR_MAGIC, write_vectors, write_vectors_binary
+    from hadamhw.ir.stimulus import BINARY_VECTOR_MAGIC, write_vectors, write_vectors_binary
 
     def man_bits(design, port):
         return json.loads((design / "manifest.json").read_text())[port]["word_bits"]

@@ -29,8 +29,8 @@ import numpy as np
 from hadamhw.backends import FOLDS, GenerateOptions
 from hadamhw.backends.verilog import generate
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.verify.cocotb_sim import run_cocotb
-from hadamhw.verify.stimulus import make_stimulus
 from hadamhw.verify.verilator_batch import run_batch
 
 
