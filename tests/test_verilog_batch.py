@@ -18,6 +18,7 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
+from hadamhw.backends import verilog_sections as vs
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
@@ -193,7 +194,7 @@ def test_bit_exact(values, build_dir, tmp_path):
         assert fast.cycles <= (stim.steps * man["cycles_per_step"] + serial
                                + man["latency_cycles"] + 1)
     if r["lanes"]:
-        assert man["readout_cycles"] == vg.serial_readout_cycles(ir, r["lanes"]) + 1
+        assert man["readout_cycles"] == vs.serial_readout_cycles(ir, r["lanes"]) + 1
         if "pipeline" not in man:
             assert man["latency_cycles"] == man["cycles_per_step"] + man["readout_cycles"]
     if r["streams"] == 3 or r["pipeline"] == "auto":

@@ -1,8 +1,9 @@
 """Verilog backend, deep fold: F butterfly units, the vector in block RAM (`--fold F`).
 
 The same IR, golden semantics, AXI4-Stream interface and manifest conventions as
-hadamhw.backends.verilog (whose arithmetic helpers this module reuses); the schedule and the
-bank layout are hadamhw.backends.fold's FoldPlan. Templates: templates/verilog/fold/.
+hadamhw.backends.verilog (whose sections and text helpers, verilog_sections and
+verilog_text, this module reuses); the schedule and the bank layout are
+hadamhw.backends.fold's FoldPlan. Templates: templates/verilog/fold/.
 
 A time step runs k = log2(m) stages of S = n/(2F) cycles (plus the plan's gap). Each cycle
 the two halves of the ping-pong RAM return F words each, F butterflies combine them and
@@ -37,20 +38,16 @@ import numpy as np
 from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
 from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
-from hadamhw.backends.verilog import (
-    _decl,
-    _graph_decls,
-    _output_requant,
-    _saturate,
-    bit_slice,
-    clog2,
-    lit,
+from hadamhw.backends.verilog_manifest import integration_files
+from hadamhw.backends.verilog_manifest import manifest as base_manifest
+from hadamhw.backends.verilog_sections import (
+    decl,
+    drive_table,
+    graph_decls,
+    output_requant,
     requant_plan,
-    resize,
 )
-from hadamhw.backends.verilog import (
-    manifest as base_manifest,
-)
+from hadamhw.backends.verilog_text import bit_slice, clog2, lit, resize, saturate
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
@@ -151,10 +148,10 @@ def _rotation_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
             a = bit_slice(f"rd{ha}_q", la * Wb, Wb)
             b = bit_slice(f"rd{hb}_q", lb * Wb, Wb)
         zero = lit(0, Wb)
-        decls.append(_decl(f"opa_{u}", Wb, f"ex_zero_q ? {zero} : ({a})"))
-        decls.append(_decl(f"opb_{u}", Wb, f"ex_zero_q ? {zero} : ({b})"))
-        decls.append(_decl(f"bs_{u}", Wb, f"opa_{u} + opb_{u}", keep=True))
-        decls.append(_decl(f"bd_{u}", Wb, f"opa_{u} - opb_{u}", keep=True))
+        decls.append(decl(f"opa_{u}", Wb, f"ex_zero_q ? {zero} : ({a})"))
+        decls.append(decl(f"opb_{u}", Wb, f"ex_zero_q ? {zero} : ({b})"))
+        decls.append(decl(f"bs_{u}", Wb, f"opa_{u} + opb_{u}", keep=True))
+        decls.append(decl(f"bd_{u}", Wb, f"opa_{u} - opb_{u}", keep=True))
     results = "{" + ", ".join(f"bd_{u}, bs_{u}" for u in reversed(range(F))) + "}"
     half_bits = F * Wb
     return {"decls": decls, "read_word": read, "swap": swap, "results": results,
@@ -175,10 +172,8 @@ def _sign_table(ir: IntegerRNN, plan: FoldPlan) -> list[str]:
 def _token_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     """Token inputs: d'' = (U[e, token] + b_e) M_a' + round + [s_e < 0] read from a ROM at
     {token, c}; ids outside the vocabulary read the bias-only rows (token index = size)."""
-    from hadamhw.backends.verilog import _drive_table
-
     rq = requant_plan(ir)
-    table = _drive_table(ir, rq) + np.asarray([[int(s < 0)] for s in ir.signs], dtype=object)
+    table = drive_table(ir, rq) + np.asarray([[int(s < 0)] for s in ir.signs], dtype=object)
     lo, hi = int(table.min()), int(table.max())
     wd = signed_bits(lo, hi)
     size, bits = ir.input.size, ir.input.bits
@@ -194,7 +189,7 @@ def _token_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
                 f"{lit(size, idx_bits)}"
     else:
         index = resize(x, None, bits, idx_bits)
-    decls = [_decl("tok_idx", idx_bits, index)]
+    decls = [decl("tok_idx", idx_bits, index)]
     rom = _rom("drive_rom", "drive_q", f"{{tok_idx, {pipe.c(pipe.compute)}}}",
                2 * plan.units * wd, words)
     drive = [(f"d_{t}", lo, hi, wd, bit_slice("drive_q", t * wd, wd))
@@ -226,7 +221,7 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     decls: list[dict] = []
     unused: list[str] = []
     for j in range(words_in):
-        decls.append(_decl(f"x_{j}", wx, bit_slice(pipe.x(pipe.compute), j * wx, wx)))
+        decls.append(decl(f"x_{j}", wx, bit_slice(pipe.x(pipe.compute), j * wx, wx)))
     used_x = set()
     drive = []
     code_of = {}  # (t, j, b) -> bit position in the U ROM word
@@ -242,26 +237,26 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
                 gate = f"{{{wx}{{uw_q[{pos}]}}}} & x_{j}"
                 used_x.add(j)
                 if ir.input.signed:
-                    decls.append(_decl(name, wx, gate))
+                    decls.append(decl(name, wx, gate))
                     leaf = graph.input(name, min(0, x_lo), max(0, x_hi), wx)
                 else:
-                    decls.append(_decl(name, wx + 1, f"{{1'b0, {gate}}}"))
+                    decls.append(decl(name, wx + 1, f"{{1'b0, {gate}}}"))
                     leaf = graph.input(name, 0, x_hi, wx + 1)
                 top = b == wu - 1  # two's complement: the top bit weighs -2^(wu-1)
                 terms.append(Term(leaf, b + (ea if pow2 else 0), -1 if top else 1))
-        decls.append(_decl(f"bias_{t}", wb, bit_slice("bias_q", t * wb, wb)))
+        decls.append(decl(f"bias_{t}", wb, bit_slice("bias_q", t * wb, wb)))
         terms.append(Term(graph.input(f"bias_{t}", b_lo, b_hi, wb), 0, 1))
         total = graph.tree(terms)
         assert total is not None
         a = graph.add_constant(total, 0)
         if not pow2:  # a = U x + b, then a M_a' + round + [s < 0] as shift-adds
-            decls.append(_decl(f"sx_{t}", 2, f"{{1'b0, sign_q[{t}]}}"))
+            decls.append(decl(f"sx_{t}", 2, f"{{1'b0, sign_q[{t}]}}"))
             s_in = graph.input(f"sx_{t}", 0, 1, 2)
             more = [Term(a, dg.shift, dg.sign) for dg in csd_digits(rq.input)]
             a = graph.row([*more, Term(s_in, 0, 1)], rq.round_const)
         lo, hi = graph.interval(a.coef, a.const)
         drive.append((f"d_{t}", lo, hi, a.width, a.name))
-    decls += _graph_decls(graph)
+    decls += graph_decls(graph)
     unused += graph.partial
     unused += [f"x_{j}" for j in range(words_in) if j not in used_x]
     code_bits = max(1, len(code_of))
@@ -305,29 +300,29 @@ def _requant_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe, drive: list) ->
     f_decls, p_decls, decls, unused, elements = [], [], [], [], []
     products = []
     for t in range(F2):
-        f_decls.append(_decl(f"f_{t}", Wb, bit_slice("f_q", t * Wb, Wb)))
+        f_decls.append(decl(f"f_{t}", Wb, bit_slice("f_q", t * Wb, Wb)))
         f = graph.input(f"f_{t}", f_lo, f_hi, Wb)
         p = graph.row([Term(f, dg.shift, dg.sign) for dg in csd_digits(rq.rotate)], 0)
         products.append((p, *graph.interval(p.coef, p.const)))
     offsets = np.cumsum([0] + [p.width for p, _, _ in products]).tolist()
     for t, (p, p_lo, p_hi) in enumerate(products):
         if staged:  # registered between the product and the requantization
-            p_decls.append(_decl(f"pr_{t}", p.width, bit_slice("p_q", offsets[t], p.width)))
+            p_decls.append(decl(f"pr_{t}", p.width, bit_slice("p_q", offsets[t], p.width)))
             p = Signal(f"pr_{t}", p.width, {})
         name, d_lo, d_hi, d_w, d_expr = drive[t]
-        decls.append(_decl(name, d_w, d_expr))
+        decls.append(decl(name, d_w, d_expr))
         # p XOR {s}: p, or -p - 1 (the +1 of the negation is in the drive)
         x_lo, x_hi = min(p_lo, -p_hi - 1), max(p_hi, -p_lo - 1)
         v_w = signed_bits(d_lo + x_lo, d_hi + x_hi)
         d_ext = extend(Signal(name, d_w, {}), v_w)
-        v = _decl(f"v_{t}", v_w, f"{d_ext} + ({extend(p, v_w)} ^ {{{v_w}{{sign_wb_q[{t}]}}}})",
+        v = decl(f"v_{t}", v_w, f"{d_ext} + ({extend(p, v_w)} ^ {{{v_w}{{sign_wb_q[{t}]}}}})",
                   keep=True)
         if rq.shift > 0 or w.shifted < v_w:
             unused.append(f"v_{t}")
-        q = _decl(f"q_{t}", w.shifted, arith_shift(Signal(f"v_{t}", v_w, {}), rq.shift,
+        q = decl(f"q_{t}", w.shifted, arith_shift(Signal(f"v_{t}", v_w, {}), rq.shift,
                                                    w.shifted))
-        h = _decl(f"hn_{t}", Bh, _saturate(f"q_{t}", w.shifted, Bh, ir.mode == "vanilla"))
-        hx = _decl(f"hx_{t}", Wb, resize(f"hn_{t}", f"hn_{t}[{Bh - 1}]", Bh, Wb))
+        h = decl(f"hn_{t}", Bh, saturate(f"q_{t}", w.shifted, Bh, ir.mode == "vanilla"))
+        hx = decl(f"hx_{t}", Wb, resize(f"hn_{t}", f"hn_{t}[{Bh - 1}]", Bh, Wb))
         elements.append({"v": v, "q": q, "h": h, "hx": hx})
     unused += graph.partial
     bits = sum(nd["width"] for nd in graph.nodes) + sum(el["v"]["msb"] + 1 for el in elements)
@@ -335,7 +330,7 @@ def _requant_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe, drive: list) ->
     if staged:
         product_reg = {"msb": offsets[-1] - 1,
                        "value": _concat([p.name for p, _, _ in reversed(products)])}
-    return {"f_decls": f_decls, "product_decls": _graph_decls(graph), "product_reg": product_reg,
+    return {"f_decls": f_decls, "product_decls": graph_decls(graph), "product_reg": product_reg,
             "decls": p_decls + decls, "elements": elements, "unused": unused,
             "adders": graph.adders + F2, "adder_bits": bits,
             "h_ext": _concat([f"hx_{t}" for t in reversed(range(F2))])}
@@ -360,8 +355,8 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
     for t in range(F2):
         mag = bit_slice(f"hn_{t}", 0, Bh - 1) if Bh > 1 else None
         body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
-        z_regs.append(_decl(f"zn_{t}", Bz, f"hn_{t}[{Bh - 1}] ? {lit(0, Bz)} : {body}"))
-        leaves.append(_decl(f"z_{t}", Bz, bit_slice("z_q", t * Bz, Bz)))
+        z_regs.append(decl(f"zn_{t}", Bz, f"hn_{t}[{Bh - 1}] ? {lit(0, Bz)} : {body}"))
+        leaves.append(decl(f"z_{t}", Bz, bit_slice("z_q", t * Bz, Bz)))
     code_of: dict[tuple[int, int, int], int] = {}  # (o, t, b) -> bit of the V ROM word
     outputs = []
     for o in range(d_out):
@@ -373,7 +368,7 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
                     continue  # no element of this slot has the bit set
                 pos = code_of.setdefault((o, t, b), len(code_of))
                 name = f"gz_{o}_{t}_{b}"
-                leaves.append(_decl(name, Bz + 1,
+                leaves.append(decl(name, Bz + 1,
                                     f"{{1'b0, {{{Bz}{{vw_q[{pos}]}}}} & z_{t}}}"))
                 leaf = graph.input(name, 0, (1 << Bz) - 1, Bz + 1)
                 # two's complement: the top bit weighs -2^(wv-1)
@@ -386,9 +381,9 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
             if sig.width > wacc:
                 unused.append(sig.name)
         c_o = lit(int(ir.output_bias[o]), wacc)
-        accs.append(_decl(f"ps_{o}", wacc, ps))
+        accs.append(decl(f"ps_{o}", wacc, ps))
         start = f"acc_q_{o}" if preload else f"(ro_first_q ? {c_o} : acc_q_{o})"
-        accs.append(_decl(f"acc_next_{o}", wacc, f"{start} + ps_{o}", keep=True))
+        accs.append(decl(f"acc_next_{o}", wacc, f"{start} + ps_{o}", keep=True))
         outputs.append({"acc": f"acc_q_{o}", "next": f"acc_next_{o}", "bias": c_o})
     unused += graph.partial
     code_bits = max(1, len(code_of))
@@ -405,12 +400,12 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
     orq_graph = AdderGraph("orq_n")
     y_lo, y_hi = matvec_interval(V, 0, (1 << (Bh - 1)) - 1, ir.output_bias)
     for o in range(d_out):
-        _output_requant(ir, Signal(f"acc_q_{o}", wacc, {}), y_lo, y_hi, o, orq_graph, post,
+        output_requant(ir, Signal(f"acc_q_{o}", wacc, {}), y_lo, y_hi, o, orq_graph, post,
                         unused)
     unused += orq_graph.partial
     bits = (sum(nd["width"] for nd in graph.nodes) + d_out * wacc
             + sum(nd["width"] for nd in orq_graph.nodes))
-    return {"decls": leaves + _graph_decls(graph) + accs + post, "z_decls": z_regs,
+    return {"decls": leaves + graph_decls(graph) + accs + post, "z_decls": z_regs,
             "outputs": outputs, "rom": _rom("vw_rom", "vw_q", "wb_c_q", code_bits, vw_words),
             "z_msb": F2 * Bz - 1,
             "z_value": _concat([f"zn_{t}" for t in reversed(range(F2))]),
@@ -615,9 +610,7 @@ def render(ir: IntegerRNN, options: GenerateOptions,
     hdl = [f"{top}.v"]
     files = {f"{top}.v": render_template(env, TEMPLATE, ctx)}
     man = fold_manifest(ir, options, plan, hdl, costs)
-    from hadamhw.backends.verilog import _integration_files  # bench, vectors, FuseSoC core
-
-    files.update(_integration_files(env, ir, man))
+    files.update(integration_files(env, ir, man))
     files["README.md"] = render_template(env, README_TEMPLATE, {**ctx, "manifest": man,
                                                          "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()

@@ -36,7 +36,6 @@ import re
 from dataclasses import dataclass, field
 
 from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
 from hadamhw.backends.retime import Retimer
 from hadamhw.backends.timing import (
     DEFAULT_MODEL,
@@ -48,6 +47,19 @@ from hadamhw.backends.timing import (
     slowest_stage,
     stage_delay,
 )
+from hadamhw.backends.verilog_sections import (
+    argmax_section,
+    bank_section,
+    decl,
+    has_serial_readout,
+    input_section,
+    input_words,
+    readout_section,
+    requant_plan,
+    requant_section,
+    serial_readout_section,
+)
+from hadamhw.backends.verilog_text import bit_slice, clog2, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 
@@ -56,7 +68,7 @@ SERIAL_FIFO_DEPTH = 4
 
 
 def tid_bits(streams: int) -> int:
-    return vg.clog2(streams)
+    return clog2(streams)
 
 
 @dataclass
@@ -293,13 +305,13 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     stage_fold = options.fold == "stage"
-    plan = vg.requant_plan(ir)
-    serial = vg._serial_readout(ir, options)
-    inp = vg._input_section(ir, options, plan, "x_q")
-    req = vg._requant_section(ir, options, plan, inp["drive"])
-    rd = (vg._serial_readout_section(ir, options) if serial
-          else vg._readout_section(ir, options, "hn_{i}"))
-    am = vg._argmax_section(ir)
+    plan = requant_plan(ir)
+    serial = has_serial_readout(ir, options)
+    inp = input_section(ir, options, plan, "x_q")
+    req = requant_section(ir, options, plan, inp["drive"])
+    rd = (serial_readout_section(ir, options) if serial
+          else readout_section(ir, options, "hn_{i}"))
+    am = argmax_section(ir)
     sch = _plan(ir, options, inp, req, rd, am)
     P = sch.streams
     T = tid_bits(P)
@@ -313,7 +325,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         rt.source("in_tid_q", T, 0)
 
     # -- input section: as late as possible (the narrow input words wait, not the drive) ----
-    in_words, in_bits = vg._input_words(ir)
+    in_words, in_bits = input_words(ir)
     rt.source("x_q", in_words * in_bits, 0)
     in_cycle = {lv.name: st for lv, st in zip(sch.input_levels, sch.input_stage, strict=True)}
     if inp["rom"] is not None:
@@ -357,8 +369,8 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         rt.source("bank_out", n * max(w.fwht), sch.bank + k - 1)
         rt.source("bank_q", n * max(w.fwht), sch.bank + k)
         if f_vec != "bank_out":
-            req = vg._requant_section(ir, options, plan, inp["drive"], r_src=f_vec)
-        bank = vg._bank_section(ir, "h_cur")
+            req = requant_section(ir, options, plan, inp["drive"], r_src=f_vec)
+        bank = bank_section(ir, "h_cur")
         r_cycle = sch.bank + k - 1 + (1 if post_bank else 0)
     else:
         first_bf = sch.loop_cycle("butterfly1")
@@ -401,9 +413,9 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         am_rel = {name: c - ro_origin for name, c in ro_cycle.items()}
         am_placed = [ser.place(d, _am_cycle(d, am_rel)) for d in am_decls]
         fifo_cycle = max([0, *(ser.cycle.get(d["name"], 0) for d in am_placed)])
-        beat_argmax = ser.place(vg._decl("beat_argmax", vg.clog2(ir.output_size) or 1,
+        beat_argmax = ser.place(decl("beat_argmax", clog2(ir.output_size) or 1,
                                          am["expr"]), fifo_cycle)
-        beat_data = ser.place(vg._decl("beat_data", ir.output_size * w.output,
+        beat_data = ser.place(decl("beat_data", ir.output_size * w.output,
                                        _beat_data(ir)), fifo_cycle)
         fifo_valid = ser.at("rd_valid_q", fifo_cycle)
         fifo_tid = ser.at("ro_tid_q", fifo_cycle) if T else None
@@ -428,9 +440,9 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         am_placed = [rt.place(d, _am_cycle(d, ro_cycle)) for d in am_decls]
         fifo_cycle = max([ro_origin, *(rt.cycle.get(d["name"], ro_origin) for d in
                                        [*rd_decls, *am_placed])])
-        beat_argmax = rt.place(vg._decl("beat_argmax", max(1, vg.clog2(ir.output_size)),
+        beat_argmax = rt.place(decl("beat_argmax", max(1, clog2(ir.output_size)),
                                         am["expr"]), fifo_cycle)
-        beat_data = rt.place(vg._decl("beat_data", ir.output_size * w.output,
+        beat_data = rt.place(decl("beat_data", ir.output_size * w.output,
                                       _beat_data(ir)), fifo_cycle)
         fifo_valid = rt.at("go_out", fifo_cycle)
         fifo_tid = rt.at("in_tid_q", fifo_cycle) if T else None
@@ -457,7 +469,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     # the cycle after it leaves (fifo + 2 cycles, one more when the return is registered); a
     # serial readout runs one at a time
     fifo_depth = SERIAL_FIFO_DEPTH if serial else max(
-        4, 1 << vg.clog2(sch.fifo + 2 + int(sch.control)))
+        4, 1 << clog2(sch.fifo + 2 + int(sch.control)))
     # the FIFO's counters take their own copy of the write strobe, registered beside them
     fifo_count_wr = None
     if sch.control and fifo_cycle >= 1:
@@ -483,7 +495,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         "n": n, "m": m, "k": k,
         "fold": options.fold, "recurrent": options.recurrent, "cmvm": options.cmvm,
         "mode": ir.mode, "readout": ir.readout, "input_kind": ir.input.kind,
-        "state_msb": state_bits - 1, "state_zero": vg.lit(0, state_bits),
+        "state_msb": state_bits - 1, "state_zero": lit(0, state_bits),
         "rotated_msb": n * w.rotated - 1,
         "stage_fold": stage_fold, "single_stage": stage_fold and k == 1,
         "every": ir.readout == "every",
@@ -517,11 +529,11 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
             # what the counters read: the strobe's copy, and the credit as it comes back
             "fifo_strobe": "fifo_count_wr_q" if fifo_count_wr else "fifo_wr",
             "credit_return": "out_fire_q" if sch.control else "out_fire",
-            "fifo_depth": fifo_depth, "fifo_slot_bits": vg.clog2(fifo_depth),
+            "fifo_depth": fifo_depth, "fifo_slot_bits": clog2(fifo_depth),
             "fifo_distributed": fifo_depth > DISTRIBUTED_FIFO_SLOTS,
-            "credit_bits": vg.clog2(fifo_depth + 1),
-            "fifo_last_credit": vg.lit(fifo_depth - 1, vg.clog2(fifo_depth + 1)),
-            "clear_last": vg.lit(P - 1, max(T, 1)),
+            "credit_bits": clog2(fifo_depth + 1),
+            "fifo_last_credit": lit(fifo_depth - 1, clog2(fifo_depth + 1)),
+            "clear_last": lit(P - 1, max(T, 1)),
         },
         **_interface_fields(ir, T),
     }
@@ -569,7 +581,7 @@ def _hazard_context(rt: Retimer, issued: range, P: int, T: int, waiting_tid: str
             if j < 2 or stream >= P:  # ids from P up never arrive
                 continue
             go_j = rt.at("go", j - 2)
-            terms.append(f"({go_j} & ({rt.at('in_tid_q', j - 2)} == {vg.lit(stream, T)}))"
+            terms.append(f"({go_j} & ({rt.at('in_tid_q', j - 2)} == {lit(stream, T)}))"
                          if T else go_j)
         recent.append(" | ".join(terms) if terms else "1'b0")
     if all(r == "1'b0" for r in recent):
@@ -627,9 +639,9 @@ def _beat_data(ir: IntegerRNN) -> str:
 
 
 def _interface_fields(ir: IntegerRNN, T: int) -> dict:
-    words, word_bits = vg._input_words(ir)
+    words, word_bits = input_words(ir)
     d_out, Wo = ir.output_size, ir.widths.output
-    argmax_bits = max(1, vg.clog2(d_out))
+    argmax_bits = max(1, clog2(d_out))
     out_bits = d_out * Wo
     beat_bits = out_bits + argmax_bits + 1 + T
     return {
@@ -637,10 +649,10 @@ def _interface_fields(ir: IntegerRNN, T: int) -> dict:
         "out_msb": out_bits - 1,
         "argmax_msb": argmax_bits - 1,
         "beat_msb": beat_bits - 1,
-        "beat_argmax_slice": vg.bit_slice("fifo_head", out_bits, argmax_bits),
-        "beat_data_slice": vg.bit_slice("fifo_head", 0, out_bits),
+        "beat_argmax_slice": bit_slice("fifo_head", out_bits, argmax_bits),
+        "beat_data_slice": bit_slice("fifo_head", 0, out_bits),
         "beat_last_bit": f"fifo_head[{out_bits + argmax_bits}]",
-        "beat_tid_slice": vg.bit_slice("fifo_head", out_bits + argmax_bits + 1, T) if T
+        "beat_tid_slice": bit_slice("fifo_head", out_bits + argmax_bits + 1, T) if T
         else None,
         "out_word_msb": Wo - 1,
         "tid_bits": T,
@@ -654,19 +666,19 @@ def _argmax_decls(ir: IntegerRNN, am: dict) -> list[dict]:
     chain whose last sum bit is the answer. (A `>` of signed words maps on ECP5 to a chain
     plus a zero test and sign logic in LUTs after it: measured 7.1 ns for 18 bits, n = 16.)"""
     Wo = ir.widths.output
-    bits = max(1, vg.clog2(ir.output_size))
+    bits = max(1, clog2(ir.output_size))
     out = []
     for a in am["nodes"]:
         d = a["depth"]
         diff = a["gt"].removesuffix("_gt") + "_diff"
         left, right = (f"{{{v}[{Wo - 1}], {v}}}" for v in (a["left_val"], a["right_val"]))
-        out.append({**vg._decl(diff, Wo + 1, f"{left} - {right}"),
+        out.append({**decl(diff, Wo + 1, f"{left} - {right}"),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**vg._decl(a["gt"], 1, f"{diff}[{Wo}]"),
+        out.append({**decl(a["gt"], 1, f"{diff}[{Wo}]"),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**vg._decl(a["val"], Wo, f"{a['gt']} ? {a['right_val']} : {a['left_val']}",
+        out.append({**decl(a["val"], Wo, f"{a['gt']} ? {a['right_val']} : {a['left_val']}",
                                signed=True), "argmax": f"argmax_select{d}"})
-        out.append({**vg._decl(a["idx"], bits, f"{a['gt']} ? {a['right_idx']} : {a['left_idx']}"),
+        out.append({**decl(a["idx"], bits, f"{a['gt']} ? {a['right_idx']} : {a['left_idx']}"),
                     "argmax": f"argmax_select{d}"})
     return out
 
