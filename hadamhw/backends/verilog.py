@@ -74,8 +74,8 @@ def top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
     am = argmax_section(ir)
     iface = interface_section(ir, options)
     sections = [inp, req, rd]
-    readers = [req["h_next"], iface["beat_data"], *rd.get("readers", [])]
-    readers += [f"{a['left_val']} {a['right_val']}" for a in am["nodes"]]
+    readers = [*req["h_next_reads"], *iface["beat_reads"], *rd.get("readers", [])]
+    readers += [wire for a in am["nodes"] for wire in (a["left_val"], a["right_val"])]
     unused = [u for sec in (inp, req, rd, am) for u in sec["unused"]]
     unused += unread_wires(sections, readers)
     ctx = {

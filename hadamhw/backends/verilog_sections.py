@@ -12,7 +12,7 @@ expression reads, stated where the expression is built, so that passes over the 
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends.adder_graph import (
     AdderGraph,
+    Rename,
     Signal,
     Term,
     arith_shift,
@@ -92,9 +93,52 @@ def output_product_bits(ir: IntegerRNN) -> int:
 
 # -- context building: one small builder per datapath section ---------------------------------
 # Each builder returns the section's template context: its wire declarations (name, msb,
-# expression, keep), the adders it spends per time step and the wires it drops on purpose.
-def decl(name: str, width: int, expr: str, signed: bool = False, keep: bool = False) -> dict:
-    return {"name": name, "msb": width - 1, "expr": expr, "signed": signed, "keep": keep}
+# expression, keep, reads, form), the adders it spends per time step and the wires it drops
+# on purpose.
+Form = Callable[[Rename], str]
+
+
+def same(name: str) -> str:
+    """A wire printed as itself."""
+    return name
+
+
+def decl(name: str, width: int, expr: str | Form, signed: bool = False,
+         keep: bool = False) -> dict:
+    """A wire declaration. `expr` is the text of an expression that reads no wire (a
+    constant), or its form: a function that prints the expression given how to print each
+    wire it reads (the retimer prints delayed copies). `reads` lists those wires once
+    each, in the order the expression first reads them."""
+    form = expr if callable(expr) else _constant_form(expr)
+    return {"name": name, "msb": width - 1, "expr": form(same), "signed": signed,
+            "keep": keep, "reads": wires_read(form), "form": form}
+
+
+def _constant_form(text: str) -> Form:
+    return lambda wire: text
+
+
+def wires_read(form: Form) -> list[str]:
+    """The wires an expression's form prints, in order, once each."""
+    seen: list[str] = []
+
+    def record(name: str) -> str:
+        if name not in seen:
+            seen.append(name)
+        return name
+
+    form(record)
+    return seen
+
+
+def alias(name: str, width: int, wire: str, signed: bool = False) -> dict:
+    """name = wire."""
+    return decl(name, width, lambda r: r(wire), signed=signed)
+
+
+def sliced(name: str, width: int, vector: str, lsb: int) -> dict:
+    """name = vector[lsb +: width]."""
+    return decl(name, width, lambda r: bit_slice(r(vector), lsb, width))
 
 
 def graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
@@ -102,7 +146,7 @@ def graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
     docs/hardware-cost.md (one carry-chain adder per node, not one multi-operand $macc).
     Each carries its adder level and the graph it belongs to (`tag`, default the graph's
     prefix): the pipeline planner places registers by level."""
-    return [{**decl(nd["name"], nd["width"], nd["expr"], keep=True),
+    return [{**decl(nd["name"], nd["width"], nd["form"], keep=True),
              "level": nd.get("level", 0), "graph": tag or graph.prefix,
              "adder": nd.get("adder", True), "operands": nd.get("operands", [])}
             for nd in graph.nodes]
@@ -173,7 +217,7 @@ def input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
                "complete": ir.input.size == 1 << word_bits, "default": packed[-1]}
         drive, aliases = [], []
         for i in range(n):
-            aliases.append(decl(f"d_{i}", wd, bit_slice("d_rom", i * wd, wd)))
+            aliases.append(sliced(f"d_{i}", wd, "d_rom", i * wd))
             drive.append((f"d_{i}", int(table[i].min()), int(table[i].max()), wd))
         return {"rom": rom, "decls": decls, "adders": 0, "unused": unused, "drive": drive,
                 "drive_decls": aliases, "adder_bits": 0}
@@ -182,13 +226,13 @@ def input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
     inputs: list[Signal | None] = []
     for j in range(words):
         x = f"x_{j}"
-        decls.append(decl(x, word_bits, bit_slice(x_src, j * word_bits, word_bits)))
+        decls.append(sliced(x, word_bits, x_src, j * word_bits))
         if not np.any(ir.input_weight[:, j]):
             unused.append(x)
             inputs.append(None)
             continue
         if not ir.input.signed:  # a zero bit on top makes the word a signed operand
-            decls.append(decl(f"xe_{j}", word_bits + 1, f"{{1'b0, {x}}}"))
+            decls.append(decl(f"xe_{j}", word_bits + 1, lambda r, x=x: f"{{1'b0, {r(x)}}}"))
             x = f"xe_{j}"
         inputs.append(graph.input(x, x_lo, x_hi, word_bits + (0 if ir.input.signed else 1)))
     pow2 = plan.input & (plan.input - 1) == 0
@@ -215,7 +259,7 @@ def input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
     unused += graph.partial
     drive, aliases = [], []
     for i, sig in enumerate(rows):
-        aliases.append(decl(f"d_{i}", sig.width, sig.name))
+        aliases.append(alias(f"d_{i}", sig.width, sig.name))
         lo, hi = graph.interval(sig.coef, sig.const)
         drive.append((f"d_{i}", lo, hi, sig.width))
     if ir.input.kind == "int" and not any(s is not None for s in inputs):
@@ -247,7 +291,7 @@ def requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
     outputs = []
     for i in range(n):
         r_name = f"f_{i}" if stage_fold else f"r_{i}"
-        decls.append(decl(r_name, r_w, bit_slice(r_vec, i * r_w, r_w)))
+        decls.append(sliced(r_name, r_w, r_vec, i * r_w))
         r = graph.input(r_name, r_lo, r_hi, r_w)
         d_name, d_lo, d_hi, d_w = drive[i]
         d = graph.input(d_name, d_lo, d_hi, d_w)
@@ -265,21 +309,24 @@ def requant_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,
     decls += graph_decls(graph)
     unused += graph.partial
     elements = []
+    relu = ir.mode == "vanilla"
     for i, v in enumerate(outputs):
         v_sig = Signal(f"v_{i}", v.width, {})
         if plan.shift > 0 or w.shifted < v.width:
             unused.append(f"v_{i}")  # the bits below the rounding shift
         elements.append({
-            "v": decl(f"v_{i}", v.width, v.name),
-            "q": decl(f"q_{i}", w.shifted, arith_shift(v_sig, plan.shift, w.shifted)),
-            "h": {**decl(f"hn_{i}", w.state,
-                          saturate(f"q_{i}", w.shifted, w.state, ir.mode == "vanilla")),
-                  "kind": "saturate"}})
+            "v": alias(f"v_{i}", v.width, v.name),
+            "q": decl(f"q_{i}", w.shifted, lambda r, v=v_sig: arith_shift(
+                Signal(r(v.name), v.width, {}), plan.shift, w.shifted)),
+            "h": {**decl(f"hn_{i}", w.state, lambda r, i=i: saturate(
+                r(f"q_{i}"), w.shifted, w.state, relu)), "kind": "saturate"}})
     if r_w > ir.widths.rotated and not stage_fold:
         unused += [f"r_{i}" for i in range(n)]
     h_next = "{" + ", ".join(f"hn_{i}" for i in reversed(range(n))) + "}"
     return {"decls": decls, "elements": elements, "adders": graph.adders, "unused": unused,
-            "h_next": h_next, "adder_bits": sum(nd["width"] for nd in graph.nodes)}
+            "h_next": h_next, "h_next_reads": [f"hn_{i}" for i in range(n)],
+            "drive_wires": [d[0] for d in drive[:n]],
+            "adder_bits": sum(nd["width"] for nd in graph.nodes)}
 
 
 def _relu_decls(ir: IntegerRNN, src: str) -> tuple[list[dict], list[Signal | None], list[str],
@@ -294,17 +341,24 @@ def _relu_decls(ir: IntegerRNN, src: str) -> tuple[list[dict], list[Signal | Non
     inputs: list[Signal | None] = []
     for i in range(n):
         vec, base = (src.format(i=i), 0) if "{i}" in src else (src, i * Bh)
-        mag = bit_slice(vec, base, Bh - 1) if Bh > 1 else None
-        sign = bit_slice(vec, base + Bh - 1, 1)
-        body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
-        decls.append(decl(f"z_{i}", Bz, f"{sign} ? {lit(0, Bz)} : {body}"))
+        # the relu of the state as it enters the readout (the streams register it there)
+        decls.append({**decl(f"z_{i}", Bz, lambda r, vec=vec, base=base: _relu_text(
+            r(vec), base, Bh, Bz)), "kind": "relu"})
         if not np.any(ir.output_weight[:, i]):
             unused.append(f"z_{i}")
             inputs.append(None)
             continue
-        decls.append(decl(f"ze_{i}", Bz + 1, f"{{1'b0, z_{i}}}"))
+        decls.append(decl(f"ze_{i}", Bz + 1, lambda r, i=i: f"{{1'b0, {r(f'z_{i}')}}}"))
         inputs.append(graph.input(f"ze_{i}", 0, (1 << (Bh - 1)) - 1, Bz + 1))
     return decls, inputs, unused, graph
+
+
+def _relu_text(vec: str, base: int, Bh: int, Bz: int) -> str:
+    """max(h, 0) as Bz bits, h the Bh bits of `vec` from `base`."""
+    mag = bit_slice(vec, base, Bh - 1) if Bh > 1 else None
+    sign = bit_slice(vec, base + Bh - 1, 1)
+    body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
+    return f"{sign} ? {lit(0, Bz)} : {body}"
 
 
 def output_requant(ir: IntegerRNN, y: Signal, y_lo: int, y_hi: int, o: int,
@@ -313,7 +367,8 @@ def output_requant(ir: IntegerRNN, y: Signal, y_lo: int, y_hi: int, o: int,
     w = ir.widths
     orq = ir.output_requant
     if orq is None:
-        decls.append(decl(f"out_{o}", w.output, extend(y, w.output), signed=True))
+        decls.append(decl(f"out_{o}", w.output, lambda r: extend(_renamed(y, r), w.output),
+                          signed=True))
         return
     yin = graph.input(y.name, y_lo, y_hi, y.width)
     ohalf = (1 << (orq.shift - 1)) if orq.shift > 0 else 0
@@ -323,10 +378,13 @@ def output_requant(ir: IntegerRNN, y: Signal, y_lo: int, y_hi: int, o: int,
     wpq = max(1, p.width - orq.shift)
     if orq.shift > 0:
         unused.append(p.name)
-    decls.append(decl(f"pq_{o}", wpq, arith_shift(p, orq.shift, wpq)))
-    decls.append({**decl(f"out_{o}", w.output,
-                          saturate(f"pq_{o}", wpq, w.output, relu=False), signed=True),
-                  "kind": "saturate"})
+    decls.append(decl(f"pq_{o}", wpq, lambda r: arith_shift(_renamed(p, r), orq.shift, wpq)))
+    decls.append({**decl(f"out_{o}", w.output, lambda r: saturate(
+        r(f"pq_{o}"), wpq, w.output, relu=False), signed=True), "kind": "saturate"})
+
+
+def _renamed(sig: Signal, wire: Rename) -> Signal:
+    return Signal(wire(sig.name), sig.width, sig.coef, sig.const, sig.node, sig.level)
 
 
 def readout_section(ir: IntegerRNN, options: GenerateOptions, src: str = "h_q") -> dict:
@@ -340,7 +398,7 @@ def readout_section(ir: IntegerRNN, options: GenerateOptions, src: str = "h_q") 
     post: list[dict] = []
     rq_graph = AdderGraph("orq_n")
     for o, y in enumerate(rows):
-        decls.append(decl(f"y_{o}", y.width, y.name))
+        decls.append(alias(f"y_{o}", y.width, y.name))
         lo, hi = graph.interval(y.coef, y.const)
         output_requant(ir, Signal(f"y_{o}", y.width, {}), lo, hi, o, rq_graph, post, unused)
     adders = graph.adders + rq_graph.adders
@@ -422,19 +480,15 @@ def serial_readout_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
         leaves = []
         for pos, i in enumerate(used):
             name = f"{pre}_g_{i}"
-            mask = f"{{{Bz + 1}{{{pre}_sel[{pos}]}}}}"
-            flip = f"{{{Bz + 1}{{{pre}_neg[{pos}]}}}}"
-            decls.append(decl(name, Bz + 1, f"{mask} & ({flip} ^ ze_{i})"))
+            decls.append(decl(name, Bz + 1, lambda r, pre=pre, pos=pos, i=i: (
+                f"{{{Bz + 1}{{{r(f'{pre}_sel')}[{pos}]}}}} & "
+                f"({{{Bz + 1}{{{r(f'{pre}_neg')}[{pos}]}}}} ^ {r(f'ze_{i}')})")))
             leaves.append(Term(graph.input(name, -(1 << (w.state - 1)),
                                            (1 << (w.state - 1)) - 1, Bz + 1), 0, 1))
         before = len(graph.nodes)
         total = graph.tree(leaves)
         decls += graph_decls(AdderGraph("", nodes=graph.nodes[before:]))
-        plane_sum = extend(total.signal, wacc) if total is not None else lit(0, wacc)
-        doubled = f"{{{pre}_acc_q[{wacc - 2}:0], 1'b0}}" if wacc > 1 else lit(0, wacc)
-        decls.append(decl(f"{pre}_acc2", wacc, f"ro_first ? {lit(0, wacc)} : {doubled}"))
-        decls.append(decl(f"{pre}_sum", wacc, f"{pre}_acc2 + {plane_sum}", keep=True))
-        decls.append(decl(f"{pre}_acc_next", wacc, f"{pre}_sum + {pre}_k", keep=True))
+        decls += _horner_decls(pre, wacc, total)
         graph.adders += 2
         graph.nodes.append({"name": f"{pre}_sum", "width": wacc, "expr": ""})
         graph.nodes.append({"name": f"{pre}_acc_next", "width": wacc, "expr": ""})
@@ -451,18 +505,35 @@ def serial_readout_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
                    for lane in range(lanes) if g * lanes + lane < d_out]
         stores.append({"step": lit(g * planes + planes - 1, step_bits), "assigns": assigns})
     for o in range(d_out):
-        post.append(decl(f"out_{o}", w.output, f"out_q_{o}", signed=True))
+        post.append(alias(f"out_{o}", w.output, f"out_q_{o}", signed=True))
     serial = {"lanes": lane_ctx, "steps": steps, "step_msb": step_bits - 1,
               "last_step": lit(steps - 1, step_bits), "zero_step": lit(0, step_bits),
               "one_step": lit(1, step_bits), "planes": planes,
               "first_steps": [lit(g * planes, step_bits) for g in range(groups)],
               "stores": stores, "out_msb": w.output - 1, "d_out": d_out}
-    readers = [f"{lane['prefix']}_acc_next {lane['prefix']}_out" for lane in lane_ctx]
+    readers = [f"{lane['prefix']}_{x}" for lane in lane_ctx for x in ("acc_next", "out")]
     adders = graph.adders + orq_graph.adders
     unused += graph.partial + orq_graph.partial
     bits = sum(nd["width"] for nd in graph.nodes) + sum(nd["width"] for nd in orq_graph.nodes)
     return {"decls": decls + post, "adders": adders, "unused": unused, "serial": serial,
             "cycles": steps, "adder_bits": bits, "readers": readers}
+
+
+def _horner_decls(pre: str, wacc: int, total: Term | None) -> list[dict]:
+    """One lane's Horner step: acc2 = 2 acc (0 on a group's first plane), sum = acc2 +
+    the plane's sum, acc_next = sum + the plane's constant."""
+    def plane_sum(r: Rename) -> str:
+        return extend(_renamed(total.signal, r), wacc) if total is not None else lit(0, wacc)
+
+    def doubled(r: Rename) -> str:
+        return f"{{{r(f'{pre}_acc_q')}[{wacc - 2}:0], 1'b0}}" if wacc > 1 else lit(0, wacc)
+
+    return [decl(f"{pre}_acc2", wacc, lambda r: f"{r('ro_first')} ? {lit(0, wacc)} : "
+                 f"{doubled(r)}"),
+            decl(f"{pre}_sum", wacc, lambda r: f"{r(f'{pre}_acc2')} + {plane_sum(r)}",
+                 keep=True),
+            decl(f"{pre}_acc_next", wacc, lambda r: f"{r(f'{pre}_sum')} + {r(f'{pre}_k')}",
+                 keep=True)]
 
 
 def argmax_section(ir: IntegerRNN) -> dict:
@@ -480,13 +551,16 @@ def argmax_section(ir: IntegerRNN) -> dict:
             name = f"am{depth}_{pos // 2}"
             nodes.append({"gt": f"{name}_gt", "val": f"{name}_val", "idx": f"{name}_idx",
                           "left_val": lv, "left_idx": li, "right_val": rv, "right_idx": ri,
-                          "depth": depth + 1})
+                          "depth": depth + 1,
+                          # the indices that are wires (a leaf's index is a constant)
+                          "idx_wires": [x for x in (li, ri) if x.endswith("_idx")]})
             nxt.append((f"{name}_val", f"{name}_idx"))
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt
         depth += 1
     return {"nodes": nodes, "expr": level[0][1],
+            "result_wire": level[0][1] if nodes else None,
             "unused": [level[0][0]] if nodes else []}  # the maximum itself is no output
 
 
@@ -525,6 +599,7 @@ def interface_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
         "argmax_msb": argmax_bits - 1,
         "beat_msb": beat_bits - 1,
         "beat_data": "{" + ", ".join(f"out_{o}" for o in reversed(range(d_out))) + "}",
+        "beat_reads": [f"out_{o}" for o in range(d_out)],
         "beat_argmax_slice": bit_slice("fifo_head", out_bits, argmax_bits),
         "beat_data_slice": bit_slice("fifo_head", 0, out_bits),
         "beat_last_bit": f"fifo_head[{beat_bits - 1}]",
@@ -534,12 +609,16 @@ def interface_section(ir: IntegerRNN, options: GenerateOptions) -> dict:
     }
 
 
-def unread_wires(sections: list[dict], extra_readers: list[str]) -> list[str]:
+def unread_wires(sections: list[dict], extra_reads: list[str]) -> list[str]:
     """Declared wires that nothing reads (a constant of 0, an all-zero weight column, ...)
-    go to the sink too, so that lint stays silent for every IR."""
-    decls = [d for sec in sections for d in _all_decls(sec)]
-    readers = [d["expr"] for d in decls] + extra_readers
-    referenced = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(readers)))
+    go to the sink too, so that lint stays silent for every IR. extra_reads: the wires
+    read outside the sections' declarations (the state write, the output beat, ...)."""
+    return unread_decls([d for sec in sections for d in _all_decls(sec)], extra_reads)
+
+
+def unread_decls(decls: list[dict], extra_reads: list[str]) -> list[str]:
+    """The declarations in `decls` that neither another one nor `extra_reads` reads."""
+    referenced = {wire for d in decls for wire in d["reads"]} | set(extra_reads)
     return [d["name"] for d in decls if d["name"] not in referenced]
 
 

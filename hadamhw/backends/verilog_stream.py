@@ -32,10 +32,10 @@ stage fold: its k bank cycles plus at most (P - 1) k after the bank).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from hadamhw.backends import GenerateOptions
+from hadamhw.backends.adder_graph import Rename
 from hadamhw.backends.retime import Retimer
 from hadamhw.backends.timing import (
     DEFAULT_MODEL,
@@ -48,6 +48,7 @@ from hadamhw.backends.timing import (
     stage_delay,
 )
 from hadamhw.backends.verilog_sections import (
+    Form,
     argmax_section,
     bank_section,
     decl,
@@ -58,6 +59,7 @@ from hadamhw.backends.verilog_sections import (
     requant_plan,
     requant_section,
     serial_readout_section,
+    unread_decls,
 )
 from hadamhw.backends.verilog_text import bit_slice, clog2, lit
 from hadamhw.errors import HadamhwError
@@ -287,13 +289,9 @@ def _level_index(sch: Schedule, name: str) -> int:
 
 def _drive_consumers(req: dict) -> list[tuple[str, int]]:
     """(d_i, adder level of the requantization node that adds it)."""
-    out = []
-    for d in req["decls"]:
-        if d.get("graph") != "rq_n":
-            continue
-        for name in re.findall(r"\bd_\d+\b", d["expr"]):
-            out.append((name, d["level"]))
-    return out
+    drives = set(req["drive_wires"])
+    return [(name, d["level"]) for d in req["decls"] if d.get("graph") == "rq_n"
+            for name in d["reads"] if name in drives]
 
 
 # -- the context ----------------------------------------------------------------------------
@@ -337,7 +335,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
                       _alap_levels(inp["decls"], "in_n").items()}
     d_rel = {}
     for d in inp["drive_decls"]:
-        src = re.match(r"[A-Za-z_]\w*", d["expr"]).group(0)
+        src = d["reads"][0]  # the ROM word, or the input projection's node
         d_rel[d["name"]] = rom_cycle if src == "d_rom" else node_cycle.get(src, 0)
 
     # -- loop schedule; the input section starts as late as its drive allows ------------------
@@ -392,10 +390,10 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     for el in req["elements"]:
         v = rt.place(el["v"])
         q = rt.place(el["q"])
-        h = rt.place(el["h"], max(sat_cycle, rt.ready(el["h"]["expr"])))
+        h = rt.place(el["h"], max(sat_cycle, rt.ready(el["h"]["reads"])))
         elements.append({"v": v, "q": q, "h": h})
     rt.source("h_next", state_bits, sch.write)
-    if rt.ready(req["h_next"]) > sch.write:
+    if rt.ready(req["h_next_reads"]) > sch.write:
         raise HadamhwError("internal: the new state is late for its write")
 
     # -- readout ------------------------------------------------------------------------------
@@ -414,9 +412,9 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         am_placed = [ser.place(d, _am_cycle(d, am_rel)) for d in am_decls]
         fifo_cycle = max([0, *(ser.cycle.get(d["name"], 0) for d in am_placed)])
         beat_argmax = ser.place(decl("beat_argmax", clog2(ir.output_size) or 1,
-                                         am["expr"]), fifo_cycle)
+                                     _argmax_result(am)), fifo_cycle)
         beat_data = ser.place(decl("beat_data", ir.output_size * w.output,
-                                       _beat_data(ir)), fifo_cycle)
+                                   _beat_data(ir)), fifo_cycle)
         fifo_valid = ser.at("rd_valid_q", fifo_cycle)
         fifo_tid = ser.at("ro_tid_q", fifo_cycle) if T else None
         fifo_last = "1'b1"
@@ -432,8 +430,8 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
                 rd_decls.append(rt.place(d, ro_cycle[name]))
             elif d.get("kind") == "saturate":
                 rd_decls.append(rt.place(d, max(ro_cycle["output_saturate"],
-                                                rt.ready(d["expr"]))))
-            elif re.match(r"z_\d+$", d["name"]):
+                                                rt.ready(d["reads"]))))
+            elif d.get("kind") == "relu":
                 rd_decls.append(rt.place(d, sch.write))  # relu(h'): registered into the readout
             else:
                 rd_decls.append(rt.place(d))
@@ -441,9 +439,9 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         fifo_cycle = max([ro_origin, *(rt.cycle.get(d["name"], ro_origin) for d in
                                        [*rd_decls, *am_placed])])
         beat_argmax = rt.place(decl("beat_argmax", max(1, clog2(ir.output_size)),
-                                        am["expr"]), fifo_cycle)
+                                    _argmax_result(am)), fifo_cycle)
         beat_data = rt.place(decl("beat_data", ir.output_size * w.output,
-                                      _beat_data(ir)), fifo_cycle)
+                                  _beat_data(ir)), fifo_cycle)
         fifo_valid = rt.at("go_out", fifo_cycle)
         fifo_tid = rt.at("in_tid_q", fifo_cycle) if T else None
         fifo_last = rt.at("in_last_q", fifo_cycle) if ir.readout == "every" else "1'b1"
@@ -479,14 +477,13 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     # -- unused-wire bookkeeping for lint --------------------------------------------------
     sections_decls = [*inp_decls, *drive_decls, *req_decls, *rd_decls, *am_placed,
                       *[x for el in elements for x in (el["v"], el["q"], el["h"])]]
-    readers = [req["h_next"], beat_data["expr"], beat_argmax["expr"], *rd.get("readers", []),
+    readers = [*h_write, *beat_data["reads"], *beat_argmax["reads"], *rd.get("readers", []),
                *(r["src"] for r in rt.regs), *(r["src"] for r in ser_regs)]
     unused = [u for sec in (inp, req, rd, am) for u in sec["unused"]]
-    unused += _unread(sections_decls, readers)
+    unused += unread_decls(sections_decls, readers)
     # the argmax differences: only their sign bit is read
     unused += [d["name"] for d in am_decls if d["name"].endswith("_diff")]
-    copies = [r["name"] for r in [*rt.regs, *ser_regs]
-              if re.sub(r"_c\d+$", "", r["name"]) in set(unused)]
+    copies = [r["name"] for r in [*rt.regs, *ser_regs] if r["of"] in set(unused)]
     unused += copies
 
     pipe_regs = rt.regs + ser_regs
@@ -634,8 +631,14 @@ def _state_write_context(rt: Retimer, sch: Schedule, n: int, T: int) -> dict:
             "early": early, "read_early": read_early}
 
 
-def _beat_data(ir: IntegerRNN) -> str:
-    return "{" + ", ".join(f"out_{o}" for o in reversed(range(ir.output_size))) + "}"
+def _beat_data(ir: IntegerRNN) -> Form:
+    return lambda r: "{" + ", ".join(r(f"out_{o}") for o in reversed(range(ir.output_size))) + "}"
+
+
+def _argmax_result(am: dict) -> str | Form:
+    """The argmax index: the comparison tree's last index wire (a constant for one output)."""
+    wire = am["result_wire"]
+    return am["expr"] if wire is None else lambda r: r(wire)
 
 
 def _interface_fields(ir: IntegerRNN, T: int) -> dict:
@@ -671,26 +674,37 @@ def _argmax_decls(ir: IntegerRNN, am: dict) -> list[dict]:
     for a in am["nodes"]:
         d = a["depth"]
         diff = a["gt"].removesuffix("_gt") + "_diff"
-        left, right = (f"{{{v}[{Wo - 1}], {v}}}" for v in (a["left_val"], a["right_val"]))
-        out.append({**decl(diff, Wo + 1, f"{left} - {right}"),
+        out.append({**decl(diff, Wo + 1, _difference(a["left_val"], a["right_val"], Wo)),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**decl(a["gt"], 1, f"{diff}[{Wo}]"),
+        out.append({**decl(a["gt"], 1, lambda r, diff=diff: f"{r(diff)}[{Wo}]"),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**decl(a["val"], Wo, f"{a['gt']} ? {a['right_val']} : {a['left_val']}",
-                               signed=True), "argmax": f"argmax_select{d}"})
-        out.append({**decl(a["idx"], bits, f"{a['gt']} ? {a['right_idx']} : {a['left_idx']}"),
+        out.append({**decl(a["val"], Wo, _select(a, "val"), signed=True),
+                    "argmax": f"argmax_select{d}"})
+        out.append({**decl(a["idx"], bits, _select(a, "idx")),
                     "argmax": f"argmax_select{d}"})
     return out
 
 
+def _difference(left: str, right: str, Wo: int) -> Form:
+    """left - right, both sign-extended by one bit."""
+    def ext(r: Rename, v: str) -> str:
+        wire = r(v)
+        return f"{{{wire}[{Wo - 1}], {wire}}}"
+
+    return lambda r: f"{ext(r, left)} - {ext(r, right)}"
+
+
+def _select(node: dict, what: str) -> Form:
+    """gt ? right : left of the node's values or indices (an index may be a constant)."""
+    def operand(r: Rename, side: str) -> str:
+        x = node[f"{side}_{what}"]
+        return x if what == "idx" and x not in node["idx_wires"] else r(x)
+
+    return lambda r: f"{r(node['gt'])} ? {operand(r, 'right')} : {operand(r, 'left')}"
+
+
 def _am_cycle(decl: dict, cycles: dict[str, int]) -> int:
     return cycles[decl["argmax"]]
-
-
-def _unread(decls: list[dict], readers: list[str]) -> list[str]:
-    texts = [d["expr"] for d in decls] + readers
-    referenced = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(texts)))
-    return [d["name"] for d in decls if d["name"] not in referenced]
 
 
 def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,
