@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hadamhw.backends.verilog_text import bit_slice, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.widths import signed_bits
@@ -198,18 +199,7 @@ def _names(*signals: Signal) -> list[str]:
     return out
 
 
-# -- Verilog text (no backend imports here: verilog.py imports this module) ---------------------
-def lit(value: int, width: int) -> str:
-    value = int(value)
-    if not -(1 << (width - 1)) <= value < (1 << width):
-        raise HadamhwError(f"internal: constant {value} does not fit {width} bits")
-    return f"{width}'h{value % (1 << width):0{max(1, (width + 3) // 4)}x}"
-
-
-def _bits(name: str, lsb: int, width: int) -> str:
-    return f"{name}[{lsb + width - 1}:{lsb}]" if width > 1 else f"{name}[{lsb}]"
-
-
+# -- Verilog text of the nodes (the helpers of hadamhw.backends.verilog_text) ----------------
 def extend(sig: Signal, width: int) -> str:
     """The signed signal sign-extended (or truncated, mod 2^width) to `width` bits."""
     if width <= 0:
@@ -217,8 +207,8 @@ def extend(sig: Signal, width: int) -> str:
     if width == sig.width:
         return sig.name
     if width < sig.width:
-        return _bits(sig.name, 0, width)
-    top = _bits(sig.name, sig.width - 1, 1)
+        return bit_slice(sig.name, 0, width)
+    top = bit_slice(sig.name, sig.width - 1, 1)
     return f"{{{{{width - sig.width}{{{top}}}}}, {sig.name}}}"
 
 
@@ -226,13 +216,13 @@ def arith_shift(sig: Signal, shift: int, width: int) -> str:
     """sig >>> shift as `width` bits."""
     if shift == 0:
         return extend(sig, width)
-    top = _bits(sig.name, sig.width - 1, 1)
+    top = bit_slice(sig.name, sig.width - 1, 1)
     if shift >= sig.width:
         return f"{{{width}{{{top}}}}}" if width > 1 else top
     high_w = sig.width - shift
     if width <= high_w:
-        return _bits(sig.name, shift, width)
-    return f"{{{{{width - high_w}{{{top}}}}}, {_bits(sig.name, shift, high_w)}}}"
+        return bit_slice(sig.name, shift, width)
+    return f"{{{{{width - high_w}{{{top}}}}}, {bit_slice(sig.name, shift, high_w)}}}"
 
 
 # The expression printers below rename an operand (`wire`) only where they print it, in the
@@ -257,7 +247,7 @@ def _sum_expr(a: Signal, sa: int, b: Signal, sb: int, subtract: bool, width: int
         a = _renamed(a, wire)
         high = arith_shift(a, sb, hi_w)
         other = extend(_renamed(b, wire), hi_w)
-        low = _bits(a.name, 0, min(sb, a.width)) if a.width >= sb else extend(a, sb)
+        low = bit_slice(a.name, 0, min(sb, a.width)) if a.width >= sb else extend(a, sb)
         return f"{{{high} {op} {other}, {low}}}"
     return f"{_shifted(a, sa, width, wire)} {op} {_shifted(b, sb, width, wire)}"
 
