@@ -57,7 +57,7 @@ from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import templates_dir
 
 
-def top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
+def _top_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict]:
     """Context of the top module (one sub-dict per section) and the analytical costs."""
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
@@ -234,7 +234,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         rotate_registered = sched["rotate_registered"]
         ctx["summary"] = stream
     else:
-        ctx, costs = top_context(ir, options)
+        ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
     hdl: list[str] = []
     if options.fold == "parallel":
