@@ -168,7 +168,7 @@ class Design:
         `simulator`), HLS designs in the C simulation. jobs: batch harness processes side
         by side, each on a share of the sequences (`sim --batch --jobs`).
         """
-        from hadamhw.verify.stimulus import make_stimulus
+        from hadamhw.ir.stimulus import make_stimulus
 
         stimulus = make_stimulus(self.ir, sequences=sequences, seed=seed,
                                  min_steps=min_steps, max_steps=max_steps)

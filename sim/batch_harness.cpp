@@ -3,7 +3,7 @@
 // output beat against the golden values and writes a small result file. No per-cycle
 // scripting: this is the bulk bit-exactness check (hadamhw.verify.verilator_batch).
 //
-// VECTORS: a vector file (hadamhw.verify.stimulus), as text or in its binary form (the same
+// VECTORS: a vector file (hadamhw.ir.stimulus), as text or in its binary form (the same
 // integers, little-endian int64, after the line "hadamhw-vectors-bin 1").
 //
 // usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS OUT_WORD_BITS STREAMS
@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
     if (stream_count != 1) die("this core has no s_axis_tid: STREAMS must be 1");
 #endif
 
-    // The whole file at once. The binary form (hadamhw.verify.stimulus.write_vectors_binary:
+    // The whole file at once. The binary form (hadamhw.ir.stimulus.write_vectors_binary:
     // the same integers as little-endian int64) needs no parsing: reading text numbers, even
     // by strtoll, was a fifth of a harness process.
     std::ifstream file(vec_path, std::ios::binary);

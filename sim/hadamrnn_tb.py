@@ -18,7 +18,7 @@ Run by hadamhw.verify.cocotb_sim, which passes the settings through the environm
 HADAMHW_COCOTB_CONFIG: the path of a JSON file with
 
     design_dir   folder with manifest.json (port layout, readout, cycles per step)
-    vectors      vector file (hadamhw.verify.stimulus.write_vectors): inputs + golden outputs
+    vectors      vector file (hadamhw.ir.stimulus.write_vectors): inputs + golden outputs
     result_dir   where each test writes <result_name(test)>.json (counts and mismatches)
     seed         seeds the pause generators and the idle-cycle noise
     gap_prob     probability that an idle run (tvalid = 0) starts before an input beat
@@ -45,7 +45,7 @@ from cocotb.triggers import Event, FallingEdge, First, RisingEdge
 from cocotb.types import LogicArray
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from hadamhw.verify.stimulus import read_vectors
+from hadamhw.ir.stimulus import read_vectors
 
 # cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.x deprecates; the warnings
 # are the library's to fix and would bury the bench's own messages.

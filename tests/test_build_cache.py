@@ -271,8 +271,8 @@ def test_csim_executable_damage_is_rebuilt(tmp_path):
     from hadamhw.backends import GenerateOptions
     from hadamhw.backends.hls import render
     from hadamhw.ir.random import random_ir
+    from hadamhw.ir.stimulus import make_stimulus
     from hadamhw.verify.csim import build_csim, run_csim
-    from hadamhw.verify.stimulus import make_stimulus
 
     ir = random_ir(np.random.default_rng(3), 8, 4)
     render(ir, tmp_path / "hls", GenerateOptions())

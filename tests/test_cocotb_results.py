@@ -9,8 +9,8 @@ import pytest
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.verify.cocotb_sim import TESTS, _collect, _result_name
-from hadamhw.verify.stimulus import make_stimulus
 
 PASSED = '<testcase name="{name}" classname="hadamrnn_tb" time="0.5"><properties/></testcase>'
 SKIPPED = ('<testcase name="{name}" classname="hadamrnn_tb" time="0.0">'

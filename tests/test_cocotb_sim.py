@@ -15,8 +15,8 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.verify.cocotb_sim import TESTS
-from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 
 # Pairwise over n, state bits, block size, mode, readout, fold, saturation, input kind,

@@ -28,7 +28,7 @@ def test_core_adder_bits_by_hand(costs):
 @pytest.mark.parametrize("n, m", [(16, 4), (16, 16), (32, 8)])
 def test_core_adder_bits_match_the_generated_rotation(costs, n, m):
     ir = random_ir(np.random.default_rng(1), n, m, requant="lean")
-    stages = vg._rotate_fwht_context(ir, "t")["stages"]
+    stages = vg.rotate_fwht_context(ir, "t")["stages"]
     assert len(stages) == ir.k
     assert costs.core_adder_bits(ir) == n * sum(st["width"] for st in stages)
 

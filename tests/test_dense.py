@@ -22,7 +22,7 @@ from hadamhw.backends.verilog_dense import dense_matrix, dense_rotate_context, s
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
-from hadamhw.verify.stimulus import make_stimulus
+from hadamhw.ir.stimulus import make_stimulus
 
 FACTORS = {"n": (8, 16, 32), "block": ("4", "n"), "mode": ("linear", "vanilla")}
 # Every pair of option values meets at least once (test_table_is_pairwise).

@@ -21,8 +21,8 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends.verilog_fold import plan_for
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 
 pytestmark = pytest.mark.sim

@@ -22,7 +22,7 @@ from hadamhw.backends import verilog as vg
 from hadamhw.backends.verilog_fold import plan_for
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
-from hadamhw.verify.stimulus import make_stimulus
+from hadamhw.ir.stimulus import make_stimulus
 from tests.needs import need
 
 FACTORS = {

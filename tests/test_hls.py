@@ -21,8 +21,8 @@ from hadamhw.backends.hls import file_names, hls_templates_dir, render
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.verify import csim
-from hadamhw.verify.stimulus import make_stimulus
 
 # The configuration sweep: a pairwise covering array (every pair of values of any two
 # columns meets in at least one row; test_sweep_is_pairwise checks it), 12 rows, each

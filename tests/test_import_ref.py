@@ -597,7 +597,7 @@ def test_imported_model_simulates_bit_exact(imported, tmp_path, name):
     from hadamhw.backends.verilog import generate
     from hadamhw.ir.encode import encode_inputs
     from hadamhw.ir.lower import LoweringSettings, lower
-    from hadamhw.verify.stimulus import expected, make_stimulus
+    from hadamhw.ir.stimulus import expected, make_stimulus
     from hadamhw.verify.verilator_batch import run_batch
 
     case, _, model, _ = imported[name]

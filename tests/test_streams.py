@@ -19,8 +19,8 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 from tests.test_verilog_batch import PAIRWISE, _ids, _make_ir, _options, _row
 

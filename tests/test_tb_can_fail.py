@@ -22,8 +22,8 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import make_stimulus
 from tests.needs import need
 
 pytestmark = pytest.mark.sim
@@ -145,7 +145,8 @@ def _stimulus(kind: str = "every"):
 def test_stimulus_drives_the_drive_past_one_bit_less():
     """Preconditions: some drive d = (U x + b) M_a' + round needs all the bits of its wire
     (the 'width' variant), and the drive holds a rounding constant ('rounding')."""
-    from hadamhw.backends.verilog import render, requant_plan
+    from hadamhw.backends.verilog import render
+    from hadamhw.backends.verilog_sections import requant_plan
 
     ir = _ir()
     plan = requant_plan(ir)

@@ -18,8 +18,8 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import Stimulus, expected, make_stimulus, write_vectors
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import Stimulus, expected, make_stimulus, write_vectors
 
 VOCAB = 10  # on a 4-bit port: ids 10..15 drive the bias only
 

@@ -18,11 +18,12 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
+from hadamhw.backends import verilog_sections as vs
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
+from hadamhw.ir.stimulus import expected, make_stimulus
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import expected, make_stimulus
 from hadamhw.verify.tools import lint
 from hadamhw.verify.verilator_batch import build, run_batch
 
@@ -193,7 +194,7 @@ def test_bit_exact(values, build_dir, tmp_path):
         assert fast.cycles <= (stim.steps * man["cycles_per_step"] + serial
                                + man["latency_cycles"] + 1)
     if r["lanes"]:
-        assert man["readout_cycles"] == vg.serial_readout_cycles(ir, r["lanes"]) + 1
+        assert man["readout_cycles"] == vs.serial_readout_cycles(ir, r["lanes"]) + 1
         if "pipeline" not in man:
             assert man["latency_cycles"] == man["cycles_per_step"] + man["readout_cycles"]
     if r["streams"] == 3 or r["pipeline"] == "auto":
@@ -318,7 +319,7 @@ def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
     count, a count larger than the file; and both forms of one stimulus run the same."""
     import subprocess
 
-    from hadamhw.verify.stimulus import BINARY_VECTOR_MAGIC, write_vectors, write_vectors_binary
+    from hadamhw.ir.stimulus import BINARY_VECTOR_MAGIC, write_vectors, write_vectors_binary
 
     def man_bits(design, port):
         return json.loads((design / "manifest.json").read_text())[port]["word_bits"]

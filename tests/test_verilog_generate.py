@@ -14,6 +14,7 @@ import pytest
 
 from hadamhw.backends import GenerateOptions, get_backend
 from hadamhw.backends import verilog as vg
+from hadamhw.backends import verilog_sections as vs
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
@@ -51,14 +52,14 @@ def test_pease_stages_equal_golden_fwht(n, m):
     pease = x
     k = m.bit_length() - 1
     for _ in range(k):
-        pease = vg.pease_stage(pease, m)
+        pease = vs.pease_stage(pease, m)
     np.testing.assert_array_equal(pease, golden)
 
 
 def test_pease_wiring_is_one_permutation():
     """Every input feeds one butterfly and every output is written once: a fixed shuffle."""
     for n, m in [(8, 4), (16, 16), (128, 4)]:
-        bfs = vg.pease_butterflies(n, m)
+        bfs = vs.pease_butterflies(n, m)
         assert len(bfs) == n // 2
         ins = sorted(i for a, b, _, _ in bfs for i in (a, b))
         outs = sorted(o for _, _, s, d in bfs for o in (s, d))
@@ -70,7 +71,7 @@ def test_pease_wiring_is_one_permutation():
 def test_golden_butterflies_match_fwht_stage():
     n, m = 16, 8
     x = np.arange(n, dtype=np.int64) * 7 - 50
-    for j, bfs in enumerate(vg.golden_butterflies(n, m)):
+    for j, bfs in enumerate(vs.golden_butterflies(n, m)):
         y = np.empty_like(x)
         for a, b, s, d in bfs:
             y[s], y[d] = x[a] + x[b], x[a] - x[b]
@@ -194,7 +195,7 @@ def test_sums_are_trees_of_kept_two_input_adders(m, cmvm, lanes):
 def test_lean_requant_costs_one_adder_per_digit(m):
     """M_a a power of two, M_r a shift (even log2 m) or D CSD digits: D adders per element,
     the drive's rounding constant folded into the input projection's bias."""
-    from hadamhw.backends.csd import nonzero_digits
+    from hadamhw.ir.csd import nonzero_digits
 
     ir = _ir(3, 32, m, requant="lean", rotate_digits=3)
     man = json.loads(vg.render(ir)["manifest.json"])
@@ -218,7 +219,7 @@ def test_token_rom_holds_the_requantized_drive(size, bits):
     ir = _ir(4, 8, 4, input_kind="token", input_size=size, requant="random")
     assert ir.input.bits == max(1, (size - 1).bit_length())
     text = vg.render(ir)["hadamrnn.v"]
-    plan = vg.requant_plan(ir)
+    plan = vs.requant_plan(ir)
     assert plan.common > 0 or plan.input == ir.requant.input_mult
     width = int(re.search(r"reg  \[(\d+):0\] d_rom;", text).group(1)) + 1
     wd = width // 8

@@ -18,8 +18,8 @@ import numpy as np
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends.hls import render
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.verify.csim import build_csim, run_csim
-from hadamhw.verify.stimulus import make_stimulus
 
 
 def main() -> int:

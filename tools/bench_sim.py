@@ -28,9 +28,9 @@ import numpy as np
 
 from hadamhw.backends import FOLDS
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.report.sweep import generate_design
 from hadamhw.verify.cocotb_sim import run_cocotb
-from hadamhw.verify.stimulus import make_stimulus
 from hadamhw.verify.verilator_batch import run_batch
 
 

@@ -20,15 +20,19 @@ bits narrower than the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hadamhw.backends.csd import csd_digits
+from hadamhw.backends.verilog_text import bit_slice, lit
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.widths import signed_bits
 
 CMVM_METHODS = ("da4ml", "csd")
+# How an expression prints a wire it reads: the name itself, or a delayed copy of it.
+Rename = Callable[[str], str]
 
 
 @dataclass
@@ -57,7 +61,8 @@ class AdderGraph:
     prefix: str
     inputs: list[Signal] = field(default_factory=list)
     ranges: list[tuple[int, int]] = field(default_factory=list)
-    # name, width, expr (rendered), operands (the signal names expr reads), level
+    # name, width, expr (rendered), form (expr as a function of how each operand prints),
+    # operands (the signal names expr reads), level
     nodes: list[dict] = field(default_factory=list)
     adders: int = 0
     # signals a node reads only in part (the result is narrower than an operand: its top
@@ -111,13 +116,18 @@ class AdderGraph:
             const += f * t.signal.const
         name, width, coef = self._new(coef, const)
         pa, pb = (a, b) if sign * a.sign > 0 else (b, a)  # the minuend first
-        expr = _sum_expr(pa.signal, pa.shift - base, pb.signal, pb.shift - base,
-                         subtract=sign * pb.sign < 0, width=width)
+        subtract = sign * pb.sign < 0
+
+        def form(wire: Rename) -> str:
+            return _sum_expr(pa.signal, pa.shift - base, pb.signal, pb.shift - base, subtract,
+                             width, wire)
+
         self._reads(pa.signal, pa.shift - base, width)
         self._reads(pb.signal, pb.shift - base, width)
         level = 1 + max(a.signal.level, b.signal.level)
-        self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
-                           "operands": _names(pa.signal, pb.signal), "adder": True})
+        self.nodes.append({"name": name, "width": width, "expr": form(_same), "form": form,
+                           "level": level, "operands": _names(pa.signal, pb.signal),
+                           "adder": True})
         self.adders += 1
         return Term(Signal(name, width, coef, const, node=True, level=level), base, sign)
 
@@ -128,20 +138,25 @@ class AdderGraph:
         if constant == 0 and t.sign > 0 and t.shift == 0:
             return t.signal
         name, width, coef = self._new(coef, const)
-        expr = _const_expr(constant, t.signal, t.shift, t.sign < 0, width)
+
+        def form(wire: Rename) -> str:
+            return _const_expr(constant, t.signal, t.shift, t.sign < 0, width, wire)
+
         self._reads(t.signal, t.shift, width)
         adder = constant != 0 or t.sign < 0
         level = t.signal.level + (1 if adder else 0)
-        self.nodes.append({"name": name, "width": width, "expr": expr, "level": level,
-                           "operands": _names(t.signal), "adder": adder})
+        self.nodes.append({"name": name, "width": width, "expr": form(_same), "form": form,
+                           "level": level, "operands": _names(t.signal), "adder": adder})
         if adder:
             self.adders += 1
         return Signal(name, width, coef, const, node=True, level=level)
 
     def constant(self, value: int) -> Signal:
         name, width, _ = self._new({}, value)
-        self.nodes.append({"name": name, "width": width, "expr": lit(value, width), "level": 0,
-                           "operands": [], "adder": False})
+        text = lit(value, width)
+        self.nodes.append({"name": name, "width": width, "expr": text,
+                           "form": lambda wire: text, "level": 0, "operands": [],
+                           "adder": False})
         return Signal(name, width, {}, value, node=True)
 
     def tree(self, terms: list[Term]) -> Term | None:
@@ -167,6 +182,15 @@ class AdderGraph:
         return self.add_constant(total, constant)
 
 
+def _same(name: str) -> str:
+    return name
+
+
+def _renamed(sig: Signal, wire: Rename) -> Signal:
+    """The signal under the name `wire` prints for it (a delayed copy, for the retimer)."""
+    return replace(sig, name=wire(sig.name))
+
+
 def _names(*signals: Signal) -> list[str]:
     out: list[str] = []
     for sig in signals:
@@ -175,18 +199,7 @@ def _names(*signals: Signal) -> list[str]:
     return out
 
 
-# -- Verilog text (no backend imports here: verilog.py imports this module) ---------------------
-def lit(value: int, width: int) -> str:
-    value = int(value)
-    if not -(1 << (width - 1)) <= value < (1 << width):
-        raise HadamhwError(f"internal: constant {value} does not fit {width} bits")
-    return f"{width}'h{value % (1 << width):0{max(1, (width + 3) // 4)}x}"
-
-
-def _bits(name: str, lsb: int, width: int) -> str:
-    return f"{name}[{lsb + width - 1}:{lsb}]" if width > 1 else f"{name}[{lsb}]"
-
-
+# -- Verilog text of the nodes (the helpers of hadamhw.backends.verilog_text) ----------------
 def extend(sig: Signal, width: int) -> str:
     """The signed signal sign-extended (or truncated, mod 2^width) to `width` bits."""
     if width <= 0:
@@ -194,8 +207,8 @@ def extend(sig: Signal, width: int) -> str:
     if width == sig.width:
         return sig.name
     if width < sig.width:
-        return _bits(sig.name, 0, width)
-    top = _bits(sig.name, sig.width - 1, 1)
+        return bit_slice(sig.name, 0, width)
+    top = bit_slice(sig.name, sig.width - 1, 1)
     return f"{{{{{width - sig.width}{{{top}}}}}, {sig.name}}}"
 
 
@@ -203,24 +216,27 @@ def arith_shift(sig: Signal, shift: int, width: int) -> str:
     """sig >>> shift as `width` bits."""
     if shift == 0:
         return extend(sig, width)
-    top = _bits(sig.name, sig.width - 1, 1)
+    top = bit_slice(sig.name, sig.width - 1, 1)
     if shift >= sig.width:
         return f"{{{width}{{{top}}}}}" if width > 1 else top
     high_w = sig.width - shift
     if width <= high_w:
-        return _bits(sig.name, shift, width)
-    return f"{{{{{width - high_w}{{{top}}}}}, {_bits(sig.name, shift, high_w)}}}"
+        return bit_slice(sig.name, shift, width)
+    return f"{{{{{width - high_w}{{{top}}}}}, {bit_slice(sig.name, shift, high_w)}}}"
 
 
-def _shifted(sig: Signal, shift: int, width: int) -> str:
+# The expression printers below rename an operand (`wire`) only where they print it, in the
+# order they print it: the retimer makes an operand's delayed copies in that order.
+def _shifted(sig: Signal, shift: int, width: int, wire: Rename = _same) -> str:
     """(sig << shift) as `width` bits."""
     if shift >= width:
         return lit(0, width)
-    body = extend(sig, width - shift)
+    body = extend(_renamed(sig, wire), width - shift)
     return body if shift == 0 else f"{{{body}, {shift}'b0}}"
 
 
-def _sum_expr(a: Signal, sa: int, b: Signal, sb: int, subtract: bool, width: int) -> str:
+def _sum_expr(a: Signal, sa: int, b: Signal, sb: int, subtract: bool, width: int,
+              wire: Rename = _same) -> str:
     """(a << sa) +- (b << sb) in `width` bits; one of sa, sb is 0."""
     op = "-" if subtract else "+"
     if not subtract and sa > 0 and sb == 0:
@@ -228,21 +244,25 @@ def _sum_expr(a: Signal, sa: int, b: Signal, sb: int, subtract: bool, width: int
     if sb > 0 and sa == 0 and sb < width:
         # the low sb bits are a's: add only above them
         hi_w = width - sb
-        low = _bits(a.name, 0, min(sb, a.width)) if a.width >= sb else extend(a, sb)
-        return f"{{{arith_shift(a, sb, hi_w)} {op} {extend(b, hi_w)}, {low}}}"
-    return f"{_shifted(a, sa, width)} {op} {_shifted(b, sb, width)}"
+        a = _renamed(a, wire)
+        high = arith_shift(a, sb, hi_w)
+        other = extend(_renamed(b, wire), hi_w)
+        low = bit_slice(a.name, 0, min(sb, a.width)) if a.width >= sb else extend(a, sb)
+        return f"{{{high} {op} {other}, {low}}}"
+    return f"{_shifted(a, sa, width, wire)} {op} {_shifted(b, sb, width, wire)}"
 
 
-def _const_expr(constant: int, sig: Signal, shift: int, subtract: bool, width: int) -> str:
+def _const_expr(constant: int, sig: Signal, shift: int, subtract: bool, width: int,
+                wire: Rename = _same) -> str:
     op = "-" if subtract else "+"
     if constant == 0 and not subtract:
-        return _shifted(sig, shift, width)
+        return _shifted(sig, shift, width, wire)
     if 0 < shift < width:
         low = constant % (1 << shift)
         hi_w = width - shift
         hi = lit(constant >> shift, hi_w)
-        return f"{{{hi} {op} {extend(sig, hi_w)}, {lit(low, shift)}}}"
-    return f"{lit(constant, width)} {op} {_shifted(sig, shift, width)}"
+        return f"{{{hi} {op} {extend(_renamed(sig, wire), hi_w)}, {lit(low, shift)}}}"
+    return f"{lit(constant, width)} {op} {_shifted(sig, shift, width, wire)}"
 
 
 # -- builders --------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ block RAM in the constant-geometry (Pease) order. Shared by the Verilog and HLS 
 One stage of the transform is n/2 butterflies; in the constant-geometry order butterfly
 p = (block, i) reads elements (block*m + i, block*m + i + m/2) and writes its sum and
 difference to (block*m + 2i, block*m + 2i + 1), the same wiring every stage (see
-hadamhw.backends.verilog.pease_butterflies). F units run butterflies cF .. cF + F - 1 in
-cycle c of a stage, so a stage takes S = n/(2F) cycles and a step k = log2(m) stages.
+hadamhw.backends.verilog_sections.pease_butterflies). F units run butterflies
+cF .. cF + F - 1 in cycle c of a stage, so a stage takes S = n/(2F) cycles and a step
+k = log2(m) stages.
 
 Storage. The vector lives in 2F banks of S words (one element per bank and word), as two
 *halves* of F banks each; a half is one memory of F-element words with one read and one

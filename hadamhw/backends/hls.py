@@ -32,8 +32,8 @@ from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import check_int64
 from hadamhw.ir.schema import IntegerRNN, required_widths
+from hadamhw.ir.stimulus import make_stimulus, write_vectors
 from hadamhw.resources import templates_dir
-from hadamhw.verify.stimulus import make_stimulus, write_vectors
 
 DESIGN_VERSION = 1
 IR_FILE = "model.ir.json"

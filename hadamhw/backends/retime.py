@@ -6,11 +6,14 @@ operand it reads that was computed in an earlier cycle is replaced by its copy d
 this cycle, a chain of free-running registers `<name>_c<cycle>` (no enable, no reset: a
 step's data simply travels with the step; the control flags that say whether a cycle
 holds a step are delayed the same way, with a reset). Each copy is made once and shared.
+
+A declaration states the wires it reads (`reads`) and prints itself through its `form`
+(hadamhw.backends.verilog_sections.decl): the retimer reads no expression text.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 
 from hadamhw.errors import HadamhwError
 
@@ -48,41 +51,38 @@ class Retimer:
             # skip: the chain one register shorter, for the mutation test that corrupts the
             # template to use it (tests/test_verilog_batch.py, drive-register-skipped)
             skip = self.at(name, cycle - 2) if cycle - 2 >= own else None
-            self.regs.append({"name": copy, "msb": self.width[name] - 1, "src": prev,
+            self.regs.append({"name": copy, "of": name, "msb": self.width[name] - 1, "src": prev,
                               "skip": skip, "signed": self.signed[name],
                               "reset": name in self.resets})
             self._copies[key] = copy
         return self._copies[key]
 
-    def operands(self, expr: str) -> list[str]:
-        """The timed wires an expression reads (identifiers, not the digits of literals)."""
-        found = []
-        for name in _IDENT.findall(expr):
-            if name in self.cycle and name not in found:
-                found.append(name)
-        return found
+    def operands(self, reads: Iterable[str]) -> list[str]:
+        """The timed wires among `reads` (a declaration's wires)."""
+        return [name for name in reads if name in self.cycle]
 
-    def ready(self, expr: str, floor: int = 0) -> int:
-        """The first cycle (>= floor) in which every wire of `expr` is available."""
-        return max([floor, *(self.cycle[op] for op in self.operands(expr))])
+    def ready(self, reads: Iterable[str], floor: int = 0) -> int:
+        """The first cycle (>= floor) in which every wire of `reads` is available."""
+        return max([floor, *(self.cycle[op] for op in self.operands(reads))])
 
     def place(self, decl: dict, cycle: int | None = None) -> dict:
-        """The declaration `decl` (name, msb, expr, ...) computed in `cycle` (None: as soon
-        as its operands are there), its operands read as of that cycle. A declaration that
-        reads no timed wire is a constant: it gets no cycle and is never delayed."""
-        expr = decl["expr"]
-        ops = self.operands(expr)
+        """The declaration `decl` (name, msb, expr, reads, form, ...) computed in `cycle`
+        (None: as soon as its operands are there), its operands read as of that cycle. A
+        declaration that reads no timed wire is a constant: it gets no cycle and is never
+        delayed."""
+        ops = self.operands(decl["reads"])
         if not ops:
             return dict(decl)
         if cycle is None:
             cycle = max(self.cycle[op] for op in ops)
-        for op in ops:
-            if self.cycle[op] < cycle:
-                expr = _IDENT.sub(lambda m, op=op: self.at(op, cycle) if m.group(0) == op
-                                  else m.group(0), expr)
+        at = cycle
+
+        def as_of(name: str) -> str:
+            """The wire as the declaration reads it in its cycle (a delayed copy if older)."""
+            return self.at(name, at) if name in self.cycle and self.cycle[name] < at else name
+
+        form = decl["form"]
+        expr = form(as_of)  # makes the copies, in the order the expression reads them
         self.source(decl["name"], decl["msb"] + 1, cycle, signed=decl.get("signed", False))
-        return {**decl, "expr": expr}
-
-
-# An identifier that is not the base-and-digits tail of a sized literal (12'h0ff).
-_IDENT = re.compile(r"(?<!['\w$])[A-Za-z_][A-Za-z0-9_$]*")
+        return {**decl, "expr": expr, "reads": [as_of(name) for name in decl["reads"]],
+                "form": lambda wire: form(lambda name: wire(as_of(name)))}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hadamhw.backends.verilog import bit_slice, lit, resize
+from hadamhw.backends.verilog_text import bit_slice, lit, resize
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import signed_bits, signed_range

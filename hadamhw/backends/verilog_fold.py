@@ -1,8 +1,9 @@
 """Verilog backend, deep fold: F butterfly units, the vector in block RAM (`--fold F`).
 
 The same IR, golden semantics, AXI4-Stream interface and manifest conventions as
-hadamhw.backends.verilog (whose arithmetic helpers this module reuses); the schedule and the
-bank layout are hadamhw.backends.fold's FoldPlan. Templates: templates/verilog/fold/.
+hadamhw.backends.verilog (whose sections and text helpers, verilog_sections and
+verilog_text, this module reuses); the schedule and the bank layout are
+hadamhw.backends.fold's FoldPlan. Templates: templates/verilog/fold/.
 
 A time step runs k = log2(m) stages of S = n/(2F) cycles (plus the plan's gap). Each cycle
 the two halves of the ping-pong RAM return F words each, F butterflies combine them and
@@ -35,24 +36,23 @@ from pathlib import Path
 import numpy as np
 
 from hadamhw.backends import GenerateOptions, render_template, template_environment
-from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
-from hadamhw.backends.csd import csd_digits
+from hadamhw.backends.adder_graph import AdderGraph, Rename, Signal, Term, arith_shift, extend
 from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
-from hadamhw.backends.verilog import (
-    _decl,
-    _graph_decls,
-    _output_requant,
-    _saturate,
-    bit_slice,
-    clog2,
-    lit,
+from hadamhw.backends.verilog_manifest import integration_files
+from hadamhw.backends.verilog_manifest import manifest as base_manifest
+from hadamhw.backends.verilog_sections import (
+    Form,
+    decl,
+    drive_table,
+    graph_decls,
+    output_requant,
     requant_plan,
-    resize,
+    sliced,
+    unread_decls,
 )
-from hadamhw.backends.verilog import (
-    manifest as base_manifest,
-)
+from hadamhw.backends.verilog_text import bit_slice, clog2, lit, resize, saturate
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
 from hadamhw.resources import templates_dir
@@ -142,27 +142,40 @@ def _rotation_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
         read = ["c_iss", "c_iss"]
         swap = None
     decls = []
+    zero = lit(0, Wb)
     for u in range(F):
         (ha, la), (hb, lb) = plan.operands(0, u)
         if plan.skew:  # half c[0] holds operand a, the other half operand b
-            a = f"ex_c_q[0] ? {bit_slice('rd1_q', u * Wb, Wb)} : {bit_slice('rd0_q', u * Wb, Wb)}"
-            b = f"ex_c_q[0] ? {bit_slice('rd0_q', u * Wb, Wb)} : {bit_slice('rd1_q', u * Wb, Wb)}"
+            a, b = _skewed_operand(u, Wb, "rd1_q", "rd0_q"), _skewed_operand(u, Wb, "rd0_q",
+                                                                             "rd1_q")
         else:
-            a = bit_slice(f"rd{ha}_q", la * Wb, Wb)
-            b = bit_slice(f"rd{hb}_q", lb * Wb, Wb)
-        zero = lit(0, Wb)
-        decls.append(_decl(f"opa_{u}", Wb, f"ex_zero_q ? {zero} : ({a})"))
-        decls.append(_decl(f"opb_{u}", Wb, f"ex_zero_q ? {zero} : ({b})"))
-        decls.append(_decl(f"bs_{u}", Wb, f"opa_{u} + opb_{u}", keep=True))
-        decls.append(_decl(f"bd_{u}", Wb, f"opa_{u} - opb_{u}", keep=True))
+            a = _word_operand(f"rd{ha}_q", la * Wb, Wb)
+            b = _word_operand(f"rd{hb}_q", lb * Wb, Wb)
+        for name, op in ((f"opa_{u}", a), (f"opb_{u}", b)):
+            decls.append(decl(name, Wb, lambda r, op=op: f"{r('ex_zero_q')} ? {zero} : "
+                              f"({op(r)})"))
+        for name, sign in ((f"bs_{u}", "+"), (f"bd_{u}", "-")):
+            decls.append(decl(name, Wb, lambda r, u=u, sign=sign: f"{r(f'opa_{u}')} {sign} "
+                              f"{r(f'opb_{u}')}", keep=True))
     results = "{" + ", ".join(f"bd_{u}, bs_{u}" for u in reversed(range(F))) + "}"
     half_bits = F * Wb
     return {"decls": decls, "read_word": read, "swap": swap, "results": results,
+            "result_wires": [f"{x}_{u}" for u in range(F) for x in ("bs", "bd")],
             "word_msb": half_bits - 1, "slots_msb": 2 * half_bits - 1,
             "low_half": bit_slice("wr_slots", 0, half_bits),
             "high_half": bit_slice("wr_slots", half_bits, half_bits),
             "addr_msb": cb, "depth": 2 * S, "c_msb": cb - 1, "width": Wb,
             "adders": 2 * F, "adder_bits": 2 * F * Wb}
+
+
+def _word_operand(word: str, lsb: int, width: int) -> Form:
+    return lambda r: bit_slice(r(word), lsb, width)
+
+
+def _skewed_operand(u: int, Wb: int, odd: str, even: str) -> Form:
+    """Unit u's operand from the RAM half `odd` when the cycle's c[0] is set, else `even`."""
+    return lambda r: (f"{r('ex_c_q')}[0] ? {bit_slice(r(odd), u * Wb, Wb)} : "
+                      f"{bit_slice(r(even), u * Wb, Wb)}")
 
 
 def _sign_table(ir: IntegerRNN, plan: FoldPlan) -> list[str]:
@@ -175,10 +188,8 @@ def _sign_table(ir: IntegerRNN, plan: FoldPlan) -> list[str]:
 def _token_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     """Token inputs: d'' = (U[e, token] + b_e) M_a' + round + [s_e < 0] read from a ROM at
     {token, c}; ids outside the vocabulary read the bias-only rows (token index = size)."""
-    from hadamhw.backends.verilog import _drive_table
-
     rq = requant_plan(ir)
-    table = _drive_table(ir, rq) + np.asarray([[int(s < 0)] for s in ir.signs], dtype=object)
+    table = drive_table(ir, rq) + np.asarray([[int(s < 0)] for s in ir.signs], dtype=object)
     lo, hi = int(table.min()), int(table.max())
     wd = signed_bits(lo, hi)
     size, bits = ir.input.size, ir.input.bits
@@ -189,18 +200,25 @@ def _token_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
             words.append(_packed([int(table[e, tok]) for e in
                                   range(2 * c * plan.units, 2 * (c + 1) * plan.units)], wd))
     x = pipe.x(pipe.compute)
-    if size < (1 << bits):
-        index = f"({x} < {lit(size, bits)}) ? {resize(x, None, bits, idx_bits)} : " \
-                f"{lit(size, idx_bits)}"
-    else:
-        index = resize(x, None, bits, idx_bits)
-    decls = [_decl("tok_idx", idx_bits, index)]
+
+    def index(r: Rename) -> str:
+        if size < (1 << bits):
+            return (f"({r(x)} < {lit(size, bits)}) ? {resize(r(x), None, bits, idx_bits)} : "
+                    f"{lit(size, idx_bits)}")
+        return resize(r(x), None, bits, idx_bits)
+
+    decls = [decl("tok_idx", idx_bits, index)]
     rom = _rom("drive_rom", "drive_q", f"{{tok_idx, {pipe.c(pipe.compute)}}}",
                2 * plan.units * wd, words)
-    drive = [(f"d_{t}", lo, hi, wd, bit_slice("drive_q", t * wd, wd))
+    drive = [(f"d_{t}", lo, hi, wd, _word_operand("drive_q", t * wd, wd))
              for t in range(2 * plan.units)]
     return {"kind": "token", "decls": decls, "roms": [rom], "drive": drive, "adders": 0,
             "adder_bits": 0, "unused": [], "drive_reg": None, "pow2": True}
+
+
+def _gate(code_word: str, pos: int, wire: str, width: int) -> Form:
+    """`wire` where bit `pos` of the code word is set, else 0."""
+    return lambda r: f"{{{width}{{{r(code_word)}[{pos}]}}}} & {r(wire)}"
 
 
 def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
@@ -226,7 +244,7 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     decls: list[dict] = []
     unused: list[str] = []
     for j in range(words_in):
-        decls.append(_decl(f"x_{j}", wx, bit_slice(pipe.x(pipe.compute), j * wx, wx)))
+        decls.append(sliced(f"x_{j}", wx, pipe.x(pipe.compute), j * wx))
     used_x = set()
     drive = []
     code_of = {}  # (t, j, b) -> bit position in the U ROM word
@@ -239,29 +257,29 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
                     continue  # no element of this slot has the bit set
                 pos = code_of.setdefault((t, j, b), len(code_of))
                 name = f"gx_{t}_{j}_{b}"
-                gate = f"{{{wx}{{uw_q[{pos}]}}}} & x_{j}"
                 used_x.add(j)
                 if ir.input.signed:
-                    decls.append(_decl(name, wx, gate))
+                    decls.append(decl(name, wx, _gate("uw_q", pos, f"x_{j}", wx)))
                     leaf = graph.input(name, min(0, x_lo), max(0, x_hi), wx)
                 else:
-                    decls.append(_decl(name, wx + 1, f"{{1'b0, {gate}}}"))
+                    gate = _gate("uw_q", pos, f"x_{j}", wx)
+                    decls.append(decl(name, wx + 1, lambda r, g=gate: f"{{1'b0, {g(r)}}}"))
                     leaf = graph.input(name, 0, x_hi, wx + 1)
                 top = b == wu - 1  # two's complement: the top bit weighs -2^(wu-1)
                 terms.append(Term(leaf, b + (ea if pow2 else 0), -1 if top else 1))
-        decls.append(_decl(f"bias_{t}", wb, bit_slice("bias_q", t * wb, wb)))
+        decls.append(sliced(f"bias_{t}", wb, "bias_q", t * wb))
         terms.append(Term(graph.input(f"bias_{t}", b_lo, b_hi, wb), 0, 1))
         total = graph.tree(terms)
         assert total is not None
         a = graph.add_constant(total, 0)
         if not pow2:  # a = U x + b, then a M_a' + round + [s < 0] as shift-adds
-            decls.append(_decl(f"sx_{t}", 2, f"{{1'b0, sign_q[{t}]}}"))
+            decls.append(decl(f"sx_{t}", 2, lambda r, t=t: f"{{1'b0, {r('sign_q')}[{t}]}}"))
             s_in = graph.input(f"sx_{t}", 0, 1, 2)
             more = [Term(a, dg.shift, dg.sign) for dg in csd_digits(rq.input)]
             a = graph.row([*more, Term(s_in, 0, 1)], rq.round_const)
         lo, hi = graph.interval(a.coef, a.const)
         drive.append((f"d_{t}", lo, hi, a.width, a.name))
-    decls += _graph_decls(graph)
+    decls += graph_decls(graph)
     unused += graph.partial
     unused += [f"x_{j}" for j in range(words_in) if j not in used_x]
     code_bits = max(1, len(code_of))
@@ -284,8 +302,9 @@ def _int_drive_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe) -> dict:
     reg_w = [w for (_, _, _, w, _) in drive]
     offsets = np.cumsum([0] + reg_w).tolist()
     reg = {"msb": offsets[-1] - 1,
-           "value": _concat([name for (_, _, _, _, name) in reversed(drive)])}
-    drive = [(name, lo, hi, w, bit_slice("drive_q", offsets[t], w))
+           "value": _concat([name for (_, _, _, _, name) in reversed(drive)]),
+           "reads": [name for (_, _, _, _, name) in drive]}
+    drive = [(name, lo, hi, w, _word_operand("drive_q", offsets[t], w))
              for t, (name, lo, hi, w, _) in enumerate(drive)]
     return {"kind": "int", "decls": decls, "roms": roms, "drive": drive,
             "adders": graph.adders, "adder_bits": sum(nd["width"] for nd in graph.nodes),
@@ -305,40 +324,49 @@ def _requant_section(ir: IntegerRNN, plan: FoldPlan, pipe: Pipe, drive: list) ->
     f_decls, p_decls, decls, unused, elements = [], [], [], [], []
     products = []
     for t in range(F2):
-        f_decls.append(_decl(f"f_{t}", Wb, bit_slice("f_q", t * Wb, Wb)))
+        f_decls.append(sliced(f"f_{t}", Wb, "f_q", t * Wb))
         f = graph.input(f"f_{t}", f_lo, f_hi, Wb)
         p = graph.row([Term(f, dg.shift, dg.sign) for dg in csd_digits(rq.rotate)], 0)
         products.append((p, *graph.interval(p.coef, p.const)))
     offsets = np.cumsum([0] + [p.width for p, _, _ in products]).tolist()
     for t, (p, p_lo, p_hi) in enumerate(products):
         if staged:  # registered between the product and the requantization
-            p_decls.append(_decl(f"pr_{t}", p.width, bit_slice("p_q", offsets[t], p.width)))
+            p_decls.append(sliced(f"pr_{t}", p.width, "p_q", offsets[t]))
             p = Signal(f"pr_{t}", p.width, {})
         name, d_lo, d_hi, d_w, d_expr = drive[t]
-        decls.append(_decl(name, d_w, d_expr))
+        decls.append(decl(name, d_w, d_expr))
         # p XOR {s}: p, or -p - 1 (the +1 of the negation is in the drive)
         x_lo, x_hi = min(p_lo, -p_hi - 1), max(p_hi, -p_lo - 1)
         v_w = signed_bits(d_lo + x_lo, d_hi + x_hi)
-        d_ext = extend(Signal(name, d_w, {}), v_w)
-        v = _decl(f"v_{t}", v_w, f"{d_ext} + ({extend(p, v_w)} ^ {{{v_w}{{sign_wb_q[{t}]}}}})",
-                  keep=True)
+        v = decl(f"v_{t}", v_w, _flip_add(name, d_w, p, v_w, t), keep=True)
         if rq.shift > 0 or w.shifted < v_w:
             unused.append(f"v_{t}")
-        q = _decl(f"q_{t}", w.shifted, arith_shift(Signal(f"v_{t}", v_w, {}), rq.shift,
-                                                   w.shifted))
-        h = _decl(f"hn_{t}", Bh, _saturate(f"q_{t}", w.shifted, Bh, ir.mode == "vanilla"))
-        hx = _decl(f"hx_{t}", Wb, resize(f"hn_{t}", f"hn_{t}[{Bh - 1}]", Bh, Wb))
+        q = decl(f"q_{t}", w.shifted, lambda r, t=t, v_w=v_w: arith_shift(
+            Signal(r(f"v_{t}"), v_w, {}), rq.shift, w.shifted))
+        h = decl(f"hn_{t}", Bh, lambda r, t=t: saturate(r(f"q_{t}"), w.shifted, Bh,
+                                                         ir.mode == "vanilla"))
+        hx = decl(f"hx_{t}", Wb, lambda r, t=t: resize(r(f"hn_{t}"), f"{r(f'hn_{t}')}[{Bh - 1}]",
+                                                        Bh, Wb))
         elements.append({"v": v, "q": q, "h": h, "hx": hx})
     unused += graph.partial
     bits = sum(nd["width"] for nd in graph.nodes) + sum(el["v"]["msb"] + 1 for el in elements)
     product_reg = None
     if staged:
         product_reg = {"msb": offsets[-1] - 1,
-                       "value": _concat([p.name for p, _, _ in reversed(products)])}
-    return {"f_decls": f_decls, "product_decls": _graph_decls(graph), "product_reg": product_reg,
+                       "value": _concat([p.name for p, _, _ in reversed(products)]),
+                       "reads": [p.name for p, _, _ in products]}
+    return {"f_decls": f_decls, "product_decls": graph_decls(graph), "product_reg": product_reg,
             "decls": p_decls + decls, "elements": elements, "unused": unused,
             "adders": graph.adders + F2, "adder_bits": bits,
-            "h_ext": _concat([f"hx_{t}" for t in reversed(range(F2))])}
+            "h_ext": _concat([f"hx_{t}" for t in reversed(range(F2))]),
+            "h_ext_reads": [f"hx_{t}" for t in range(F2)]}
+
+
+def _flip_add(d: str, d_w: int, p: Signal, v_w: int, t: int) -> Form:
+    """d + (p XOR {s_t}), both extended to v_w bits."""
+    return lambda r: (f"{extend(Signal(r(d), d_w, {}), v_w)} + "
+                      f"({extend(Signal(r(p.name), p.width, {}), v_w)} ^ "
+                      f"{{{v_w}{{{r('sign_wb_q')}[{t}]}}}})")
 
 
 def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
@@ -358,10 +386,8 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
     leaves, accs, z_regs = [], [], []
     unused: list[str] = []
     for t in range(F2):
-        mag = bit_slice(f"hn_{t}", 0, Bh - 1) if Bh > 1 else None
-        body = resize(mag, None, Bh - 1, Bz) if mag is not None else lit(0, Bz)
-        z_regs.append(_decl(f"zn_{t}", Bz, f"hn_{t}[{Bh - 1}] ? {lit(0, Bz)} : {body}"))
-        leaves.append(_decl(f"z_{t}", Bz, bit_slice("z_q", t * Bz, Bz)))
+        z_regs.append(decl(f"zn_{t}", Bz, lambda r, t=t: _relu(r(f"hn_{t}"), Bh, Bz)))
+        leaves.append(sliced(f"z_{t}", Bz, "z_q", t * Bz))
     code_of: dict[tuple[int, int, int], int] = {}  # (o, t, b) -> bit of the V ROM word
     outputs = []
     for o in range(d_out):
@@ -373,22 +399,21 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
                     continue  # no element of this slot has the bit set
                 pos = code_of.setdefault((o, t, b), len(code_of))
                 name = f"gz_{o}_{t}_{b}"
-                leaves.append(_decl(name, Bz + 1,
-                                    f"{{1'b0, {{{Bz}{{vw_q[{pos}]}}}} & z_{t}}}"))
+                gate = _gate("vw_q", pos, f"z_{t}", Bz)
+                leaves.append(decl(name, Bz + 1, lambda r, g=gate: f"{{1'b0, {g(r)}}}"))
                 leaf = graph.input(name, 0, (1 << Bz) - 1, Bz + 1)
                 # two's complement: the top bit weighs -2^(wv-1)
                 terms.append(Term(leaf, b, -1 if b == wv - 1 else 1))
         total = graph.tree(terms)
-        ps = lit(0, wacc)
+        ps: str | Form = lit(0, wacc)
         if total is not None:
             sig = graph.add_constant(total, 0)
-            ps = extend(sig, wacc)  # mod 2^wacc: the top bits of a wider sum cancel
+            ps = _extended(sig, wacc)  # mod 2^wacc: the top bits of a wider sum cancel
             if sig.width > wacc:
                 unused.append(sig.name)
         c_o = lit(int(ir.output_bias[o]), wacc)
-        accs.append(_decl(f"ps_{o}", wacc, ps))
-        start = f"acc_q_{o}" if preload else f"(ro_first_q ? {c_o} : acc_q_{o})"
-        accs.append(_decl(f"acc_next_{o}", wacc, f"{start} + ps_{o}", keep=True))
+        accs.append(decl(f"ps_{o}", wacc, ps))
+        accs.append(decl(f"acc_next_{o}", wacc, _accumulate(o, c_o, preload), keep=True))
         outputs.append({"acc": f"acc_q_{o}", "next": f"acc_next_{o}", "bias": c_o})
     unused += graph.partial
     code_bits = max(1, len(code_of))
@@ -405,18 +430,38 @@ def _readout_section(ir: IntegerRNN, plan: FoldPlan) -> dict:
     orq_graph = AdderGraph("orq_n")
     y_lo, y_hi = matvec_interval(V, 0, (1 << (Bh - 1)) - 1, ir.output_bias)
     for o in range(d_out):
-        _output_requant(ir, Signal(f"acc_q_{o}", wacc, {}), y_lo, y_hi, o, orq_graph, post,
+        output_requant(ir, Signal(f"acc_q_{o}", wacc, {}), y_lo, y_hi, o, orq_graph, post,
                         unused)
     unused += orq_graph.partial
     bits = (sum(nd["width"] for nd in graph.nodes) + d_out * wacc
             + sum(nd["width"] for nd in orq_graph.nodes))
-    return {"decls": leaves + _graph_decls(graph) + accs + post, "z_decls": z_regs,
+    return {"decls": leaves + graph_decls(graph) + accs + post, "z_decls": z_regs,
             "outputs": outputs, "rom": _rom("vw_rom", "vw_q", "wb_c_q", code_bits, vw_words),
             "z_msb": F2 * Bz - 1,
             "z_value": _concat([f"zn_{t}" for t in reversed(range(F2))]),
+            "z_reads": [f"zn_{t}" for t in range(F2)],
             "acc_msb": wacc - 1, "adders": graph.adders + d_out + orq_graph.adders,
             "preload": preload,
             "adder_bits": bits, "unused": unused}
+
+
+def _relu(h: str, Bh: int, Bz: int) -> str:
+    """max(h, 0) of the Bh-bit wire h as Bz bits."""
+    body = resize(bit_slice(h, 0, Bh - 1), None, Bh - 1, Bz) if Bh > 1 else lit(0, Bz)
+    return f"{h}[{Bh - 1}] ? {lit(0, Bz)} : {body}"
+
+
+def _extended(sig: Signal, width: int) -> Form:
+    return lambda r: extend(Signal(r(sig.name), sig.width, {}), width)
+
+
+def _accumulate(o: int, c_o: str, preload: bool) -> Form:
+    """acc_next = acc + ps (c_o instead of acc on a readout's first cycle without preload)."""
+    def start(r: Rename) -> str:
+        acc = r(f"acc_q_{o}")
+        return acc if preload else f"({r('ro_first_q')} ? {c_o} : {acc})"
+
+    return lambda r: f"{start(r)} + {r(f'ps_{o}')}"
 
 
 def _pipeline_registers(ir: IntegerRNN, pipe: Pipe) -> list[dict]:
@@ -482,15 +527,6 @@ def _interface_section(ir: IntegerRNN) -> dict:
     }
 
 
-def _unread(decls: list[dict], readers: list[str]) -> list[str]:
-    """Declared wires nothing reads go to the lint sink (see verilog._unread)."""
-    import re
-
-    text = " ".join([d["expr"] for d in decls] + readers)
-    referenced = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-    return [d["name"] for d in decls if d["name"] not in referenced]
-
-
 def fold_context(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan) -> tuple[dict, dict]:
     """The template context of the fold's top module and its analytical costs."""
     pipe = pipe_for(ir)
@@ -506,12 +542,14 @@ def fold_context(ir: IntegerRNN, options: GenerateOptions, plan: FoldPlan) -> tu
     all_decls = (rot["decls"] + inp["decls"] + req["f_decls"] + req["product_decls"]
                  + req["decls"] + ro["decls"] + ro["z_decls"]
                  + [el[x] for el in req["elements"] for x in ("v", "q", "h", "hx")])
-    readers = [rot["results"], req["h_ext"], ro["z_value"], iface["beat_data"],
-               inp["drive_reg"]["value"] if inp["drive_reg"] else "",
-               req["product_reg"]["value"] if req["product_reg"] else ""]
-    readers += [f"{o['next']}" for o in ro["outputs"]]
+    # what the registers and the output beat read, beside the declarations
+    readers = [*rot["result_wires"], *req["h_ext_reads"], *ro["z_reads"],
+               *(f"out_{o}" for o in range(ir.output_size)),
+               *(inp["drive_reg"]["reads"] if inp["drive_reg"] else []),
+               *(req["product_reg"]["reads"] if req["product_reg"] else [])]
+    readers += [o["next"] for o in ro["outputs"]]
     unused = inp["unused"] + req["unused"] + ro["unused"]
-    unused += _unread(all_decls, readers)
+    unused += unread_decls(all_decls, readers)
     if ctl["unused_cnt"]:
         unused.append("cnt_q")
     signs = _rom("sign_rom", "sign_q", pipe.c(pipe.before_compute), 2 * plan.units,
@@ -615,9 +653,7 @@ def render(ir: IntegerRNN, options: GenerateOptions,
     hdl = [f"{top}.v"]
     files = {f"{top}.v": render_template(env, TEMPLATE, ctx)}
     man = fold_manifest(ir, options, plan, hdl, costs)
-    from hadamhw.backends.verilog import _integration_files  # bench, vectors, FuseSoC core
-
-    files.update(_integration_files(env, ir, man))
+    files.update(integration_files(env, ir, man))
     files["README.md"] = render_template(env, README_TEMPLATE, {**ctx, "manifest": man,
                                                          "ports": man["ports"]})
     files["model.ir.json"] = ir.to_json()

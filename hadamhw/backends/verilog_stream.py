@@ -32,11 +32,10 @@ stage fold: its k bank cycles plus at most (P - 1) k after the bank).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
+from hadamhw.backends.adder_graph import Rename
 from hadamhw.backends.retime import Retimer
 from hadamhw.backends.timing import (
     DEFAULT_MODEL,
@@ -48,6 +47,21 @@ from hadamhw.backends.timing import (
     slowest_stage,
     stage_delay,
 )
+from hadamhw.backends.verilog_sections import (
+    Form,
+    argmax_section,
+    bank_section,
+    decl,
+    has_serial_readout,
+    input_section,
+    input_words,
+    readout_section,
+    requant_plan,
+    requant_section,
+    serial_readout_section,
+    unread_decls,
+)
+from hadamhw.backends.verilog_text import bit_slice, clog2, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 
@@ -56,7 +70,7 @@ SERIAL_FIFO_DEPTH = 4
 
 
 def tid_bits(streams: int) -> int:
-    return vg.clog2(streams)
+    return clog2(streams)
 
 
 @dataclass
@@ -275,13 +289,9 @@ def _level_index(sch: Schedule, name: str) -> int:
 
 def _drive_consumers(req: dict) -> list[tuple[str, int]]:
     """(d_i, adder level of the requantization node that adds it)."""
-    out = []
-    for d in req["decls"]:
-        if d.get("graph") != "rq_n":
-            continue
-        for name in re.findall(r"\bd_\d+\b", d["expr"]):
-            out.append((name, d["level"]))
-    return out
+    drives = set(req["drive_wires"])
+    return [(name, d["level"]) for d in req["decls"] if d.get("graph") == "rq_n"
+            for name in d["reads"] if name in drives]
 
 
 # -- the context ----------------------------------------------------------------------------
@@ -293,13 +303,13 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     w = ir.widths
     n, m, k = ir.hidden_size, ir.block_size, ir.k
     stage_fold = options.fold == "stage"
-    plan = vg.requant_plan(ir)
-    serial = vg._serial_readout(ir, options)
-    inp = vg._input_section(ir, options, plan, "x_q")
-    req = vg._requant_section(ir, options, plan, inp["drive"])
-    rd = (vg._serial_readout_section(ir, options) if serial
-          else vg._readout_section(ir, options, "hn_{i}"))
-    am = vg._argmax_section(ir)
+    plan = requant_plan(ir)
+    serial = has_serial_readout(ir, options)
+    inp = input_section(ir, options, plan, "x_q")
+    req = requant_section(ir, options, plan, inp["drive"])
+    rd = (serial_readout_section(ir, options) if serial
+          else readout_section(ir, options, "hn_{i}"))
+    am = argmax_section(ir)
     sch = _plan(ir, options, inp, req, rd, am)
     P = sch.streams
     T = tid_bits(P)
@@ -313,7 +323,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         rt.source("in_tid_q", T, 0)
 
     # -- input section: as late as possible (the narrow input words wait, not the drive) ----
-    in_words, in_bits = vg._input_words(ir)
+    in_words, in_bits = input_words(ir)
     rt.source("x_q", in_words * in_bits, 0)
     in_cycle = {lv.name: st for lv, st in zip(sch.input_levels, sch.input_stage, strict=True)}
     if inp["rom"] is not None:
@@ -325,7 +335,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
                       _alap_levels(inp["decls"], "in_n").items()}
     d_rel = {}
     for d in inp["drive_decls"]:
-        src = re.match(r"[A-Za-z_]\w*", d["expr"]).group(0)
+        src = d["reads"][0]  # the ROM word, or the input projection's node
         d_rel[d["name"]] = rom_cycle if src == "d_rom" else node_cycle.get(src, 0)
 
     # -- loop schedule; the input section starts as late as its drive allows ------------------
@@ -357,8 +367,8 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         rt.source("bank_out", n * max(w.fwht), sch.bank + k - 1)
         rt.source("bank_q", n * max(w.fwht), sch.bank + k)
         if f_vec != "bank_out":
-            req = vg._requant_section(ir, options, plan, inp["drive"], r_src=f_vec)
-        bank = vg._bank_section(ir, "h_cur")
+            req = requant_section(ir, options, plan, inp["drive"], r_src=f_vec)
+        bank = bank_section(ir, "h_cur")
         r_cycle = sch.bank + k - 1 + (1 if post_bank else 0)
     else:
         first_bf = sch.loop_cycle("butterfly1")
@@ -380,10 +390,10 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     for el in req["elements"]:
         v = rt.place(el["v"])
         q = rt.place(el["q"])
-        h = rt.place(el["h"], max(sat_cycle, rt.ready(el["h"]["expr"])))
+        h = rt.place(el["h"], max(sat_cycle, rt.ready(el["h"]["reads"])))
         elements.append({"v": v, "q": q, "h": h})
     rt.source("h_next", state_bits, sch.write)
-    if rt.ready(req["h_next"]) > sch.write:
+    if rt.ready(req["h_next_reads"]) > sch.write:
         raise HadamhwError("internal: the new state is late for its write")
 
     # -- readout ------------------------------------------------------------------------------
@@ -401,10 +411,10 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         am_rel = {name: c - ro_origin for name, c in ro_cycle.items()}
         am_placed = [ser.place(d, _am_cycle(d, am_rel)) for d in am_decls]
         fifo_cycle = max([0, *(ser.cycle.get(d["name"], 0) for d in am_placed)])
-        beat_argmax = ser.place(vg._decl("beat_argmax", vg.clog2(ir.output_size) or 1,
-                                         am["expr"]), fifo_cycle)
-        beat_data = ser.place(vg._decl("beat_data", ir.output_size * w.output,
-                                       _beat_data(ir)), fifo_cycle)
+        beat_argmax = ser.place(decl("beat_argmax", clog2(ir.output_size) or 1,
+                                     _argmax_result(am)), fifo_cycle)
+        beat_data = ser.place(decl("beat_data", ir.output_size * w.output,
+                                   _beat_data(ir)), fifo_cycle)
         fifo_valid = ser.at("rd_valid_q", fifo_cycle)
         fifo_tid = ser.at("ro_tid_q", fifo_cycle) if T else None
         fifo_last = "1'b1"
@@ -420,18 +430,18 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
                 rd_decls.append(rt.place(d, ro_cycle[name]))
             elif d.get("kind") == "saturate":
                 rd_decls.append(rt.place(d, max(ro_cycle["output_saturate"],
-                                                rt.ready(d["expr"]))))
-            elif re.match(r"z_\d+$", d["name"]):
+                                                rt.ready(d["reads"]))))
+            elif d.get("kind") == "relu":
                 rd_decls.append(rt.place(d, sch.write))  # relu(h'): registered into the readout
             else:
                 rd_decls.append(rt.place(d))
         am_placed = [rt.place(d, _am_cycle(d, ro_cycle)) for d in am_decls]
         fifo_cycle = max([ro_origin, *(rt.cycle.get(d["name"], ro_origin) for d in
                                        [*rd_decls, *am_placed])])
-        beat_argmax = rt.place(vg._decl("beat_argmax", max(1, vg.clog2(ir.output_size)),
-                                        am["expr"]), fifo_cycle)
-        beat_data = rt.place(vg._decl("beat_data", ir.output_size * w.output,
-                                      _beat_data(ir)), fifo_cycle)
+        beat_argmax = rt.place(decl("beat_argmax", max(1, clog2(ir.output_size)),
+                                    _argmax_result(am)), fifo_cycle)
+        beat_data = rt.place(decl("beat_data", ir.output_size * w.output,
+                                  _beat_data(ir)), fifo_cycle)
         fifo_valid = rt.at("go_out", fifo_cycle)
         fifo_tid = rt.at("in_tid_q", fifo_cycle) if T else None
         fifo_last = rt.at("in_last_q", fifo_cycle) if ir.readout == "every" else "1'b1"
@@ -457,7 +467,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     # the cycle after it leaves (fifo + 2 cycles, one more when the return is registered); a
     # serial readout runs one at a time
     fifo_depth = SERIAL_FIFO_DEPTH if serial else max(
-        4, 1 << vg.clog2(sch.fifo + 2 + int(sch.control)))
+        4, 1 << clog2(sch.fifo + 2 + int(sch.control)))
     # the FIFO's counters take their own copy of the write strobe, registered beside them
     fifo_count_wr = None
     if sch.control and fifo_cycle >= 1:
@@ -467,14 +477,13 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
     # -- unused-wire bookkeeping for lint --------------------------------------------------
     sections_decls = [*inp_decls, *drive_decls, *req_decls, *rd_decls, *am_placed,
                       *[x for el in elements for x in (el["v"], el["q"], el["h"])]]
-    readers = [req["h_next"], beat_data["expr"], beat_argmax["expr"], *rd.get("readers", []),
+    readers = [*h_write, *beat_data["reads"], *beat_argmax["reads"], *rd.get("readers", []),
                *(r["src"] for r in rt.regs), *(r["src"] for r in ser_regs)]
     unused = [u for sec in (inp, req, rd, am) for u in sec["unused"]]
-    unused += _unread(sections_decls, readers)
+    unused += unread_decls(sections_decls, readers)
     # the argmax differences: only their sign bit is read
     unused += [d["name"] for d in am_decls if d["name"].endswith("_diff")]
-    copies = [r["name"] for r in [*rt.regs, *ser_regs]
-              if re.sub(r"_c\d+$", "", r["name"]) in set(unused)]
+    copies = [r["name"] for r in [*rt.regs, *ser_regs] if r["of"] in set(unused)]
     unused += copies
 
     pipe_regs = rt.regs + ser_regs
@@ -483,7 +492,7 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
         "n": n, "m": m, "k": k,
         "fold": options.fold, "recurrent": options.recurrent, "cmvm": options.cmvm,
         "mode": ir.mode, "readout": ir.readout, "input_kind": ir.input.kind,
-        "state_msb": state_bits - 1, "state_zero": vg.lit(0, state_bits),
+        "state_msb": state_bits - 1, "state_zero": lit(0, state_bits),
         "rotated_msb": n * w.rotated - 1,
         "stage_fold": stage_fold, "single_stage": stage_fold and k == 1,
         "every": ir.readout == "every",
@@ -517,11 +526,11 @@ def stream_context(ir: IntegerRNN, options: GenerateOptions) -> tuple[dict, dict
             # what the counters read: the strobe's copy, and the credit as it comes back
             "fifo_strobe": "fifo_count_wr_q" if fifo_count_wr else "fifo_wr",
             "credit_return": "out_fire_q" if sch.control else "out_fire",
-            "fifo_depth": fifo_depth, "fifo_slot_bits": vg.clog2(fifo_depth),
+            "fifo_depth": fifo_depth, "fifo_slot_bits": clog2(fifo_depth),
             "fifo_distributed": fifo_depth > DISTRIBUTED_FIFO_SLOTS,
-            "credit_bits": vg.clog2(fifo_depth + 1),
-            "fifo_last_credit": vg.lit(fifo_depth - 1, vg.clog2(fifo_depth + 1)),
-            "clear_last": vg.lit(P - 1, max(T, 1)),
+            "credit_bits": clog2(fifo_depth + 1),
+            "fifo_last_credit": lit(fifo_depth - 1, clog2(fifo_depth + 1)),
+            "clear_last": lit(P - 1, max(T, 1)),
         },
         **_interface_fields(ir, T),
     }
@@ -569,7 +578,7 @@ def _hazard_context(rt: Retimer, issued: range, P: int, T: int, waiting_tid: str
             if j < 2 or stream >= P:  # ids from P up never arrive
                 continue
             go_j = rt.at("go", j - 2)
-            terms.append(f"({go_j} & ({rt.at('in_tid_q', j - 2)} == {vg.lit(stream, T)}))"
+            terms.append(f"({go_j} & ({rt.at('in_tid_q', j - 2)} == {lit(stream, T)}))"
                          if T else go_j)
         recent.append(" | ".join(terms) if terms else "1'b0")
     if all(r == "1'b0" for r in recent):
@@ -622,14 +631,20 @@ def _state_write_context(rt: Retimer, sch: Schedule, n: int, T: int) -> dict:
             "early": early, "read_early": read_early}
 
 
-def _beat_data(ir: IntegerRNN) -> str:
-    return "{" + ", ".join(f"out_{o}" for o in reversed(range(ir.output_size))) + "}"
+def _beat_data(ir: IntegerRNN) -> Form:
+    return lambda r: "{" + ", ".join(r(f"out_{o}") for o in reversed(range(ir.output_size))) + "}"
+
+
+def _argmax_result(am: dict) -> str | Form:
+    """The argmax index: the comparison tree's last index wire (a constant for one output)."""
+    wire = am["result_wire"]
+    return am["expr"] if wire is None else lambda r: r(wire)
 
 
 def _interface_fields(ir: IntegerRNN, T: int) -> dict:
-    words, word_bits = vg._input_words(ir)
+    words, word_bits = input_words(ir)
     d_out, Wo = ir.output_size, ir.widths.output
-    argmax_bits = max(1, vg.clog2(d_out))
+    argmax_bits = max(1, clog2(d_out))
     out_bits = d_out * Wo
     beat_bits = out_bits + argmax_bits + 1 + T
     return {
@@ -637,10 +652,10 @@ def _interface_fields(ir: IntegerRNN, T: int) -> dict:
         "out_msb": out_bits - 1,
         "argmax_msb": argmax_bits - 1,
         "beat_msb": beat_bits - 1,
-        "beat_argmax_slice": vg.bit_slice("fifo_head", out_bits, argmax_bits),
-        "beat_data_slice": vg.bit_slice("fifo_head", 0, out_bits),
+        "beat_argmax_slice": bit_slice("fifo_head", out_bits, argmax_bits),
+        "beat_data_slice": bit_slice("fifo_head", 0, out_bits),
         "beat_last_bit": f"fifo_head[{out_bits + argmax_bits}]",
-        "beat_tid_slice": vg.bit_slice("fifo_head", out_bits + argmax_bits + 1, T) if T
+        "beat_tid_slice": bit_slice("fifo_head", out_bits + argmax_bits + 1, T) if T
         else None,
         "out_word_msb": Wo - 1,
         "tid_bits": T,
@@ -654,31 +669,42 @@ def _argmax_decls(ir: IntegerRNN, am: dict) -> list[dict]:
     chain whose last sum bit is the answer. (A `>` of signed words maps on ECP5 to a chain
     plus a zero test and sign logic in LUTs after it: measured 7.1 ns for 18 bits, n = 16.)"""
     Wo = ir.widths.output
-    bits = max(1, vg.clog2(ir.output_size))
+    bits = max(1, clog2(ir.output_size))
     out = []
     for a in am["nodes"]:
         d = a["depth"]
         diff = a["gt"].removesuffix("_gt") + "_diff"
-        left, right = (f"{{{v}[{Wo - 1}], {v}}}" for v in (a["left_val"], a["right_val"]))
-        out.append({**vg._decl(diff, Wo + 1, f"{left} - {right}"),
+        out.append({**decl(diff, Wo + 1, _difference(a["left_val"], a["right_val"], Wo)),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**vg._decl(a["gt"], 1, f"{diff}[{Wo}]"),
+        out.append({**decl(a["gt"], 1, lambda r, diff=diff: f"{r(diff)}[{Wo}]"),
                     "argmax": f"argmax_compare{d}"})
-        out.append({**vg._decl(a["val"], Wo, f"{a['gt']} ? {a['right_val']} : {a['left_val']}",
-                               signed=True), "argmax": f"argmax_select{d}"})
-        out.append({**vg._decl(a["idx"], bits, f"{a['gt']} ? {a['right_idx']} : {a['left_idx']}"),
+        out.append({**decl(a["val"], Wo, _select(a, "val"), signed=True),
+                    "argmax": f"argmax_select{d}"})
+        out.append({**decl(a["idx"], bits, _select(a, "idx")),
                     "argmax": f"argmax_select{d}"})
     return out
 
 
+def _difference(left: str, right: str, Wo: int) -> Form:
+    """left - right, both sign-extended by one bit."""
+    def ext(r: Rename, v: str) -> str:
+        wire = r(v)
+        return f"{{{wire}[{Wo - 1}], {wire}}}"
+
+    return lambda r: f"{ext(r, left)} - {ext(r, right)}"
+
+
+def _select(node: dict, what: str) -> Form:
+    """gt ? right : left of the node's values or indices (an index may be a constant)."""
+    def operand(r: Rename, side: str) -> str:
+        x = node[f"{side}_{what}"]
+        return x if what == "idx" and x not in node["idx_wires"] else r(x)
+
+    return lambda r: f"{r(node['gt'])} ? {operand(r, 'right')} : {operand(r, 'left')}"
+
+
 def _am_cycle(decl: dict, cycles: dict[str, int]) -> int:
     return cycles[decl["argmax"]]
-
-
-def _unread(decls: list[dict], readers: list[str]) -> list[str]:
-    texts = [d["expr"] for d in decls] + readers
-    referenced = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(texts)))
-    return [d["name"] for d in decls if d["name"] not in referenced]
 
 
 def _summary(ir: IntegerRNN, options: GenerateOptions, sch: Schedule,

@@ -8,7 +8,7 @@ in a Vivado or Quartus project. The vectors are hex files for $readmemh:
     <top>_tb_in.hex      one line per input beat:           {tlast, tdata}
     <top>_tb_expect.hex  one line per expected output beat: {tlast, tuser, tdata}
 
-They come from hadamhw.verify.stimulus (random sequences of a fixed seed, golden outputs),
+They come from hadamhw.ir.stimulus (random sequences of a fixed seed, golden outputs),
 so the same IR always gives the same files.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from hadamhw.backends import render_template
 from hadamhw.ir.schema import IntegerRNN
-from hadamhw.verify.stimulus import Stimulus, make_stimulus
+from hadamhw.ir.stimulus import Stimulus, make_stimulus
 
 SEQUENCES = 10
 MIN_STEPS = 1

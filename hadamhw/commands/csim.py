@@ -32,8 +32,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from hadamhw.ir.schema import IntegerRNN
+    from hadamhw.ir.stimulus import make_stimulus
     from hadamhw.verify.csim import build_csim, read_manifest, run_csim
-    from hadamhw.verify.stimulus import make_stimulus
 
     design = expect_design(args.design, "csim", "hls")
     manifest = read_manifest(design)

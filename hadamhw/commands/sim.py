@@ -96,7 +96,7 @@ def _design_ir(design_dir: Path, manifest: dict, args):
 
 
 def _stimulus(ir, args, count: int):
-    from hadamhw.verify.stimulus import expected, make_stimulus
+    from hadamhw.ir.stimulus import expected, make_stimulus
 
     if not args.task_data:
         return make_stimulus(ir, sequences=count, seed=args.seed, min_steps=args.min_steps,

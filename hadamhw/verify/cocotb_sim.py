@@ -27,6 +27,7 @@ from pathlib import Path
 
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.stimulus import Stimulus, write_vectors
 from hadamhw.verify.build_cache import (
     build_once,
     cache_max_bytes,
@@ -36,7 +37,6 @@ from hadamhw.verify.build_cache import (
     package_version,
 )
 from hadamhw.verify.result import CheckResult, Mismatch
-from hadamhw.verify.stimulus import Stimulus, write_vectors
 
 SIMULATORS = ("verilator", "icarus")
 TEST_MODULE = "hadamrnn_tb"

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.stimulus import Stimulus, write_vectors
 from hadamhw.verify.build_cache import build_once, command_version, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
-from hadamhw.verify.stimulus import Stimulus, write_vectors
 
 AP_TYPES_ENV = "HADAMHW_AP_TYPES"
 SIMULATOR = "hls-csim"

@@ -20,7 +20,7 @@ import numpy as np
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
-from hadamhw.verify.stimulus import Stimulus, write_vectors, write_vectors_binary
+from hadamhw.ir.stimulus import Stimulus, write_vectors, write_vectors_binary
 
 RUN_TIMEOUT_S = 3600
 

@@ -22,10 +22,10 @@ import numpy as np
 from hadamhw.backends.manifest import read_design_manifest
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
+from hadamhw.ir.stimulus import Stimulus, write_vectors_binary
 from hadamhw.resources import sim_dir
 from hadamhw.verify.build_cache import build_once, cache_max_bytes, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
-from hadamhw.verify.stimulus import Stimulus, write_vectors_binary
 from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
 
 SIMULATOR = "verilator-batch"
