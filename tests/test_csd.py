@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hadamhw.backends.csd import (
+from hadamhw.ir.csd import (
     Digit,
     Term,
     adders_for,

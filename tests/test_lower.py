@@ -85,7 +85,7 @@ def test_even_and_odd_log_block_sizes():
 
 @pytest.mark.parametrize("m", [4, 8, 16, 32])
 def test_pow2_state_scale_makes_the_input_multiplier_a_shift(m):
-    from hadamhw.backends.csd import nonzero_digits
+    from hadamhw.ir.csd import nonzero_digits
 
     cfg = ModelConfig(input_size=2, hidden_size=32, output_size=3, block_size=m)
     torch.manual_seed(m)

@@ -194,7 +194,7 @@ def test_sums_are_trees_of_kept_two_input_adders(m, cmvm, lanes):
 def test_lean_requant_costs_one_adder_per_digit(m):
     """M_a a power of two, M_r a shift (even log2 m) or D CSD digits: D adders per element,
     the drive's rounding constant folded into the input projection's bias."""
-    from hadamhw.backends.csd import nonzero_digits
+    from hadamhw.ir.csd import nonzero_digits
 
     ir = _ir(3, 32, m, requant="lean", rotate_digits=3)
     man = json.loads(vg.render(ir)["manifest.json"])

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hadamhw.backends.csd import csd_digits
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.widths import signed_bits
 
 CMVM_METHODS = ("da4ml", "csd")

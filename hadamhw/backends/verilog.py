@@ -50,10 +50,10 @@ from hadamhw.backends.adder_graph import (
     da4ml_rows,
     extend,
 )
-from hadamhw.backends.csd import csd_digits
 from hadamhw.backends.fold import resolve_fold
 from hadamhw.backends.manifest import DESIGN_FORMAT
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
 from hadamhw.resources import templates_dir

@@ -36,7 +36,6 @@ import numpy as np
 
 from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.adder_graph import AdderGraph, Signal, Term, arith_shift, extend
-from hadamhw.backends.csd import csd_digits
 from hadamhw.backends.fold import FIFO_SLOTS, FoldPlan
 from hadamhw.backends.verilog import (
     _decl,
@@ -53,6 +52,7 @@ from hadamhw.backends.verilog import (
     manifest as base_manifest,
 )
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
 from hadamhw.resources import templates_dir

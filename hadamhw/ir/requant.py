@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-from hadamhw.backends.csd import nonzero_digits
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import nonzero_digits
 
 MAX_ROTATE_DIGITS = 12
 SEARCH_BITS = 30  # fraction bits searched for the digit-limited sqrt(2)
