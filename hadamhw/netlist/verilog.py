@@ -1,0 +1,219 @@
+"""A netlist printed as a Verilog-2005 module, node by node (it only prints).
+
+Every node is one wire (a ROM read or a register one `reg`) named n<index>, sized from the
+node's width; ports keep their names. Arithmetic is done on unsigned vectors of the
+result's width: each operand is sign-extended (signed nodes) or zero-extended (unsigned
+ones) to that width first, so two's complement wrap-around gives the exact result where
+the interval says it fits. Comparisons and clamps compare in a width that holds both sides,
+as `$signed`. Bits that nothing reads (below a shift, above a truncation) are collected in
+one `_unused_ok` sink, so `verilator --lint-only -Wall` stays silent.
+
+(This printer belongs to the backends layer by the layout in DESIGN.md; it lives here
+until backends/verilog/ is restructured, and imports nothing from hadamhw.backends.)
+"""
+
+from __future__ import annotations
+
+from hadamhw.errors import HadamhwError
+from hadamhw.netlist.nodes import (
+    Add,
+    Clamp,
+    Const,
+    Greater,
+    Input,
+    Mux,
+    Neg,
+    Netlist,
+    Node,
+    Operand,
+    Output,
+    Reg,
+    Relu,
+    Rom,
+    RoundShift,
+    bits,
+)
+
+
+def lit(value: int, width: int) -> str:
+    """A sized hexadecimal literal holding `value` in two's complement."""
+    return f"{width}'h{value % (1 << width):0{max(1, (width + 3) // 4)}x}"
+
+
+def _slice(name: str, lsb: int, width: int) -> str:
+    return f"{name}[{lsb + width - 1}:{lsb}]"
+
+
+class Printer:
+    """Prints one netlist; tracks which bits of each node are read."""
+
+    def __init__(self, nl: Netlist) -> None:
+        self.nl = nl
+        self.read: dict[int, int] = {}  # node -> mask of the bits read
+
+    def name(self, i: int) -> str:
+        nd = self.nl[i]
+        return nd.name if isinstance(nd, (Input, Output)) else f"n{i}"
+
+    def _mark(self, i: int, lsb: int, width: int) -> None:
+        self.read[i] = self.read.get(i, 0) | (((1 << width) - 1) << lsb)
+
+    def bits_of(self, i: int, lsb: int, width: int) -> str:
+        """Bits [lsb, lsb + width) of node i."""
+        self._mark(i, lsb, width)
+        return _slice(self.name(i), lsb, width)
+
+    def top(self, i: int) -> str:
+        """The fill bit that extends node i: its sign bit, or 0."""
+        nd = self.nl[i]
+        return self.bits_of(i, nd.width - 1, 1) if nd.signed else "1'b0"
+
+    def ext(self, i: int, width: int) -> str:
+        """Node i as `width` bits: sign- or zero-extended, or truncated."""
+        w = self.nl[i].width
+        if width <= w:
+            return self.bits_of(i, 0, width)
+        return f"{{{{{width - w}{{{self.top(i)}}}}}, {self.bits_of(i, 0, w)}}}"
+
+    def term(self, op: Operand, width: int) -> str | None:
+        """(node << shift) as `width` bits; None when every bit is shifted out."""
+        if op.shift >= width:
+            return None
+        body = self.ext(op.node, width - op.shift)
+        return body if op.shift == 0 else f"{{{body}, {op.shift}'b0}}"
+
+    def signed_cmp(self, i: int, width: int) -> str:
+        return f"$signed({self.ext(i, width)})"
+
+    # -- one expression per node -----------------------------------------------------------
+    def expr(self, i: int) -> str:
+        nd = self.nl[i]
+        w = nd.width
+        if isinstance(nd, Const):
+            return lit(nd.value, w)
+        if isinstance(nd, Add):
+            return self._add(nd, w)
+        if isinstance(nd, Neg):
+            return f"{lit(0, w)} - {self.ext(nd.a, w)}"
+        if isinstance(nd, RoundShift):
+            return self._shift(nd, w)
+        if isinstance(nd, Clamp):
+            return self._clamp(nd, w)
+        if isinstance(nd, Relu):
+            a = self.nl[nd.a]
+            if not a.signed:
+                return self.ext(nd.a, w)
+            return f"{self.top(nd.a)} ? {lit(0, w)} : {self.ext(nd.a, w)}"
+        if isinstance(nd, Mux):
+            return f"{self.bits_of(nd.sel, 0, 1)} ? {self.ext(nd.if1, w)} : {self.ext(nd.if0, w)}"
+        if isinstance(nd, Greater):
+            cw = max(_cmp_width(self.nl[nd.a]), _cmp_width(self.nl[nd.b]))
+            return f"{self.signed_cmp(nd.a, cw)} > {self.signed_cmp(nd.b, cw)}"
+        if isinstance(nd, Output):
+            return self.ext(nd.a, w)
+        raise HadamhwError(f"internal: no Verilog rule for {type(nd).__name__}")
+
+    def _add(self, nd: Add, w: int) -> str:
+        ops = [op for op in (nd.a, nd.b) if op is not None]
+        terms = [(self.term(op, w) or lit(0, w), op.sign) for op in ops]
+        pos = [t for t, s in terms if s > 0]
+        neg = [t for t, s in terms if s < 0]
+        text = " + ".join(pos) if pos else lit(0, w)
+        return " - ".join([text, *neg])
+
+    def _shift(self, nd: RoundShift, w: int) -> str:
+        a = self.nl[nd.a]
+        if nd.round and nd.shift > 0:
+            raise HadamhwError("internal: the printer takes round-shifts with the rounding "
+                               "constant already added (round=False)")
+        high = a.width - nd.shift  # the bits that survive the shift
+        if high <= 0:
+            return f"{{{w}{{{self.top(nd.a)}}}}}" if a.signed else lit(0, w)
+        if w <= high:
+            return self.bits_of(nd.a, nd.shift, w)
+        body = self.bits_of(nd.a, nd.shift, high)
+        return f"{{{{{w - high}{{{self.top(nd.a)}}}}}, {body}}}"
+
+    def _clamp(self, nd: Clamp, w: int) -> str:
+        a = self.nl[nd.a]
+        cw = max(_cmp_width(a), bits(nd.low, nd.high)[0] + 1)
+        text = self.ext(nd.a, w)
+        if a.lo < nd.low:
+            text = f"({self.signed_cmp(nd.a, cw)} < $signed({lit(nd.low, cw)})) ? " \
+                   f"{lit(nd.low, w)} : {text}"
+        if a.hi > nd.high:
+            text = f"({self.signed_cmp(nd.a, cw)} > $signed({lit(nd.high, cw)})) ? " \
+                   f"{lit(nd.high, w)} : {text}"
+        return text
+
+    # -- statements ------------------------------------------------------------------------
+    def rom(self, i: int, nd: Rom) -> list[str]:
+        addr = self.nl[nd.addr]
+        if addr.signed:
+            raise HadamhwError("internal: a ROM address must be unsigned")
+        aw, w = addr.width, nd.width
+        entries = min(len(nd.table), 1 << aw)
+        lines = ["  always @* begin", f"    case ({self.ext(nd.addr, aw)})"]
+        lines += [f"      {lit(a, aw)}: n{i} = {lit(nd.table[a], w)};" for a in range(entries)]
+        if entries < 1 << aw:
+            lines.append(f"      default: n{i} = {lit(nd.default, w)};")
+        return lines + ["    endcase", "  end"]
+
+    def reg(self, i: int, nd: Reg) -> list[str]:
+        w = nd.width
+        cond = "" if nd.enable is None else f"if ({self.bits_of(nd.enable, 0, 1)}) "
+        return ["  always @(posedge clk) begin",
+                f"    if (rst) n{i} <= {lit(nd.init, w)};",
+                f"    else {cond}n{i} <= {self.ext(nd.d, w)};",
+                "  end"]
+
+
+def _cmp_width(nd: Node) -> int:
+    """Bits that hold a node as a signed operand."""
+    return nd.width + (0 if nd.signed else 1)
+
+
+def _decl(kind: str, width: int, name: str) -> str:
+    return f"  {kind} [{width - 1}:0] {name};"
+
+
+def print_module(nl: Netlist, module: str) -> str:
+    """The netlist as one Verilog-2005 module: ports are the input and output nodes (in
+    node order), with `clk` and `rst` (synchronous, active high) when it has registers."""
+    for nd in nl.nodes:
+        if isinstance(nd, (Input, Output)) and not nd.name.isidentifier():
+            raise HadamhwError(f"netlist port name {nd.name!r} is not a Verilog identifier")
+    p = Printer(nl)
+    clocked = bool(nl.registers())
+    ports = (["  input  wire clk", "  input  wire rst"] if clocked else [])
+    decls: list[str] = []
+    body: list[str] = []
+    for i, nd in enumerate(nl.nodes):
+        if isinstance(nd, Input):
+            ports.append(f"  input  wire [{nd.width - 1}:0] {nd.name}")
+        elif isinstance(nd, Output):
+            ports.append(f"  output wire [{nd.width - 1}:0] {nd.name}")
+            body.append(f"  assign {nd.name} = {p.expr(i)};")
+        elif isinstance(nd, Rom):
+            decls.append(_decl("reg ", nd.width, f"n{i}"))
+            body += p.rom(i, nd)
+        elif isinstance(nd, Reg):
+            decls.append(_decl("reg ", nd.width, f"n{i}"))
+            body += p.reg(i, nd)
+        else:
+            decls.append(_decl("wire", nd.width, f"n{i}"))
+            body.append(f"  assign n{i} = {p.expr(i)};  // {type(nd).__name__} {nd.name}")
+    sink = _sink(p, nl)
+    lines = ["// Generated by hadamhw from a netlist. Do not edit.", "`default_nettype none", "",
+             f"module {module} (", ",\n".join(ports), ");", *decls, *body, *sink,
+             "endmodule", "", "`default_nettype wire", ""]
+    return "\n".join(lines)
+
+
+def _sink(p: Printer, nl: Netlist) -> list[str]:
+    """Nodes with bits nothing reads, as operands of one `_unused_ok` wire."""
+    partial = [p.name(i) for i, nd in enumerate(nl.nodes) if not isinstance(nd, Output)
+               and p.read.get(i, 0) != (1 << nd.width) - 1]
+    if not partial:
+        return []
+    return ["  wire _unused_ok = &{1'b0,", *[f"    {name}," for name in partial], "    1'b0};"]
