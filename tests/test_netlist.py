@@ -218,3 +218,14 @@ def test_evaluator_wraps_to_the_node_width():
     sim = Simulator(nl, 2)
     sim.step({"x": np.array([5, 2])})
     assert sim.step({"x": 0})["y"].tolist() == [1, 2]
+
+
+def test_architecture_doc_example_runs():
+    """docs/architecture.md's worked example runs as written (its asserts included)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "architecture.md", "exec"), scope)
+    assert scope["latency"] > 0 and "module hadamrnn_core" in scope["verilog"]
