@@ -229,3 +229,17 @@ def test_architecture_doc_example_runs():
     scope: dict = {}
     exec(compile(code, "architecture.md", "exec"), scope)
     assert scope["latency"] > 0 and "module hadamrnn_core" in scope["verilog"]
+
+
+def test_simulate_refuses_values_outside_their_intervals():
+    """A state register declared half as wide as it must be: refused, not just wrong."""
+    from dataclasses import replace
+
+    row = PAIRWISE[2]  # saturating: the state reaches its full range
+    ir = make_ir(row, 2)
+    nl = sc.build(ir, row["cmvm"])
+    for i in nl.registers():
+        if nl[i].group == "state":
+            nl.nodes[i] = replace(nl[i], lo=nl[i].lo // 2, hi=nl[i].hi // 2)
+    with pytest.raises(HadamhwError, match="left their intervals"):
+        golden_equal(nl, ir, 2)

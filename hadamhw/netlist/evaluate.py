@@ -104,6 +104,7 @@ class Simulator:
             new = values[reg.d]
             if reg.enable is not None:
                 new = np.where(values[reg.enable] != 0, new, self.state[i])
+            self.violations += int(np.count_nonzero((new < reg.lo) | (new > reg.hi)))
             self.state[i] = wrap(new, reg)
 
     def _value(self, nd: Node, i: int, values: list[np.ndarray],

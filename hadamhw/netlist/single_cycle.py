@@ -221,7 +221,8 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray], latency: in
     """Run batches of sequences back to back through the single-cycle netlist (each batch
     (B, T) tokens or (B, T, d) words, B equal for all); per batch (outputs, argmax) shaped
     as the golden model's. A step's outputs are read `latency` + 1 cycles after its cycle;
-    an idle cycle (fire 0) follows every step whose global index is in `idle_after`."""
+    an idle cycle (fire 0) follows every step whose global index is in `idle_after`.
+    A value outside its node's interval (an unsound netlist) is refused."""
     from hadamhw.netlist.evaluate import Simulator
 
     sim = Simulator(nl, batches[0].shape[0])
@@ -243,6 +244,8 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray], latency: in
         if cycle in seen:
             k, t = seen[cycle]
             results[k].append((np.stack([values[o] for o in outs], axis=-1), values["argmax"]))
+    if sim.violations:
+        raise HadamhwError(f"netlist: {sim.violations} node values left their intervals")
     return [_shape(ir, res) for res in results]
 
 
