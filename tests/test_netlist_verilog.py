@@ -11,7 +11,22 @@ import pytest
 from hadamhw.netlist import passes
 from hadamhw.netlist import single_cycle as sc
 from hadamhw.netlist.evaluate import Simulator
-from hadamhw.netlist.nodes import Input, Netlist, Output
+from hadamhw.netlist.nodes import (
+    Add,
+    Clamp,
+    Const,
+    Greater,
+    Input,
+    Mux,
+    Neg,
+    Netlist,
+    Operand,
+    Output,
+    Reg,
+    Relu,
+    Rom,
+    RoundShift,
+)
 from hadamhw.netlist.verilog import lit, print_module
 from tests.test_netlist import PAIRWISE, make_ir
 
@@ -29,7 +44,42 @@ def _netlists():
             ("pipelined", passes.pipeline_readout(sc.build(c, "da4ml"), 2))]
 
 
-CASES = _netlists()
+def _zoo() -> Netlist:
+    """Every node kind and printing path the builders do not reach: clamps to bounds that
+    are no powers of two, negations, a negated shift, signed against unsigned
+    comparisons, incomplete and complete ROMs, a shift past every bit, an enable-less
+    register."""
+    nl = Netlist()
+    a = nl.add(Input(name="a", lo=-37, hi=90))
+    b = nl.add(Input(name="b", lo=0, hi=13))
+    c = nl.add(Input(name="c", lo=0, hi=3))
+    k = nl.add(Const(value=-5))
+    nodes = [
+        nl.add(Clamp(a=a, low=-20, high=33)),
+        nl.add(Clamp(a=b, low=2, high=9)),
+        nl.add(Neg(a=a)),
+        nl.add(Add(a=Operand(b, 3, -1))),
+        nl.add(Add(a=Operand(a, 2), b=Operand(b, 0, -1))),
+        nl.add(Add(a=Operand(k), b=Operand(b, 4, -1))),
+        nl.add(Add(a=Operand(a, 0, -1), b=Operand(b, 1, -1))),
+        nl.add(Greater(a=a, b=b)),
+        nl.add(Greater(a=b, b=k)),
+        nl.add(Rom(addr=b, table=(7, -3, 12), default=-8)),
+        nl.add(Rom(addr=c, table=(1, 2, 3, 0))),
+        nl.add(RoundShift(a=b, shift=6)),
+        nl.add(RoundShift(a=a, shift=9)),
+        nl.add(Relu(a=b)),
+        nl.add(Relu(a=a)),
+    ]
+    r = nl.add(Reg(lo=-37, hi=90, init=-1))
+    nl.connect(r, a)
+    nodes.append(nl.add(Mux(sel=nodes[7], if1=r, if0=k)))
+    for j, nd in enumerate(nodes):
+        nl.add(Output(a=nd, name=f"o{j}"))
+    return nl
+
+
+CASES = _netlists() + [("zoo", _zoo())]
 
 
 def _vectors(nl: Netlist, rng: np.random.Generator) -> list[dict[str, int]]:

@@ -114,6 +114,10 @@ class Printer:
         raise HadamhwError(f"internal: no Verilog rule for {type(nd).__name__}")
 
     def _add(self, nd: Add, w: int) -> str:
+        if nd.b is not None and nd.a.sign > 0:
+            low_split = self._split_add(nd.a, nd.b, w)
+            if low_split is not None:
+                return low_split
         ops = [op for op in (nd.a, nd.b) if op is not None]
         terms = [(self.term(op, w) or lit(0, w), op.sign) for op in ops]
         pos = [t for t, s in terms if s > 0]
@@ -121,30 +125,65 @@ class Printer:
         text = " + ".join(pos) if pos else lit(0, w)
         return " - ".join([text, *neg])
 
+    def _split_add(self, a: Operand, b: Operand, w: int) -> str | None:
+        """a +- (b << s) with a unshifted adds only above bit s: {(a >> s) +- b, a's low s
+        bits} (no carry or borrow crosses bit s), an adder s bits narrower. A sum whose
+        shifted operand comes first is swapped."""
+        if b.sign > 0 and a.shift > 0 and b.shift == 0:
+            a, b = b, a
+        s = b.shift
+        if a.shift != 0 or not 0 < s < w:
+            return None
+        hi_w = w - s
+        op = "+" if b.sign > 0 else "-"
+        high = self._shifted_down(a.node, s, hi_w)
+        return f"{{{high} {op} {self.ext(b.node, hi_w)}, {self.ext(a.node, s)}}}"
+
+    def _shifted_down(self, i: int, shift: int, width: int) -> str:
+        """Node i >> shift (arithmetic) as `width` bits."""
+        nd = self.nl[i]
+        high = nd.width - shift  # the bits that survive the shift
+        if high <= 0:
+            return f"{{{width}{{{self.top(i)}}}}}" if nd.signed else lit(0, width)
+        if width <= high:
+            return self.bits_of(i, shift, width)
+        return f"{{{{{width - high}{{{self.top(i)}}}}}, {self.bits_of(i, shift, high)}}}"
+
     def _shift(self, nd: RoundShift, w: int) -> str:
-        a = self.nl[nd.a]
         if nd.round and nd.shift > 0:
             raise HadamhwError("internal: the printer takes round-shifts with the rounding "
                                "constant already added (round=False)")
-        high = a.width - nd.shift  # the bits that survive the shift
-        if high <= 0:
-            return f"{{{w}{{{self.top(nd.a)}}}}}" if a.signed else lit(0, w)
-        if w <= high:
-            return self.bits_of(nd.a, nd.shift, w)
-        body = self.bits_of(nd.a, nd.shift, high)
-        return f"{{{{{w - high}{{{self.top(nd.a)}}}}}, {body}}}"
+        return self._shifted_down(nd.a, nd.shift, w)
 
     def _clamp(self, nd: Clamp, w: int) -> str:
-        a = self.nl[nd.a]
-        cw = max(_cmp_width(a), bits(nd.low, nd.high)[0] + 1)
+        """The bounds tested by bits where they are powers of two (a signed range), else by
+        comparisons."""
         text = self.ext(nd.a, w)
-        if a.lo < nd.low:
-            text = f"({self.signed_cmp(nd.a, cw)} < $signed({lit(nd.low, cw)})) ? " \
-                   f"{lit(nd.low, w)} : {text}"
-        if a.hi > nd.high:
-            text = f"({self.signed_cmp(nd.a, cw)} > $signed({lit(nd.high, cw)})) ? " \
-                   f"{lit(nd.high, w)} : {text}"
+        if self.nl[nd.a].lo < nd.low:
+            text = f"{self._below(nd.a, nd.low)} ? {lit(nd.low, w)} : {text}"
+        if self.nl[nd.a].hi > nd.high:
+            text = f"{self._above(nd.a, nd.high)} ? {lit(nd.high, w)} : {text}"
         return text
+
+    def _above(self, i: int, high: int) -> str:
+        """Node i > high."""
+        a = self.nl[i]
+        p = (high + 1).bit_length() - 1
+        if high >= 0 and high + 1 == 1 << p:  # i >= 2^p: a bit at or above p is set
+            top = a.width - (1 if a.signed else 0)
+            body = f"(|{self.bits_of(i, p, top - p)})"
+            return f"(~{self.top(i)} & {body})" if a.signed else body
+        cw = max(_cmp_width(a), bits(high, high)[0] + 1)
+        return f"({self.signed_cmp(i, cw)} > $signed({lit(high, cw)}))"
+
+    def _below(self, i: int, low: int) -> str:
+        """Node i < low."""
+        a = self.nl[i]
+        p = (-low).bit_length() - 1
+        if a.signed and low < 0 and -low == 1 << p:  # i < -2^p: not all bits above p set
+            return f"({self.top(i)} & ~(&{self.bits_of(i, p, a.width - 1 - p)}))"
+        cw = max(_cmp_width(a), bits(low, low)[0] + 1)
+        return f"({self.signed_cmp(i, cw)} < $signed({lit(low, cw)}))"
 
     # -- statements ------------------------------------------------------------------------
     def rom(self, i: int, nd: Rom) -> list[str]:
