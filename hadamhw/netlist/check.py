@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from hadamhw.errors import HadamhwError
-from hadamhw.ir.schema import IntegerRNN
+from hadamhw.ir.schema import IntegerRNN, Widths
 from hadamhw.ir.widths import signed_range
 from hadamhw.netlist.nodes import Netlist
+
+
+def is_ir_quantity(tag: str) -> bool:
+    """Tags that name an IR width ("state", "fwht[1]", ...); the others name roles."""
+    return tag.startswith("fwht[") or tag in Widths.__dataclass_fields__
 
 
 def declared_range(ir: IntegerRNN, tag: str) -> tuple[int, int]:
@@ -24,6 +29,8 @@ def check_ir_widths(nl: Netlist, ir: IntegerRNN, scaled: dict[str, int] | None =
     requantization sum without its common power of two). Returns the nodes checked."""
     count = 0
     for tag, nodes in nl.tags.items():
+        if not is_ir_quantity(tag):
+            continue
         lo, hi = declared_range(ir, tag)
         shift = (scaled or {}).get(tag, 0)
         lo, hi = lo >> shift, hi >> shift

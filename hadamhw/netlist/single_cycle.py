@@ -9,8 +9,8 @@ The datapath of hadamhw.backends.verilog's single-cycle core, as nodes:
 - input drive d = (U x + b) M_a' + round: a ROM over tokens, or a constant matrix-vector
   product of the input words (da4ml's graph or CSD trees);
 - rotation r = s * FWHT_m(h_cur): n log2 m adders, the sign folded into the last stage;
-- requantization v = r M_r' + d, q = v >> S', h' = clamp(q) (after max(q, 0) in vanilla
-  mode) into the state registers;
+- requantization v = r M_r' + d, q = v >> S', h' = clamp(q) (to [0, max] in vanilla mode:
+  max(q, 0) and the clamp in one) into the state registers;
 - readout from the state registers: z = max(h, 0), y = V z + c, the optional output
   requantization, the argmax tree (ties to the lowest index); outputs `y<o>`, `argmax`.
 
@@ -44,10 +44,6 @@ from hadamhw.netlist.nodes import (
 )
 from hadamhw.netlist.plan import RequantPlan, butterflies, drive_table, requant_plan
 
-# Every width the IR states, checked against the nodes that carry it (ir_widths.check).
-TAGGED = ("input_acc", "fwht", "rotated", "requant_sum", "shifted", "state", "readout_in",
-          "output_acc", "output")
-
 
 def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     """The single-cycle core's datapath of `ir`; constant products by `cmvm`."""
@@ -69,6 +65,7 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     for reg, d in zip(h, h_next, strict=True):
         nl.connect(reg, d, fire)
     nl.tags.setdefault("state", []).extend(h + h_next)
+    nl.tags.update({"h_cur": h_cur, "drive": drive, "hn": h_next})
     outs = readout(nl, ir, h, cmvm)
     for o, y in enumerate(outs):
         nl.add(Output(a=y, name=f"y{o}", group="readout"))
@@ -144,7 +141,7 @@ def rotation(nl: Netlist, ir: IntegerRNN, h: list[int]) -> list[int]:
 
 def requantization(nl: Netlist, ir: IntegerRNN, plan: RequantPlan, r: list[int],
                    drive: list[int], cmvm: str) -> list[int]:
-    """v = r M_r' + d, q = v >> S', h' = clamp(q) (after max(q, 0) in vanilla mode)."""
+    """v = r M_r' + d, q = v >> S', h' = clamp(q) (to [0, max] in vanilla mode)."""
     b = Builder(nl, "requant")
     lo, hi = signed_range(ir.widths.state)
     out = []
@@ -159,11 +156,9 @@ def requantization(nl: Netlist, ir: IntegerRNN, plan: RequantPlan, r: list[int],
             terms = [Term(ri, dg.shift, dg.sign) for dg in csd_digits(plan.rotate)]
             v = b.row([*terms, Term(di, 0, 1)], 0)
         q = nl.add(RoundShift(a=v, shift=plan.shift, name=f"q{i}", group="requant"))
-        if ir.mode == "vanilla":
-            q_pos = nl.add(Relu(a=q, group="requant"))
-        else:
-            q_pos = q
-        out.append(nl.add(Clamp(a=q_pos, low=lo, high=hi, name=f"hn{i}", group="requant")))
+        # vanilla mode: clamp(max(q, 0)) is one clamp to [0, hi]
+        low = 0 if ir.mode == "vanilla" else lo
+        out.append(nl.add(Clamp(a=q, low=low, high=hi, name=f"hn{i}", group="requant")))
         nl.tags.setdefault("requant_sum", []).append(v)
         nl.tags.setdefault("shifted", []).append(q)
     return out

@@ -45,23 +45,32 @@ def _slice(name: str, lsb: int, width: int) -> str:
 
 
 class Printer:
-    """Prints one netlist; tracks which bits of each node are read."""
+    """Prints nodes of one netlist; tracks which bits of each name are read.
+
+    `place` puts a node somewhere else than its own wire n<index>: (name, offset, slot),
+    the node's value sign-extended to `slot` bits at bit `offset` of the vector `name` (an
+    element of a packed vector, or an alias wire)."""
 
     def __init__(self, nl: Netlist) -> None:
         self.nl = nl
-        self.read: dict[int, int] = {}  # node -> mask of the bits read
+        self.read: dict[str, int] = {}  # name -> mask of the bits read
+        self.place: dict[int, tuple[str, int, int]] = {}
 
     def name(self, i: int) -> str:
+        if i in self.place:
+            return self.place[i][0]
         nd = self.nl[i]
         return nd.name if isinstance(nd, (Input, Output)) else f"n{i}"
 
-    def _mark(self, i: int, lsb: int, width: int) -> None:
-        self.read[i] = self.read.get(i, 0) | (((1 << width) - 1) << lsb)
+    def mark(self, name: str, lsb: int, width: int) -> None:
+        self.read[name] = self.read.get(name, 0) | (((1 << width) - 1) << lsb)
 
     def bits_of(self, i: int, lsb: int, width: int) -> str:
         """Bits [lsb, lsb + width) of node i."""
-        self._mark(i, lsb, width)
-        return _slice(self.name(i), lsb, width)
+        name = self.name(i)
+        offset = self.place[i][1] if i in self.place else 0
+        self.mark(name, offset + lsb, width)
+        return _slice(name, offset + lsb, width)
 
     def top(self, i: int) -> str:
         """The fill bit that extends node i: its sign bit, or 0."""
@@ -86,9 +95,10 @@ class Printer:
         return f"$signed({self.ext(i, width)})"
 
     # -- one expression per node -----------------------------------------------------------
-    def expr(self, i: int) -> str:
+    def expr(self, i: int, width: int | None = None) -> str:
+        """Node i's value as `width` bits (default its own width)."""
         nd = self.nl[i]
-        w = nd.width
+        w = nd.width if width is None else width
         if isinstance(nd, Const):
             return lit(nd.value, w)
         if isinstance(nd, Add):
@@ -179,6 +189,8 @@ class Printer:
     def _below(self, i: int, low: int) -> str:
         """Node i < low."""
         a = self.nl[i]
+        if low == 0 and a.signed:  # i < 0: the sign bit
+            return self.top(i)
         p = (-low).bit_length() - 1
         if a.signed and low < 0 and -low == 1 << p:  # i < -2^p: not all bits above p set
             return f"({self.top(i)} & ~(&{self.bits_of(i, p, a.width - 1 - p)}))"
@@ -250,9 +262,15 @@ def print_module(nl: Netlist, module: str) -> str:
 
 
 def _sink(p: Printer, nl: Netlist) -> list[str]:
-    """Nodes with bits nothing reads, as operands of one `_unused_ok` wire."""
-    partial = [p.name(i) for i, nd in enumerate(nl.nodes) if not isinstance(nd, Output)
-               and p.read.get(i, 0) != (1 << nd.width) - 1]
+    """Wires with bits nothing reads, as operands of one `_unused_ok` wire."""
+    partial = unread(p, {p.name(i): nd.width for i, nd in enumerate(nl.nodes)
+                         if not isinstance(nd, Output)})
     if not partial:
         return []
     return ["  wire _unused_ok = &{1'b0,", *[f"    {name}," for name in partial], "    1'b0};"]
+
+
+def unread(p: Printer, declared: dict[str, int]) -> list[str]:
+    """The names in `declared` (name -> width) of which some bit was never read."""
+    return [name for name, width in declared.items()
+            if p.read.get(name, 0) & ((1 << width) - 1) != (1 << width) - 1]
