@@ -13,6 +13,7 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.errors import HadamhwError
+from hadamhw.ir.csd import nonzero_digits
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
 from hadamhw.netlist import single_cycle as sc
@@ -131,12 +132,25 @@ def test_evaluator_equals_golden_at_n_64():
 
 @pytest.mark.parametrize("row", PAIRWISE, ids=_ids)
 def test_adders_match_generate(row):
+    """The same adders as the string-built sections of `hadamhw generate` (the stage fold
+    still renders from them; its input, readout and CSD requantization graphs are the
+    single-cycle core's, and its recurrence spends n log2 m adders as well)."""
     ir = make_ir(row, PAIRWISE.index(row))
-    files = vg.render(ir, GenerateOptions(cmvm=row["cmvm"]))
+    files = vg.render(ir, GenerateOptions(cmvm=row["cmvm"], fold="stage"))
     want = json.loads(files["manifest.json"])["adders_per_step"]
     have = adders_by_group(sc.build(ir, row["cmvm"]))
-    for group in ("input", "recurrent", "requant", "readout"):
+    groups = ["input", "recurrent", "readout"]
+    if row["cmvm"] == "csd" or nonzero_digits(requant_plan(ir).rotate) <= 2:
+        groups.append("requant")
+    bits = json.loads(files["manifest.json"])["adder_bits"]
+    parallel_bits = json.loads(vg.render(ir, GenerateOptions(cmvm=row["cmvm"]))[
+        "manifest.json"])["adder_bits"]
+    for group in groups:
         assert have.get(group, 0) == want[group], group
+        if group in ("input", "readout"):  # the stage fold's r has other bounds
+            assert parallel_bits[group] == bits[group], group
+    parallel = json.loads(vg.render(ir, GenerateOptions(cmvm=row["cmvm"]))["manifest.json"])
+    assert parallel["adders_per_step"] == {"input": 0, **have, "total": sum(have.values())}
 
 
 def test_evaluator_sees_a_wrong_builder(monkeypatch):

@@ -56,6 +56,7 @@ from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
+from hadamhw.netlist.shells import single_cycle_context
 from hadamhw.resources import templates_dir
 
 VERSION = 1
@@ -931,6 +932,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     env = template_environment(tdir)
     top = options.top
     stream = None
+    rot_ctx = None
     rotate_registered: frozenset[int] | None = None
     if options.streamed:
         from hadamhw.backends.verilog_stream import stream_context
@@ -939,6 +941,11 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         stream = sched["summary"]
         rotate_registered = sched["rotate_registered"]
         ctx["summary"] = stream
+    elif options.fold == "parallel" and options.recurrent == "fwht" and not _serial_readout(
+            ir, options):  # the single-cycle core: its datapath printed from the netlist
+        ctx, costs, rot_ctx = single_cycle_context(ir, options.cmvm, top, options.fold,
+                                                   options.recurrent,
+                                                   _interface_section(ir, options))
     else:
         ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
@@ -953,7 +960,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             rot_ctx = verilog_dense.dense_rotate_context(ir, top)
             files[f"{top}_rotate.v"] = render_template(env, "rotate_dense.v.j2", rot_ctx)
         else:
-            files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2",
+            files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2", rot_ctx or
                                                _rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
     files[f"{top}.v"] = render_template(env, "top.v.j2", ctx)

@@ -5,7 +5,9 @@
 - single_cycle: the builder of the single-cycle architecture;
 - evaluate: the int64 evaluator (a second executable form of the integer semantics);
 - passes: netlist -> netlist transformations (dead nodes, width tightening, pipelining);
-- verilog: the datapath printed as a Verilog-2005 module, node by node.
+- verilog: the datapath printed as a Verilog-2005 module, node by node;
+- shells: the single-cycle netlist printed into the Verilog templates' sections (what
+  `hadamhw generate` prints for the single-cycle core).
 
 Layers: hadamhw.ir <- hadamhw.netlist <- hadamhw.backends (this package never imports a
 backend). docs/architecture.md is the map.

@@ -21,6 +21,7 @@ from hadamhw.ir.csd import csd_digits
 from hadamhw.netlist.nodes import Add, Const, Netlist, Operand
 
 CMVM_METHODS = ("da4ml", "csd")
+ADDEND = "addend"  # the name of a constant that one adder adds (part of that adder)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Builder:
         a = Operand(t.node, t.shift, t.sign)
         if constant == 0:
             return self.nl.add(Add(a=a, group=self.group))
-        return self.nl.add(Add(a=Operand(self.constant(constant)), b=a, group=self.group))
+        addend = self.nl.add(Const(value=constant, group=self.group, name=ADDEND))
+        return self.nl.add(Add(a=Operand(addend), b=a, group=self.group))
 
     def tree(self, terms: list[Term]) -> Term | None:
         """Balanced tree of two-input adders; positive and negative terms apart."""

@@ -47,14 +47,14 @@ def _slice(name: str, lsb: int, width: int) -> str:
 class Printer:
     """Prints nodes of one netlist; tracks which bits of each name are read.
 
-    `place` puts a node somewhere else than its own wire n<index>: (name, offset, slot),
-    the node's value sign-extended to `slot` bits at bit `offset` of the vector `name` (an
-    element of a packed vector, or an alias wire)."""
+    `place` puts a node somewhere else than its own wire n<index>: (name, offset, slot,
+    whole), the node's value sign-extended to `slot` bits at bit `offset` of `name`, a wire
+    of exactly those bits when `whole` (an alias), else an element of a packed vector."""
 
     def __init__(self, nl: Netlist) -> None:
         self.nl = nl
         self.read: dict[str, int] = {}  # name -> mask of the bits read
-        self.place: dict[int, tuple[str, int, int]] = {}
+        self.place: dict[int, tuple[str, int, int, bool]] = {}
 
     def name(self, i: int) -> str:
         if i in self.place:
@@ -66,10 +66,12 @@ class Printer:
         self.read[name] = self.read.get(name, 0) | (((1 << width) - 1) << lsb)
 
     def bits_of(self, i: int, lsb: int, width: int) -> str:
-        """Bits [lsb, lsb + width) of node i."""
+        """Bits [lsb, lsb + width) of node i (the bare name for all of a wire)."""
         name = self.name(i)
-        offset = self.place[i][1] if i in self.place else 0
+        offset, slot, whole = self.place.get(i, ("", 0, self.nl[i].width, True))[1:]
         self.mark(name, offset + lsb, width)
+        if whole and lsb == 0 and width == slot:
+            return name
         return _slice(name, offset + lsb, width)
 
     def top(self, i: int) -> str:
