@@ -12,12 +12,12 @@ from hadamhw.backends.verilog_sections import (
     decl,
     graph_decls,
     input_section,
-    requant_plan,
     unread_decls,
     wires_read,
 )
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
+from hadamhw.netlist.plan import requant_plan
 
 
 def test_decl_records_the_wires_its_form_prints_once_each_in_order():

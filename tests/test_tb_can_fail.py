@@ -146,7 +146,7 @@ def test_stimulus_drives_the_drive_past_one_bit_less():
     """Preconditions: some drive d = (U x + b) M_a' + round needs all the bits of its wire
     (the 'width' variant), and the drive holds a rounding constant ('rounding')."""
     from hadamhw.backends.verilog import render
-    from hadamhw.backends.verilog_sections import requant_plan
+    from hadamhw.netlist.plan import requant_plan
 
     ir = _ir()
     plan = requant_plan(ir)

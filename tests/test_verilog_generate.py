@@ -19,6 +19,7 @@ from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
 from hadamhw.ir.schema import IntegerRNN, Requant
+from hadamhw.netlist.plan import requant_plan
 from hadamhw.resources import templates_dir
 from hadamhw.verify import tools
 
@@ -219,7 +220,7 @@ def test_token_rom_holds_the_requantized_drive(size, bits):
     ir = _ir(4, 8, 4, input_kind="token", input_size=size, requant="random")
     assert ir.input.bits == max(1, (size - 1).bit_length())
     text = vg.render(ir)["hadamrnn.v"]
-    plan = vs.requant_plan(ir)
+    plan = requant_plan(ir)
     assert plan.common > 0 or plan.input == ir.requant.input_mult
     width = int(re.search(r"reg  \[(\d+):0\] d_rom;", text).group(1)) + 1
     wd = width // 8

@@ -46,7 +46,6 @@ from hadamhw.backends.verilog_sections import (
     input_section,
     interface_section,
     readout_section,
-    requant_plan,
     requant_section,
     serial_readout_section,
     unread_wires,
@@ -54,6 +53,8 @@ from hadamhw.backends.verilog_sections import (
 from hadamhw.backends.verilog_text import bit_slice, lit, resize
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
+from hadamhw.netlist.plan import requant_plan
+from hadamhw.netlist.shells import single_cycle_context
 from hadamhw.resources import templates_dir
 
 
@@ -225,6 +226,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     env = template_environment(tdir)
     top = options.top
     stream = None
+    rot_ctx = None
     rotate_registered: frozenset[int] | None = None
     if options.streamed:
         from hadamhw.backends.verilog_stream import stream_context
@@ -233,6 +235,11 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         stream = sched["summary"]
         rotate_registered = sched["rotate_registered"]
         ctx["summary"] = stream
+    elif options.fold == "parallel" and options.recurrent == "fwht" and not has_serial_readout(
+            ir, options):  # the single-cycle core: its datapath printed from the netlist
+        ctx, costs, rot_ctx = single_cycle_context(ir, options.cmvm, top, options.fold,
+                                                   options.recurrent,
+                                                   interface_section(ir, options))
     else:
         ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
@@ -247,7 +254,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             rot_ctx = verilog_dense.dense_rotate_context(ir, top)
             files[f"{top}_rotate.v"] = render_template(env, "rotate_dense.v.j2", rot_ctx)
         else:
-            files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2",
+            files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2", rot_ctx or
                                                rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
     files[f"{top}.v"] = render_template(env, "top.v.j2", ctx)

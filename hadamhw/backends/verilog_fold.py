@@ -43,10 +43,8 @@ from hadamhw.backends.verilog_manifest import manifest as base_manifest
 from hadamhw.backends.verilog_sections import (
     Form,
     decl,
-    drive_table,
     graph_decls,
     output_requant,
-    requant_plan,
     sliced,
     unread_decls,
 )
@@ -55,6 +53,7 @@ from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
+from hadamhw.netlist.plan import drive_table, requant_plan
 from hadamhw.resources import templates_dir
 
 TEMPLATE = "fold/top.v.j2"

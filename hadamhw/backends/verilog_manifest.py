@@ -11,12 +11,12 @@ from hadamhw.backends.verilog_sections import (
     has_serial_readout,
     input_words,
     output_product_bits,
-    requant_plan,
     serial_readout_cycles,
 )
 from hadamhw.backends.verilog_text import clog2
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
+from hadamhw.netlist.plan import requant_plan
 
 VERSION = 1
 

@@ -13,7 +13,6 @@ expression reads, stated where the expression is built, so that passes over the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from hadamhw.backends.verilog_text import bit_slice, clog2, lit, resize, saturat
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import matvec_interval, signed_bits
+from hadamhw.netlist.plan import RequantPlan, drive_table
 
 # Beats in flight (readout register + output FIFO) at which s_axis_tready drops; the FIFO has
 # one more slot than needed so that a full FIFO never overwrites its head.
@@ -150,47 +150,6 @@ def graph_decls(graph: AdderGraph, tag: str | None = None) -> list[dict]:
              "level": nd.get("level", 0), "graph": tag or graph.prefix,
              "adder": nd.get("adder", True), "operands": nd.get("operands", [])}
             for nd in graph.nodes]
-
-
-@dataclass(frozen=True)
-class RequantPlan:
-    """The IR's requantization without the power of two its products share.
-
-    With t = min(trailing zeros of M_r, of M_a), floor((r M_r + a M_a + 2^(S-1)) / 2^S)
-    equals floor((r (M_r >> t) + d) / 2^(S-t)) where d = a (M_a >> t) + floor(2^(S-1) / 2^t)
-    is the drive: the input section delivers d with the rounding constant folded into its
-    bias, and the requantization adds r (M_r >> t), a shift when M_r is a power of two.
-    """
-
-    common: int
-    rotate: int
-    input: int
-    round_const: int
-    shift: int
-
-    @property
-    def bias_only_drive(self) -> int:
-        return self.round_const
-
-
-def requant_plan(ir: IntegerRNN) -> RequantPlan:
-    rq = ir.requant
-
-    def zeros(v: int) -> int:
-        return (v & -v).bit_length() - 1 if v else rq.shift
-
-    t = min(zeros(rq.rotate_mult), zeros(rq.input_mult), rq.shift)
-    half = (1 << (rq.shift - 1)) if rq.shift > 0 else 0
-    return RequantPlan(t, rq.rotate_mult >> t, rq.input_mult >> t, half >> t, rq.shift - t)
-
-
-def drive_table(ir: IntegerRNN, plan: RequantPlan) -> np.ndarray:
-    """Token inputs: d[i, token] = (U[i, token] + b_i) M_a' + round; one more column for ids
-    >= size (no input drive: the bias only, as if U's column were zero)."""
-    u = np.asarray(ir.input_weight, dtype=object)
-    b = np.asarray(ir.input_bias, dtype=object)[:, None]
-    table = (np.concatenate([u, np.zeros((u.shape[0], 1), dtype=object)], axis=1) + b)
-    return table * plan.input + plan.round_const
 
 
 def input_section(ir: IntegerRNN, options: GenerateOptions, plan: RequantPlan,

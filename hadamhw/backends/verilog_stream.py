@@ -56,7 +56,6 @@ from hadamhw.backends.verilog_sections import (
     input_section,
     input_words,
     readout_section,
-    requant_plan,
     requant_section,
     serial_readout_section,
     unread_decls,
@@ -64,6 +63,7 @@ from hadamhw.backends.verilog_sections import (
 from hadamhw.backends.verilog_text import bit_slice, clog2, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
+from hadamhw.netlist.plan import requant_plan
 
 # Output FIFO slots when the readout is serial (one readout runs at a time).
 SERIAL_FIFO_DEPTH = 4
