@@ -51,6 +51,7 @@ MANIFEST = "manifest.json"
 DIGESTS = "files_sha256"
 DESIGN_ID = "design_id"
 LOCK_WAIT_S = 60.0
+_READ_ATTEMPTS = 4
 # Fields naming files, for manifests written before the digests (regeneration drops them).
 _LEGACY_FILE_FIELDS = ("ir", "hdl_files", "sources", "testbench", "script", "test_vectors",
                        "files")
@@ -377,15 +378,26 @@ class DesignFolder:
 
     def __init__(self, path: str | Path, *, strict: bool = False) -> None:
         self.path = Path(path)
-        self.manifest = read_manifest(self.path)
         self._top: str | None = None
+        self.strict = strict
+        for attempt in range(_READ_ATTEMPTS):
+            self.manifest = read_manifest(self.path)
+            try:
+                self._check_files()
+                break
+            except HadamhwError:
+                # A generate may have swapped a new design in while this one was read: read
+                # again while the manifest keeps changing, else the error stands.
+                if attempt + 1 == _READ_ATTEMPTS or read_manifest(self.path) == self.manifest:
+                    raise
+        if strict:
+            self._refuse_unchecked()
+
+    def _check_files(self) -> None:
         self.digests_checked = isinstance(self.manifest.get(DIGESTS), dict)
         for name in listed_files(self.manifest) if self.digests_checked else ():
             self.file(name, "files_sha256")
         self.modified_files = self._modified()
-        self.strict = strict
-        if strict:
-            self._refuse_unchecked()
 
     # what the manifest says
     @property
