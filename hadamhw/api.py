@@ -46,14 +46,15 @@ def lower_checkpoint(checkpoint: str | Path, *, state_bits: int | None = None,
                      command: str = "lower") -> Lowered:
     """Lower a checkpoint with `hadamhw lower`'s options (see `lower`); command names the
     caller in the errors."""
-    from hadamhw.checkpoint import load_checkpoint
     from hadamhw.commands.inputs import expect_checkpoint
+
+    path = Path(checkpoint)
+    expect_checkpoint(path, command)  # before torch is imported: an IR is refused without it
+    from hadamhw.checkpoint import load_checkpoint
     from hadamhw.ir.lower import DEFAULT_STATE_BITS, LoweringSettings, calibration_inputs, lower
     from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS
     from hadamhw.tasks import task_from_metadata
 
-    path = Path(checkpoint)
-    expect_checkpoint(path, command)  # before torch is imported: an IR is refused without it
     settings = LoweringSettings(
         state_bits=DEFAULT_STATE_BITS if state_bits is None else state_bits,
         calib=calib, precision=precision, percentile=percentile, output_bits=output_bits,
