@@ -333,3 +333,12 @@ def test_exit_codes_are_in_every_commands_help():
     for name, command in sub.choices.items():
         assert "130" in command.epilog and "143" in command.epilog, name
     assert "does not route" in sub.choices["report"].epilog
+
+
+def test_meta_is_bounded_by_the_schema(cli, ir_file, tmp_path):
+    data = json.loads(ir_file.read_text())
+    data["meta"] = {"junk": "x" * 5000}
+    path = tmp_path / "meta.ir.json"
+    path.write_text(json.dumps(data))
+    code, _, err = cli("generate", path, "-o", tmp_path / "d")
+    assert code == 2 and "meta.junk" in err and len(err.strip().splitlines()) == 1
