@@ -150,8 +150,16 @@ def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *
     whose estimated generator memory is larger (default hadamhw.design.MAX_MEMORY_GB).
     """
     from hadamhw.backends import TARGET_MHZ, GenerateOptions
-    from hadamhw.design import check_size, check_top_name, render_design, write_design
+    from hadamhw.design import (
+        check_design_folder,
+        check_size,
+        check_top_name,
+        render_design,
+        write_design,
+    )
 
+    if output is not None:
+        check_design_folder(output, force=force)  # before any work
     ir = _as_ir(model)
     options = GenerateOptions(fold=fold, recurrent=recurrent, top=top, streams=streams,
                               pipeline=pipeline, cmvm=cmvm, readout_lanes=readout_lanes,

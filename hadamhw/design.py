@@ -201,7 +201,8 @@ def design_id(digests: dict[str, str]) -> str:
 
 def write_design(files: dict[str, bytes], out: str | Path, *, force: bool = False) -> Path:
     """Write a rendered design into the folder `out` atomically; returns the folder."""
-    out = _target_folder(out)
+    out = check_design_folder(out, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(out.parent):
         drop = _previous_design_files(out, force) | {name.split("/")[0] for name in files}
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
@@ -224,13 +225,20 @@ def write_design(files: dict[str, bytes], out: str | Path, *, force: bool = Fals
     return out
 
 
-def _target_folder(out: str | Path) -> Path:
+def check_design_folder(out: str | Path, *, force: bool = False) -> Path:
+    """The folder a design may be written into, as an absolute path (checked again when it
+    is written): refused when it is a file, the current folder, or a non-empty folder
+    holding no design (unless force)."""
     out = Path(os.path.abspath(out))
     if out.is_symlink():
         out = out.resolve()  # the folder the link names is replaced, the link kept
     if os.path.lexists(out) and not out.is_dir():
         raise HadamhwError(f"{out}: exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir() and Path.cwd().resolve().is_relative_to(out.resolve()):
+        raise HadamhwError(f"{out}: is the current folder (or holds it); the design folder is "
+                           "replaced as a whole, so give it from outside (for example "
+                           f"'cd ..; hadamhw generate ... -o {out.name}')")
+    _previous_design_files(out, force)
     return out
 
 
@@ -496,7 +504,7 @@ class DesignFolder:
             return []
         digests = self.manifest[DIGESTS]
         changed = [name for name, digest in sorted(digests.items())
-                   if sha256((self.path / name).read_bytes()) != digest]
+                   if sha256(self._read(name)) != digest]
         if len(changed) >= 2 and 2 * len(changed) >= len(digests):
             raise HadamhwError(f"{self.path}: {len(changed)} of the {len(digests)} files "
                                f"manifest.json lists differ from their digests "
@@ -504,6 +512,13 @@ class DesignFolder:
                                ": the manifest and the files come from different "
                                "generations; run 'hadamhw generate' again")
         return changed
+
+    def _read(self, name: str) -> bytes:
+        try:
+            return (self.path / name).read_bytes()
+        except OSError as exc:
+            raise HadamhwError(f"{self.path}: cannot read '{name}' named in manifest.json "
+                               f"({exc.strerror or exc})") from None
 
     def _refuse_unchecked(self) -> None:
         if not self.digests_checked:

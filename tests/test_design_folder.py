@@ -246,24 +246,41 @@ def test_empty_calibration_data_is_one_line(cli, tmp_path):
 
 
 @pytest.mark.needs("verilator")
-def test_sigterm_during_a_batch_build_is_143_and_leaves_no_temporary(cli, ir_file,
-                                                                     tmp_path, monkeypatch):
+def test_sigterm_during_a_batch_build_is_143_and_leaves_nothing(cli, ir_file, tmp_path,
+                                                                monkeypatch):
     import subprocess
 
-    from hadamhw.verify import verilator_batch
+    from hadamhw.verify import tools
 
     out = hadamhw.generate(ir_file, tmp_path / "d").path
-    real_run = subprocess.run
+    started: list[subprocess.Popen] = []
 
-    def terminated_run(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGTERM)
-        return real_run(*args, **kwargs)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    real_run = tools.run_process_group
 
-    monkeypatch.setattr(verilator_batch.subprocess, "run", terminated_run)
-    code, _, err = cli("sim", out, "--batch", "--sequences", "4", "--build-dir",
-                       tmp_path / "b")
+    def run_then_terminate(cmd, **kwargs):
+        timer.start()  # SIGTERM once the compilers run (the build takes seconds)
+        return real_run(cmd, **kwargs)
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr("hadamhw.verify.verilator_batch.run_process_group", run_then_terminate)
+    monkeypatch.setattr(tools.subprocess, "Popen", Recorded)
+    try:
+        code, _, err = cli("sim", out, "--batch", "--sequences", "4", "--build-dir",
+                           tmp_path / "b")
+    finally:
+        timer.cancel()
+        timer.join()
     assert code == 143 and "terminated" in err
-    assert not list((tmp_path / "b").rglob(".tmp-*"))
+    assert not list((tmp_path / "b").rglob(".tmp-*"))  # the build folder is removed
+    assert started
+    for proc in started:  # and no process of the build is left
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
 
 
 # -- digests: every reading command names a changed file -----------------------------------

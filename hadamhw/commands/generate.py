@@ -81,6 +81,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from hadamhw.backends import GenerateOptions
     from hadamhw.design import (
+        check_design_folder,
         check_size,
         check_top_name,
         hold_interrupts,
@@ -94,7 +95,8 @@ def run(args) -> int:
                               target_mhz=args.target_mhz)
     options.validate()
     check_top_name(args.top, args.target)
-    out = check_output_folder(args.output, "design folder")
+    out = check_design_folder(check_output_folder(args.output, "design folder"),
+                              force=args.force)
     ir = load_ir(args.model, args, "generate")
     check_size(ir, args.target, options, args.max_memory)
     files = render_design(ir, args.target, options)  # nothing written yet: Ctrl-C leaves all

@@ -7,8 +7,10 @@ split into several C++ files need MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" (DESIG
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from functools import lru_cache
@@ -87,3 +89,24 @@ def lint(design_dir: str | Path | DesignFolder, extra_args: list[str] | None = N
         messages.append(f"%Error: verilator exited with status {proc.returncode}: "
                         f"{(proc.stderr or proc.stdout).strip()[:500]}")
     return messages
+
+
+def run_process_group(cmd: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run(cmd, capture_output=True, text=True) in a process group of its own,
+    which is killed whole (make, the compilers it started) when the run times out or is
+    interrupted (Ctrl-C, SIGTERM): no compiler outlives the command."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kwargs)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a process started with start_new_session and everything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

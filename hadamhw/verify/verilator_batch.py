@@ -26,7 +26,13 @@ from hadamhw.resources import sim_dir
 from hadamhw.verify.build_cache import build_once, cache_max_bytes, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.stimulus import Stimulus, write_vectors_binary
-from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
+from hadamhw.verify.tools import (
+    design_files,
+    kill_group,
+    run_process_group,
+    verilator_bin,
+    verilator_env,
+)
 
 SIMULATOR = "verilator-batch"
 HARNESS = "batch_harness.cpp"
@@ -107,8 +113,8 @@ def build(design_dir: str | Path | DesignFolder, build_dir: str | Path | None = 
                "-Mdir", "obj", "-o", EXECUTABLE,
                *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
         try:
-            proc = subprocess.run(cmd, cwd=str(work), env=verilator_env(),
-                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+            proc = run_process_group(cmd, cwd=str(work), env=verilator_env(),
+                                     timeout=BUILD_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise HadamhwError(f"Verilator build of {design_dir} timed out after "
                                f"{BUILD_TIMEOUT_S} s") from None
@@ -201,8 +207,14 @@ def run_batch(design_dir: Path | DesignFolder, stimulus: Stimulus, *, build_dir:
             # stderr to a file: a pipe not read while another process is awaited could fill
             with open(Path(tmp) / f"stderr{k}.txt", "w") as err:
                 runs.append((lo, results, err.name,
-                             subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)))
-        codes = [proc.wait() for _, _, _, proc in runs]
+                             subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                              start_new_session=True)))
+        try:
+            codes = [proc.wait() for _, _, _, proc in runs]
+        except BaseException:  # Ctrl-C, SIGTERM: no harness outlives the run
+            for *_, proc in runs:
+                kill_group(proc)
+            raise
         seconds = time.monotonic() - start
         parsed = [_read_results(exe, results, Path(err).read_text(errors="replace"), code, lo)
                   for (lo, results, err, _), code in zip(runs, codes, strict=True)]
