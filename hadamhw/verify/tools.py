@@ -95,12 +95,14 @@ def run_process_group(cmd: list[str], *, timeout: float, **kwargs) -> subprocess
     """subprocess.run(cmd, capture_output=True, text=True) in a process group of its own,
     which is killed whole (make, the compilers it started) when the run times out or is
     interrupted (Ctrl-C, SIGTERM): no compiler outlives the command."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, **kwargs)
+    proc = None
     try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True, **kwargs)
         out, err = proc.communicate(timeout=timeout)
     except BaseException:
-        kill_group(proc)
+        if proc is not None:
+            kill_group(proc)
         raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
