@@ -46,7 +46,7 @@ def lower_checkpoint(checkpoint: str | Path, *, state_bits: int | None = None,
                      command: str = "lower") -> Lowered:
     """Lower a checkpoint with `hadamhw lower`'s options (see `lower`); command names the
     caller in the errors."""
-    from hadamhw.commands.inputs import expect_checkpoint
+    from hadamhw.inputs import expect_checkpoint
 
     path = Path(checkpoint)
     expect_checkpoint(path, command)  # before torch is imported: an IR is refused without it
@@ -116,7 +116,7 @@ def lower(checkpoint: str | Path, *, state_bits: int = 12, calib: int = 512,
 
 def load(path: str | Path, **lowering) -> IntegerRNN:
     """An IR from a .ir.json file, or lowered from a checkpoint (options: see `lower`)."""
-    from hadamhw.commands.inputs import IR, input_kind
+    from hadamhw.inputs import IR, input_kind
 
     path = Path(path)
     if not path.is_file():
