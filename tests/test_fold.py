@@ -174,7 +174,7 @@ def test_manifest(readout, tmp_path):
     assert fp["adder_units"]["butterflies"] == 8
     assert man["output_fifo_depth"] == 2 and man["readout_lanes"] is None
     # the schema accepts it, and the other tools read it
-    from hadamhw.backends.manifest import read_design_manifest
+    from hadamhw.design import read_design_manifest
 
     assert read_design_manifest(tmp_path, target="verilog")["fold"] == 4
     assert vg.cycles_per_step(ir, 4) == man["cycles_per_step"]

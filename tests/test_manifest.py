@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import read_design_manifest
 from hadamhw.errors import HadamhwError
 
 

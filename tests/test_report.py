@@ -121,10 +121,14 @@ endmodule
 
 
 def write_design(folder: Path, name: str, text: str, top: str, **manifest) -> Path:
+    """A hand-made design folder, its manifest with the digests `generate` records."""
+    from hadamhw.design import with_digests
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.v").write_text(text)
     data = {"format": "hadamhw-design", "top": top, "hdl_files": [f"{name}.v"], **manifest}
-    (folder / "manifest.json").write_text(json.dumps(data, indent=2, sort_keys=True))
+    files = {f"{name}.v": text.encode(), "manifest.json": json.dumps(data).encode()}
+    for file, content in with_digests(files).items():
+        (folder / file).write_bytes(content)
     return folder
 
 

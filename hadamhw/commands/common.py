@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hadamhw.commands.inputs import IR, expect_checkpoint, expect_model
+from hadamhw.commands.inputs import IR, expect_model
 from hadamhw.commands.options import COUNT, float_range, int_range
 from hadamhw.commands.paths import user_path
 from hadamhw.errors import HadamhwError
@@ -43,43 +43,22 @@ def add_lowering_arguments(p: argparse.ArgumentParser, state_default: int | None
                    help="folder with MNIST IDX files (MNIST tasks)")
 
 
-def lowering_settings(args):
-    from hadamhw.ir.lower import DEFAULT_STATE_BITS, LoweringSettings
-    from hadamhw.ir.requant import DEFAULT_ROTATE_DIGITS
-
-    return LoweringSettings(
-        state_bits=DEFAULT_STATE_BITS if args.state_bits is None else args.state_bits,
-        calib=args.calib, precision=args.precision, percentile=args.percentile,
-        output_bits=args.output_bits,
-        state_scale=getattr(args, "state_scale", "pow2"),
-        rotate_digits=(DEFAULT_ROTATE_DIGITS if getattr(args, "rotate_digits", None) is None
-                       else args.rotate_digits))
+def lowering_options(args) -> dict:
+    """The lowering options of a parsed command line, as keyword arguments of
+    hadamhw.api.lower_checkpoint."""
+    return {"state_bits": args.state_bits, "calib": args.calib, "calib_data": args.calib_data,
+            "percentile": args.percentile, "precision": args.precision,
+            "output_bits": args.output_bits, "data": args.data,
+            "state_scale": getattr(args, "state_scale", "pow2"),
+            "rotate_digits": getattr(args, "rotate_digits", None)}
 
 
 def lower_checkpoint(path: Path, args, command: str = "lower"):
     """Lower a checkpoint with the CLI's lowering options; returns (ir, summary, model, task)."""
-    expect_checkpoint(path, command)  # before torch is imported: an IR is refused without it
-    from hadamhw.checkpoint import load_checkpoint
-    from hadamhw.ir.lower import calibration_inputs, load_calibration_file, lower
-    from hadamhw.tasks import task_from_metadata
+    from hadamhw.api import lower_checkpoint as lower_with
 
-    model, payload = load_checkpoint(path)
-    task_meta = payload.get("task")
-    task = task_from_metadata(task_meta, data=args.data) if task_meta else None
-    settings = lowering_settings(args)
-    if args.calib_data:
-        calib_x = load_calibration_file(args.calib_data, model)
-    elif task is not None:
-        calib_x = calibration_inputs(task, settings.calib, settings.seed)
-    else:
-        raise HadamhwError(f"{path}: the checkpoint names no task to calibrate on; "
-                           "give --calib-data FILE.npy")
-    input_quant = None
-    if task is not None and task.input_quant is not None:
-        input_quant = task.input_quant.to_dict()
-    meta = {"name": path.stem, "source": path.name, "task": task_meta}
-    ir, summary = lower(model, calib_x, settings, input_quant=input_quant, meta=meta)
-    return ir, summary, model, task
+    done = lower_with(path, command=command, **lowering_options(args))
+    return done.ir, done.summary, done.model, done.task
 
 
 def load_ir(path: str | Path, args=None, command: str = "generate"):
@@ -93,7 +72,28 @@ def load_ir(path: str | Path, args=None, command: str = "generate"):
                                "has its widths fixed (run 'hadamhw lower' again)")
         return IntegerRNN.load(path)
     if args is None:
-        args = argparse.Namespace(state_bits=None, calib=512, calib_data=None,
-                                  percentile=100.0, precision=16, output_bits=None, data=None,
-                                  state_scale="pow2", rotate_digits=None)
+        from hadamhw.api import lower_checkpoint as lower_with
+
+        return lower_with(path, command=command).ir
     return lower_checkpoint(path, args, command)[0]
+
+
+def add_strict_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true",
+                   help="refuse a design whose files changed since 'hadamhw generate' (their "
+                        "sha256 differs from manifest.json) or whose manifest records no "
+                        "digests (for CI); without it a changed file is named on stderr and "
+                        "in the JSON (modified_files), and the files are used as they are")
+
+
+def open_design_folder(path: str | Path, command: str, strict: bool = False):
+    """The design folder a command works on, read once; what changed in it is said on
+    stderr, one line per file."""
+    import sys
+
+    from hadamhw.design import DesignFolder
+
+    design = DesignFolder(path, strict=strict)
+    for note in design.notes():
+        print(f"hadamhw {command}: warning: {note}", file=sys.stderr)
+    return design

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from hadamhw.commands.common import add_strict_argument, open_design_folder
 from hadamhw.commands.inputs import expect_design
 from hadamhw.commands.options import COUNT, SEED
 from hadamhw.commands.paths import check_output_folder, user_path
@@ -27,21 +28,21 @@ def register(sub) -> None:
     p.add_argument("--build-dir", type=user_path, default=None,
                    help="where to build and cache the executable (default DESIGN/csim)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_strict_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from hadamhw.ir.schema import IntegerRNN
     from hadamhw.ir.stimulus import make_stimulus
-    from hadamhw.verify.csim import build_csim, read_manifest, run_csim
+    from hadamhw.verify.csim import build_csim, read_hls_design, run_csim
 
-    design = expect_design(args.design, "csim", "hls")
-    manifest = read_manifest(design)
+    design = read_hls_design(open_design_folder(expect_design(args.design, "csim", "hls"),
+                                                "csim", args.strict))
     if args.build_dir:
         check_output_folder(args.build_dir, "build folder")
     else:
-        check_output_folder(design / "csim", "build folder", hint="; give --build-dir")
-    ir = IntegerRNN.load(design / manifest["ir"])
+        check_output_folder(design.path / "csim", "build folder", hint="; give --build-dir")
+    ir = design.ir
     stimulus = make_stimulus(ir, sequences=args.sequences, seed=args.seed,
                              max_steps=args.max_steps)
     start = time.perf_counter()
@@ -49,8 +50,8 @@ def run(args) -> int:
     build_seconds = time.perf_counter() - start
     result = run_csim(design, stimulus, args.build_dir)
     if args.json:
-        print(json.dumps({**result.to_dict(), "build_seconds": round(build_seconds, 3)},
-                         indent=2))
+        print(json.dumps({**result.to_dict(), "build_seconds": round(build_seconds, 3),
+                          "modified_files": design.modified_files}, indent=2))
     else:
         verdict = "bit-exact" if result.ok else f"{result.mismatch_count} mismatches"
         print(f"{result.simulator}: {result.sequences} sequences, {result.steps} steps, "

@@ -26,7 +26,15 @@ def register(sub) -> None:
                    help="model.pt (lowered on the fly) or model.ir.json")
     p.add_argument("--target", choices=tuple(TARGETS), default="verilog")
     p.add_argument("-o", "--output", type=user_path, required=True,
-                   help="output folder (created if missing)")
+                   help="design folder (created if missing), written atomically: a reader "
+                        "sees the old design or the new one; the old design's files go, "
+                        "anything else in the folder stays")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder that holds no hadamhw design (files "
+                        "with the design's names are replaced, the others kept)")
+    p.add_argument("--max-memory", type=float_range(0), default=None, metavar="GB",
+                   help="refuse a design whose generation is estimated to need more memory "
+                        "(default: hadamhw.design.MAX_MEMORY_GB, 16)")
     p.add_argument("--fold", type=fold_option, default="parallel", metavar="FOLD",
                    help="parallel: all butterfly stages in one cycle (one step per cycle); "
                         "stage: one butterfly stage per cycle, the n/2 butterflies reused; "
@@ -62,27 +70,49 @@ def register(sub) -> None:
                    metavar="F",
                    help=f"target clock for --pipeline auto (Verilog, ECP5 delay model) and "
                         f"for the HLS script's clock (default {TARGET_MHZ:g} MHz)")
-    p.add_argument("--top", default="hadamrnn", help="name of the top module (default hadamrnn)")
+    p.add_argument("--top", default="hadamrnn",
+                   help="name of the top module (default hadamrnn): an ASCII identifier, "
+                        "not a Verilog / SystemVerilog (or, for HLS, C++) keyword")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     add_lowering_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from hadamhw.backends import GenerateOptions, get_backend
+    from hadamhw.backends import GenerateOptions
+    from hadamhw.design import (
+        check_design_folder,
+        check_size,
+        check_top_name,
+        hold_interrupts,
+        render_design,
+        write_design,
+    )
 
     options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top,
                               cmvm=args.cmvm, readout_lanes=args.readout_lanes,
                               streams=args.streams, pipeline=args.pipeline,
                               target_mhz=args.target_mhz)
     options.validate()
-    out = check_output_folder(args.output, "design folder")
+    check_top_name(args.top, args.target)
+    out = check_design_folder(check_output_folder(args.output, "design folder"),
+                              force=args.force)
     ir = load_ir(args.model, args, "generate")
-    manifest = get_backend(args.target).generate(ir, out, options)
+    check_size(ir, args.target, options, args.max_memory)
+    files = render_design(ir, args.target, options)  # nothing written yet: Ctrl-C leaves all
+    # From here on generate finishes: a Ctrl-C or SIGTERM during the write is held and then
+    # dropped (the folder holds the old design or the new one, and the run says which).
+    with hold_interrupts(deliver=False):
+        write_design(files, out, force=args.force)
+        _summary(args, ir, options, out, json.loads(files["manifest.json"]))
+    return 0
+
+
+def _summary(args, ir, options, out, manifest: dict) -> None:
     if args.json:
         print(json.dumps(manifest, indent=2, sort_keys=True))
     else:
-        files = sorted(p.name for p in out.iterdir() if p.is_file())
+        files = sorted(manifest.get("files_sha256", {}).keys() | {"manifest.json"})
         print(f"generated {args.target} for n={ir.hidden_size}, block_size={ir.block_size}, "
               f"fold={options.fold}, recurrent={options.recurrent} in {out}/")
         if "cycles_per_step" in manifest:
@@ -103,4 +133,3 @@ def run(args) -> int:
             print(f"  serial readout: {manifest['readout_lanes']} lane(s), "
                   f"{manifest['readout_cycles']} cycles per sequence")
         print(f"  files: {', '.join(files)}")
-    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from hadamhw.commands.common import add_strict_argument, open_design_folder
 from hadamhw.commands.inputs import expect_design
 from hadamhw.commands.options import float_range
 from hadamhw.commands.paths import check_output_file, check_output_folder, user_path
@@ -21,8 +22,8 @@ def register(sub) -> None:
                     "module and in total) and report LUTs, flip-flops, carry cells, $mul cells "
                     "(must be zero), memory bits, beside the manifest's analytical adder "
                     "count, cycles per step and storage. With --pnr, place and route with "
-                    "nextpnr through a few-pin wrapper and report Fmax. Exit status 1 when "
-                    "the design holds multipliers.")
+                    "nextpnr through a few-pin wrapper and report Fmax. The design's files "
+                    "are checked against the digests in its manifest first.")
     p.add_argument("design", metavar="OUT", type=user_path,
                    help="design folder written by 'hadamhw generate'")
     p.add_argument("--fpga", choices=FAMILIES, default="generic",
@@ -61,6 +62,7 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float_range(0), default=None, metavar="S",
                    help="give up on a tool after this many seconds")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_strict_argument(p)
     p.set_defaults(func=run)
 
 
@@ -77,12 +79,15 @@ def _check_plot(path: str) -> None:
                            f"{', '.join('.' + f for f in sorted(formats))}")
 
 
-def _check_outputs(args) -> None:
-    """Every path the report writes, checked before synthesis (minutes) starts."""
+def _check_outputs(args):
+    """Every path the report writes, checked before synthesis (minutes) starts; returns
+    the design folder, read once."""
     from hadamhw.report.synth import check_lut_mapper, load_design
 
     check_lut_mapper(args.fpga, args.lut_mapper)  # before the design is even read
-    design = load_design(expect_design(args.design, "report", "verilog"), args.top)
+    folder = open_design_folder(expect_design(args.design, "report", "verilog"), "report",
+                                args.strict)
+    design = load_design(folder, args.top)
     if args.build_dir:
         check_output_folder(args.build_dir, "build folder")
     else:
@@ -93,6 +98,7 @@ def _check_outputs(args) -> None:
                             hint="; give --build-dir")
     if args.plot:
         _check_plot(args.plot)
+    return folder
 
 
 def run(args) -> int:
@@ -105,8 +111,8 @@ def run(args) -> int:
         render_text,
     )
 
-    _check_outputs(args)
-    report = make_report(args.design, args.fpga, top=args.top, pnr=args.pnr,
+    design = _check_outputs(args)
+    report = make_report(design, args.fpga, top=args.top, pnr=args.pnr,
                          build_dir=args.build_dir, progress=not args.quiet,
                          freq_mhz=args.freq, timeout=args.timeout, device=args.device,
                          seed=args.seed, router=args.router, placer=args.placer,
@@ -122,4 +128,18 @@ def run(args) -> int:
         sys.stdout.write(render_text(report))
     if args.plot:
         plot_report(report, args.plot)
-    return 1 if report["mul_cells"] else 0
+    return _status(report, args)
+
+
+def _status(report: dict, args) -> int:
+    """1 for multipliers, and with --pnr for a design that does not fit, does not route or
+    (with --freq) misses the clock; the reason on stderr. 0 otherwise."""
+    pnr = report.get("pnr")
+    reasons = ["the design holds multipliers"] if report["mul_cells"] else []
+    if pnr is not None and pnr["status"] != "routed":
+        reasons.append(f"place and route: {pnr['status']}")
+    elif pnr is not None and args.freq is not None and (pnr["fmax_mhz"] or 0) < args.freq:
+        reasons.append(f"Fmax {pnr['fmax_mhz']} MHz misses --freq {args.freq:g} MHz")
+    for reason in reasons:
+        print(f"hadamhw report: {reason} (exit status 1)", file=sys.stderr)
+    return 1 if reasons else 0

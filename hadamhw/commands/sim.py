@@ -7,8 +7,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from hadamhw.backends.manifest import read_design_manifest
-from hadamhw.commands.common import add_lowering_arguments, load_ir
+from hadamhw.commands.common import (
+    add_lowering_arguments,
+    add_strict_argument,
+    load_ir,
+    open_design_folder,
+)
 from hadamhw.commands.inputs import DESIGN, FOLDER, expect_model, input_kind
 from hadamhw.commands.options import COUNT, SEED, fold_option
 from hadamhw.commands.paths import check_output_file, check_output_folder, user_path
@@ -26,7 +30,8 @@ def register(sub) -> None:
         description="Generate the Verilog for a model (or take a 'hadamhw generate' folder), "
                     "stream random sequences (or the task's test inputs) through it and "
                     "compare every output word, the argmax and tlast with the golden model. "
-                    "Exit status 0: bit-exact; 1: a mismatch.")
+                    "A design folder's files are checked against the digests in its "
+                    "manifest: a changed file is named (and simulated as it is).")
     p.add_argument("model", type=user_path,
                    help="model.pt (lowered on the fly), model.ir.json, or a folder written by "
                         "'hadamhw generate' (Verilog or HLS)")
@@ -60,6 +65,7 @@ def register(sub) -> None:
                    help="keep the generated design and the simulator builds here "
                         "(default: a temporary design and the user cache)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_strict_argument(p)
     add_lowering_arguments(p)
     p.set_defaults(func=run)
 
@@ -83,16 +89,27 @@ def _check_args(args) -> None:
                            "processes; add --batch or drop --jobs")
 
 
-def _design_ir(design_dir: Path, manifest: dict, args):
-    from hadamhw.ir.schema import IntegerRNN
-
+def _folder_design(design, args):
+    """A design folder given to sim: its fold must be the one asked for; its IR is fixed."""
+    fold = design.manifest.get("fold")
+    if args.fold is not None and fold not in (None, args.fold):
+        raise HadamhwError(f"{design.path} was generated with fold {fold!r}, not "
+                           f"{args.fold!r}; run 'hadamhw generate' again or drop --fold")
     if args.state_bits is not None:
         raise HadamhwError("--state-bits applies when lowering a checkpoint; a design folder "
                            "has its widths fixed (run 'hadamhw generate' again)")
-    path = design_dir / manifest.get("ir", "model.ir.json")
-    if not path.is_file():
-        raise HadamhwError(f"{design_dir}: the IR copy '{path.name}' is missing")
-    return IntegerRNN.load(path)
+    return design.ir
+
+
+def _generated_design(ir, args, folder: Path):
+    """The Verilog of a model, written into `folder` for this run."""
+    from hadamhw.backends import GenerateOptions
+    from hadamhw.design import DesignFolder, render_design, write_design
+
+    options = GenerateOptions(fold=args.fold or "parallel")
+    options.validate()
+    return DesignFolder(write_design(render_design(ir, "verilog", options), folder,
+                                     force=True))
 
 
 def _stimulus(ir, args, count: int):
@@ -114,7 +131,7 @@ def _stimulus(ir, args, count: int):
     return expected(ir, [x[i] for i in range(len(x))])
 
 
-def _check_outputs(args, path: Path) -> None:
+def _check_outputs(args, path: Path, design) -> None:
     """Every path the run writes, checked before lowering, building or simulating."""
     if args.build_dir:
         check_output_folder(args.build_dir, "build folder")
@@ -122,9 +139,7 @@ def _check_outputs(args, path: Path) -> None:
         return
     if not args.waves:
         # the default name needs the top module: the design's, or the generator's default
-        top = "hadamrnn"
-        if input_kind(path) == DESIGN:
-            top = read_design_manifest(path).get("top", top)
+        top = design.top if design is not None else "hadamrnn"
         ext = "vcd" if args.simulator == "verilator" else "fst"
         args.waves = str(Path(args.build_dir or Path.cwd()) / f"{top}.{ext}")
     check_output_file(args.waves, "waveform file", example="waves.vcd")
@@ -140,68 +155,57 @@ def _file_signature(path: str) -> tuple[int, int, int] | None:
 
 
 def run(args) -> int:
-    from hadamhw.backends import GenerateOptions
-
     _check_args(args)
     path = Path(args.model)
     kind = input_kind(path)
-    if kind == FOLDER:
-        read_design_manifest(path)  # names what the folder lacks
-    elif kind != DESIGN:
+    design = None
+    if kind in (FOLDER, DESIGN):
+        design = open_design_folder(path, "sim", args.strict)  # names what a folder lacks
+    else:
         expect_model(path, "sim")
-    _check_outputs(args, path)
+    _check_outputs(args, path, design)
     build_root = Path(args.build_dir) if args.build_dir else None
     count = args.sequences or (BATCH_SEQUENCES if args.batch else COCOTB_SEQUENCES)
     with tempfile.TemporaryDirectory(prefix="hadamhw-sim-") as tmp:
-        if path.is_dir():
-            design_dir = path
-            manifest = read_design_manifest(design_dir)
-            if args.fold is not None and manifest.get("fold") not in (None, args.fold):
-                raise HadamhwError(f"{design_dir} was generated with fold "
-                                   f"{manifest.get('fold')!r}, not {args.fold!r}; run "
-                                   "'hadamhw generate' again or drop --fold")
-            ir = _design_ir(design_dir, manifest, args)
+        if design is not None:
+            ir = _folder_design(design, args)
         else:
             ir = load_ir(path, args, "sim")
-            options = GenerateOptions(fold=args.fold or "parallel")
-            options.validate()
-            design_dir = (build_root / "design") if build_root else Path(tmp) / "design"
-            from hadamhw.backends.verilog import generate
-
-            manifest = generate(ir, design_dir, options)
+            design = _generated_design(
+                ir, args, (build_root / "design") if build_root else Path(tmp) / "design")
         stimulus = _stimulus(ir, args, count)
-        result = _simulate(design_dir, manifest, stimulus, args, build_root)
-    _report(result, args)
+        result = _simulate(design, stimulus, args, build_root)
+    _report(result, args, design.modified_files)
     if args.waves is not None and _written_waves(args) is None:
         raise HadamhwError(f"{args.waves}: the simulator wrote no waveform file")
     return 0 if result.ok else 1
 
 
-def _simulate(design_dir: Path, manifest: dict, stimulus, args, build_root: Path | None):
+def _simulate(design, stimulus, args, build_root: Path | None):
     gaps = not args.no_gaps
-    if manifest.get("target") == "hls":
+    if design.target == "hls":
         if args.batch or args.waves is not None:
-            raise HadamhwError(f"{design_dir} is an HLS design: it is checked by C simulation "
+            raise HadamhwError(f"{design.path} is an HLS design: it is checked by C simulation "
                                "(drop --batch / --waves)")
         from hadamhw.verify.csim import run_csim
 
-        return run_csim(design_dir, stimulus,
+        return run_csim(design, stimulus,
                         build_dir=None if build_root is None else build_root / "csim")
     if args.batch:
         from hadamhw.verify.verilator_batch import run_batch
 
         batch_dir = None if build_root is None else build_root / "batch"
-        return run_batch(design_dir, stimulus, build_dir=batch_dir, seed=args.seed, gaps=gaps,
+        return run_batch(design, stimulus, build_dir=batch_dir, seed=args.seed, gaps=gaps,
                          jobs=args.jobs)
     from hadamhw.verify.cocotb_sim import run_cocotb
 
     waves = None if args.waves is None else Path(args.waves)
-    return run_cocotb(design_dir, stimulus, simulator=args.simulator, seed=args.seed,
+    return run_cocotb(design, stimulus, simulator=args.simulator, seed=args.seed,
                       gaps=gaps, waves=waves,
                       build_dir=None if build_root is None else build_root / "cocotb")
 
 
-def _report(result, args) -> None:
+def _report(result, args, modified: list[str]) -> None:
     # A failing run stops at its first mismatch: a rate over all steps would be wrong.
     rate = result.steps / result.seconds if result.seconds and result.ok else None
     if args.json:
@@ -211,6 +215,7 @@ def _report(result, args) -> None:
         out["first_mismatch_at"] = None if first is None else {
             "sequence": first.sequence, "step": first.step, "index": first.index}
         out["waves"] = _written_waves(args)
+        out["modified_files"] = modified
         print(json.dumps(out, indent=2))
         return
     print(f"simulator: {result.simulator}")

@@ -85,6 +85,9 @@ def register(sub) -> None:
     g.add_argument("--checkpoint-every", type=int_range(0), default=DEFAULT_CHECKPOINT_EVERY,
                    metavar="N", help="write the resume checkpoint every N steps (default "
                    f"{DEFAULT_CHECKPOINT_EVERY}; 0: only when stopped by Ctrl-C or SIGTERM)")
+    g.add_argument("--force", action="store_true",
+                   help="start a new run even though a resume checkpoint of an earlier one "
+                        "is where this run keeps its own (it is overwritten)")
     p.set_defaults(func=run)
     _DEFAULTS.update({a.dest: a.default for a in p._actions})
 
@@ -126,17 +129,27 @@ def _resumed_setup(args):
     return task, config, settings, stored, payload["resume"]
 
 
+def _keep_earlier_run(checkpoint: Path, args) -> None:
+    """A new run must not overwrite the resume checkpoint of an interrupted one unasked."""
+    if checkpoint.exists() and not args.force:
+        raise HadamhwError(f"{checkpoint}: a resume checkpoint of an earlier run is there; "
+                           f"continue that run with --resume {checkpoint}, or give --force "
+                           "to start a new one over it")
+
+
 class _StopOnSignal:
     """First Ctrl-C / SIGTERM: finish the step, save, stop. A second Ctrl-C aborts."""
 
     def __init__(self, trainer) -> None:
         self.trainer = trainer
         self.saved: dict = {}
+        self.signum = 0  # the signal that stopped the run: its exit status is 128 + it
 
     def _handler(self, signum, frame) -> None:
         if self.trainer.stop_requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.trainer.request_stop()
+        self.signum = self.signum or signum
         print(f"\n{signal.Signals(signum).name}: stopping after this step and saving "
               "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
 
@@ -176,6 +189,7 @@ def run(args) -> int:
         check_output_file(args.checkpoint, "resume checkpoint", example="model.resume.pt")
     if not args.resume:
         check_model_shape(args.hidden, args.block_size)
+        _keep_earlier_run(Path(args.checkpoint or default_checkpoint_path(args.output)), args)
 
     import torch
 
@@ -226,13 +240,14 @@ def run(args) -> int:
                   f"({exc.strerror or exc}); training goes on", file=sys.stderr)
 
     try:
-        with _StopOnSignal(trainer):
+        stopper = _StopOnSignal(trainer)
+        with stopper:
             model, metrics = trainer.run(save_resume, args.checkpoint_every)
     except TrainingStopped as stop:
         print(f"stopped at step {stop.step} of {stop.total}; state saved in {checkpoint}; "
               f"continue with: hadamhw train --resume {checkpoint} -o {args.output}",
               file=sys.stderr)
-        return 130
+        return 128 + (stopper.signum or signal.SIGINT)
     test = metrics["test"]
     shown = ", ".join(f"{k} {v:.6g}" for k, v in test.items())
     print(f"test: {shown}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from hadamhw.design import DesignFolder
 from hadamhw.report.synth import (
     FAMILIES,
     SynthResult,
@@ -53,7 +54,8 @@ def analytical(manifest: dict) -> dict:
     return out
 
 
-def make_report(design_path: str | Path, family: str = "generic", *, top: str | None = None,
+def make_report(design_path: str | Path | DesignFolder, family: str = "generic", *,
+                top: str | None = None,
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
                 device: str | None = None, seed: int = 1, router: str | None = None,
@@ -114,6 +116,7 @@ def make_report(design_path: str | Path, family: str = "generic", *, top: str | 
         "core_module": core if synth.module(core) is not None else None,
         "analytical": analytical(design.manifest),
         "pnr": None,
+        "modified_files": design.modified_files,
         "seconds": {"synth": round(synth.seconds, 2)},
     }
     if pnr:

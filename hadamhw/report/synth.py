@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 
 FAMILIES = ("generic", "ice40", "ecp5", "xilinx")
@@ -200,31 +200,15 @@ class SynthResult:
 
 # -- the design folder ---------------------------------------------------------------------
 
-@dataclass
-class Design:
-    """A generated design folder: manifest.json plus the HDL files it lists."""
-
-    path: Path
-    manifest: dict
-    hdl_files: list[Path]
-    top: str
-
-    @property
-    def name(self) -> str:
-        return self.path.name or str(self.path)
+# The one design-folder reader (hadamhw.design): manifest, HDL files, top, name.
+Design = DesignFolder
 
 
-def load_design(path: str | Path, top: str | None = None) -> Design:
-    path = Path(path)
-    manifest = read_design_manifest(path, target="verilog", purpose="synthesis",
-                                    file_fields=("hdl_files",))
-    mpath = path / "manifest.json"
-    hdl = [path / name for name in manifest["hdl_files"]]
-    top = top or manifest.get("top")
-    if not isinstance(top, str) or not top.isidentifier():
-        raise HadamhwError(f"{mpath}: field 'top' must name the top module, got {top!r} "
-                           "(or give --top)")
-    return Design(path=path, manifest=manifest, hdl_files=hdl, top=top)
+def load_design(path: str | Path | DesignFolder, top: str | None = None) -> DesignFolder:
+    """A Verilog design folder for synthesis; top: another top module than the manifest's."""
+    design = read_design(path, target="verilog", purpose="synthesis",
+                         file_fields=("hdl_files",))
+    return design.with_top(top)
 
 
 # -- running YoWASP tools ------------------------------------------------------------------

