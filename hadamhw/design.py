@@ -161,21 +161,35 @@ def _duration(seconds: float) -> str:
 
 # -- writing ------------------------------------------------------------------------------
 
-def render_design(ir: IntegerRNN, target: str, options) -> dict[str, bytes]:
-    """Every file of a design, name -> contents, as the target's backend renders it (nothing
-    written where the caller can see it); manifest.json carries the digests."""
+def render_design(ir: IntegerRNN, target: str, options,
+                  template_dir: str | Path | None = None) -> dict[str, bytes]:
+    """Every file of a design, name -> contents, as the target's backend renders it (from
+    the templates in template_dir, default the package's; nothing written where the caller
+    can see it); manifest.json carries the digests."""
     from hadamhw.backends import get_backend
 
     backend = get_backend(target)
     if target == "hls":  # the HLS backend renders into a folder
         with tempfile.TemporaryDirectory(prefix="hadamhw-render-") as tmp:
-            backend.render(ir, tmp, options)
+            backend.render(ir, tmp, options, template_dir)
             files = {p.relative_to(tmp).as_posix(): p.read_bytes()
                      for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
     else:
         files = {name: text.encode("utf-8")
-                 for name, text in backend.render(ir, options).items()}
+                 for name, text in backend.render(ir, options, template_dir).items()}
     return with_digests(files)
+
+
+def generate(ir: IntegerRNN, out: str | Path, options=None, *, target: str = "verilog",
+             template_dir: str | Path | None = None, force: bool = False) -> dict:
+    """Render a design and write it into the folder `out` atomically; its manifest. (The
+    API's hadamhw.generate adds the checks of names and sizes and returns a Design.)"""
+    from hadamhw.backends import GenerateOptions
+
+    out = check_design_folder(out, force=force)
+    files = render_design(ir, target, options or GenerateOptions(), template_dir)
+    write_design(files, out, force=force)
+    return json.loads(files[MANIFEST])
 
 
 def sha256(data: bytes) -> str:

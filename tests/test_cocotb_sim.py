@@ -117,7 +117,7 @@ def _ir(index: int):
 @pytest.fixture(scope="module")
 def designs(tmp_path_factory):
     """index -> generated design folder (generated on first use, once per worker)."""
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
 
     root = tmp_path_factory.mktemp("cocotb-designs")
     made: dict[int, tuple] = {}
@@ -241,7 +241,7 @@ def test_bench_tests_are_the_runners():
 @pytest.mark.sim
 def test_dense_baseline_bit_exact(tmp_path):
     """The dense adder-tree rotation (same module name and ports) under the same bench."""
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
     from hadamhw.verify.cocotb_sim import run_cocotb
 
     _skip_without("verilator")

@@ -19,6 +19,7 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.backends.verilog_dense import dense_matrix, dense_rotate_context, sylvester
+from hadamhw.design import generate as generate_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
@@ -184,7 +185,7 @@ def test_dense_design_is_bit_exact(values, batch_build_dir, tmp_path):
 
     seed = PAIRWISE.index(values)
     ir = _ir(values, seed)
-    man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(recurrent="dense"))
+    man = generate_design(ir, tmp_path / "rtl", GenerateOptions(recurrent="dense"))
     assert man["recurrent"] == "dense"
     assert man["adders_per_step"]["recurrent"] == ir.hidden_size * (ir.block_size - 1)
     assert lint(tmp_path / "rtl") == []
@@ -198,7 +199,7 @@ def test_dense_design_is_bit_exact(values, batch_build_dir, tmp_path):
 
 @pytest.mark.synth
 def test_dense_core_synthesizes_without_multipliers(tmp_path):
-    from hadamhw.report.synth import Design, synthesize
+    from hadamhw.report.synth import HdlSources, synthesize
 
     ir = _ir((16, "n", "linear"), 0)
     luts = {}
@@ -207,7 +208,7 @@ def test_dense_core_synthesizes_without_multipliers(tmp_path):
         folder = tmp_path / rec
         folder.mkdir()
         (folder / "hadamrnn_rotate.v").write_text(files["hadamrnn_rotate.v"])
-        design = Design(folder, {}, [folder / "hadamrnn_rotate.v"], "hadamrnn_rotate")
+        design = HdlSources(folder, {}, [folder / "hadamrnn_rotate.v"], "hadamrnn_rotate")
         res = synthesize(design, "ice40", folder / "build", progress=False)
         assert res.total.mul == 0 and res.total.dsp == 0 and res.total.ffs == 0
         luts[rec] = res.total.luts

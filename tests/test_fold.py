@@ -16,6 +16,7 @@ from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.backends.fold import FoldPlan, check_units, parse_fold, simulate_rotation
 from hadamhw.backends.verilog_fold import plan_for
+from hadamhw.design import generate as generate_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
@@ -162,7 +163,7 @@ def test_half_n_units_is_the_stage_fold():
 @pytest.mark.parametrize("readout", ["every", "last"])
 def test_manifest(readout, tmp_path):
     ir = _ir(64, 16, readout=readout, output_size=5)
-    man = vg.generate(ir, tmp_path, GenerateOptions(fold=4))
+    man = generate_design(ir, tmp_path, GenerateOptions(fold=4))
     plan = plan_for(ir, 4)
     fp = man["fold_plan"]
     assert man["fold"] == 4 and man["cycles_per_step"] == plan.cycles_per_step
@@ -225,7 +226,7 @@ def test_lint_clean(n, m, units, kind, readout, tmp_path):
     ir = random_ir(np.random.default_rng(n + units), n, m, input_kind=kind, readout=readout,
                    input_size=10 if kind == "token" else 3, output_size=1 + n % 7,
                    output_bits=6 if units == 1 else None, input_signed=units % 2 == 0)
-    vg.generate(ir, tmp_path, GenerateOptions(fold=units))
+    generate_design(ir, tmp_path, GenerateOptions(fold=units))
     assert tools.lint(tmp_path) == []
 
 
@@ -265,7 +266,7 @@ def test_synthesis_maps_the_vector_to_block_ram(family, ram_cell, tmp_path):
     from hadamhw.report import make_report
 
     ir = _ir(64, 64, input_size=2, output_size=3)
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=2))
+    generate_design(ir, tmp_path / "rtl", GenerateOptions(fold=2))
     report = make_report(tmp_path / "rtl", family, progress=False, build_dir=tmp_path / "b")
     total = report["total"]
     assert report["mul_cells"] == 0 and total["dsp"] == 0

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
 from hadamhw.backends.verilog_fold import plan_for
+from hadamhw.design import generate as generate_design
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
 from hadamhw.ir.stimulus import make_stimulus
@@ -107,7 +107,7 @@ def designs(tmp_path_factory):
         if index not in made:
             ir = _ir(index)
             out = root / f"design{index}"
-            vg.generate(ir, out, GenerateOptions(fold=_units(_row(PAIRWISE[index]))))
+            generate_design(ir, out, GenerateOptions(fold=_units(_row(PAIRWISE[index]))))
             made[index] = (ir, out)
         return made[index]
 

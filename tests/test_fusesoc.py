@@ -31,7 +31,7 @@ def _ir(readout: str = "every", kind: str = "int"):
 
 
 def _generate(out: Path, fold: str = "parallel", top: str = "hadamrnn", **kw) -> dict:
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
 
     return generate(_ir(**kw), out, GenerateOptions(fold=fold, top=top))
 

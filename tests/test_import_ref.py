@@ -594,7 +594,7 @@ SIM_CASES = ("block-m2m-onehot", "block-last-embedding", "full-last-real-qout")
 @pytest.mark.parametrize("name", SIM_CASES)
 def test_imported_model_simulates_bit_exact(imported, tmp_path, name):
     from hadamhw.backends import GenerateOptions
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
     from hadamhw.ir.encode import encode_inputs
     from hadamhw.ir.lower import LoweringSettings, lower
     from hadamhw.ir.stimulus import expected, make_stimulus

@@ -18,6 +18,7 @@ import pytest
 
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
+from hadamhw.design import generate as generate_design
 from hadamhw.ir.random import random_ir
 from hadamhw.ir.stimulus import make_stimulus
 from hadamhw.resources import templates_dir
@@ -146,7 +147,7 @@ def _icarus_bench(design: Path, expect: str | None = None) -> subprocess.Complet
 @pytest.mark.needs("icarus")
 def test_verilog_bench_interleaves_streams_and_checks_tid(tmp_path):
     ir = _ir(n=8, m=4)
-    man = vg.generate(ir, tmp_path, GenerateOptions(streams=4, pipeline="auto"))
+    man = generate_design(ir, tmp_path, GenerateOptions(streams=4, pipeline="auto"))
     stim_file, expect_file = man["verilog_testbench"]["vectors"]
     # the stimulus interleaves the streams: consecutive beats name different TIDs
     tids = [int(line, 16) >> (man["input"]["words"] * man["input"]["word_bits"] + 1)
@@ -179,7 +180,7 @@ def test_cocotb_scoreboards_catch_a_wrong_output_tid(tmp_path):
     hits = [p for p in tdir.rglob("*.j2") if old in p.read_text()]
     assert len(hits) == 1
     hits[0].write_text(hits[0].read_text().replace(old, "{% if tid_bits %}in_tid_q, {% endif %}"))
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions(streams=4), template_dir=tdir)
+    generate_design(ir, tmp_path / "rtl", GenerateOptions(streams=4), template_dir=tdir)
     stim = make_stimulus(ir, sequences=12, seed=1, min_steps=2, max_steps=8)
     result = run_cocotb(tmp_path / "rtl", stim, simulator="verilator", seed=1,
                         tests=("test_stream/traffic=gaps_and_backpressure",))
@@ -213,7 +214,7 @@ def test_streamed_designs_lint_clean(values, tmp_path):
     from hadamhw.verify import tools
 
     ir = _make_ir(values, PAIRWISE.index(values))
-    vg.generate(ir, tmp_path, _options(values))
+    generate_design(ir, tmp_path, _options(values))
     assert tools.lint(tmp_path) == []
 
 
@@ -223,7 +224,7 @@ def test_streamed_designs_have_no_multipliers(fold, streams, tmp_path):
     from tests.test_verilog_synth import yosys_stats
 
     ir = _ir(seed=9, n=16, m=4)
-    man = vg.generate(ir, tmp_path, GenerateOptions(fold=fold, streams=streams,
+    man = generate_design(ir, tmp_path, GenerateOptions(fold=fold, streams=streams,
                                                     pipeline="auto"))
     coarse, final = yosys_stats(tmp_path, man["top"], man["hdl_files"])
     assert coarse.get("$mul", 0) == 0 and coarse.get("$macc", 0) == 0, coarse

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
+from hadamhw.design import generate as generate_design
 from hadamhw.ir.random import random_ir
 from tests.tool_module import load_tool
 
@@ -59,7 +59,7 @@ def test_chunked_dense_core_equals_one_run(sweep, tmp_path, lut_mapper):
     same cells as one run over the whole core, with either LUT mapper."""
     ir = random_ir(np.random.default_rng(0), 16, 16, state_bits=8, weight_bits=4)
     folder = tmp_path / "dense"
-    man = vg.generate(ir, folder, GenerateOptions(recurrent="dense", top=sweep.TOP))
+    man = generate_design(ir, folder, GenerateOptions(recurrent="dense", top=sweep.TOP))
     args = Namespace(quiet=True, timeout=600.0, dense_chunk=5, lut_mapper=lut_mapper)
     one = sweep.synth_numbers(sweep.core_design(folder, man), "ecp5", tmp_path / "one", args)
     chunked = sweep.dense_core_in_chunks(ir, folder, "ecp5", tmp_path / "chunks", args)

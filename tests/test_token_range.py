@@ -72,7 +72,7 @@ def test_the_rule_is_not_vacuous():
 
 @pytest.fixture(scope="module")
 def verilog_design(tmp_path_factory):
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
 
     out = tmp_path_factory.mktemp("token-verilog")
     generate(_ir(), out, GenerateOptions())
@@ -105,7 +105,7 @@ def test_cocotb_bias_only_tokens_bit_exact(verilog_design):
 def test_verilog_rom_default_without_bias_is_caught(tmp_path):
     """The replaced Verilog behaviour (default entry: no drive at all) fails the batch check
     at the first out-of-vocabulary id."""
-    from hadamhw.backends.verilog import generate
+    from hadamhw.design import generate
     from hadamhw.verify.verilator_batch import run_batch
 
     templates = tmp_path / "templates"

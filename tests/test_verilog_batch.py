@@ -19,6 +19,7 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.backends import verilog_sections as vs
+from hadamhw.design import generate as generate_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import run as golden_run
 from hadamhw.ir.random import random_inputs, random_ir
@@ -167,7 +168,7 @@ def test_bit_exact(values, build_dir, tmp_path):
     if r["saturating"]:  # the clamp must really be exercised
         x = random_inputs(np.random.default_rng(seed), ir, 16, 12)
         assert golden_run(ir, x).saturated > 0
-    man = vg.generate(ir, tmp_path / "rtl", _options(values))
+    man = generate_design(ir, tmp_path / "rtl", _options(values))
     assert man["readout_lanes"] == r["lanes"] and man["cmvm"] == r["cmvm"]
     sequences = 40 if r["n"] <= 16 else 24
     stim = make_stimulus(ir, sequences=sequences, seed=seed, max_steps=14, extreme=0.3)
@@ -204,8 +205,8 @@ def test_bit_exact(values, build_dir, tmp_path):
 
 def test_build_is_cached(build_dir, tmp_path):
     ir = _make_ir(EXTRA[0], 100)
-    vg.generate(ir, tmp_path / "a", GenerateOptions(fold="stage"))
-    vg.generate(ir, tmp_path / "b", GenerateOptions(fold="stage"))
+    generate_design(ir, tmp_path / "a", GenerateOptions(fold="stage"))
+    generate_design(ir, tmp_path / "b", GenerateOptions(fold="stage"))
     first = build(tmp_path / "a", build_dir)
     again = build(tmp_path / "b", build_dir)  # same HDL elsewhere: same executable
     assert again.cached and again.executable == first.executable
@@ -223,7 +224,7 @@ def _mutated_design(tmp_path: Path, ir, old: str, new: str, fold: str = "paralle
     assert len(hits) == 1 and hits[0].read_text().count(old) == 1, hits
     hits[0].write_text(hits[0].read_text().replace(old, new))
     opts = GenerateOptions(fold=fold, readout_lanes=lanes, **options)
-    vg.generate(ir, tmp_path / "rtl", opts, template_dir=tdir)
+    generate_design(ir, tmp_path / "rtl", opts, template_dir=tdir)
     if old != new:
         assert vg.render(ir, opts, template_dir=tdir) != vg.render(ir, opts)
     return tmp_path / "rtl"
@@ -259,7 +260,7 @@ def _all_outputs_off_by_one(stim):
 def test_mismatch_count_is_the_true_total(build_dir, tmp_path):
     """Details stop at the harness's first 1000 mismatches; the count does not."""
     ir = random_ir(np.random.default_rng(9), 8, 4, output_size=5)
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    generate_design(ir, tmp_path / "rtl", GenerateOptions())
     stim = make_stimulus(ir, sequences=80, seed=5, min_steps=4, max_steps=8)
     wrong = sum(int(o.size) for o in stim.outputs)
     assert wrong > 1000
@@ -275,7 +276,7 @@ def test_jobs_share_the_sequences(build_dir, tmp_path, streams):
     """Three harness processes check what one does; a mismatch names the sequence by its
     index in the whole stimulus, not in its process's share."""
     ir = random_ir(np.random.default_rng(10), 8, 4, output_size=4)
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions(streams=streams))
+    generate_design(ir, tmp_path / "rtl", GenerateOptions(streams=streams))
     stim = make_stimulus(ir, sequences=25, seed=6, min_steps=2, max_steps=9)
     one = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=1)
     three = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=1, jobs=3)
@@ -325,7 +326,7 @@ def test_harness_rejects_bad_vector_files(build_dir, tmp_path):
         return json.loads((design / "manifest.json").read_text())[port]["word_bits"]
 
     ir = random_ir(np.random.default_rng(11), 8, 4)
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    generate_design(ir, tmp_path / "rtl", GenerateOptions())
     exe = build(tmp_path / "rtl", build_dir).executable
     good = tmp_path / "good.txt"
     write_vectors(ir, make_stimulus(ir, sequences=3, seed=1), good)
@@ -376,7 +377,7 @@ def test_not_a_design_folder(tmp_path):
 def test_stimulus_of_another_model_is_rejected(tmp_path):
     ir = random_ir(np.random.default_rng(0), 8, 4, input_size=3)
     other = random_ir(np.random.default_rng(0), 8, 4, input_kind="token", input_size=5)
-    vg.generate(ir, tmp_path, GenerateOptions())
+    generate_design(ir, tmp_path, GenerateOptions())
     with pytest.raises(HadamhwError, match="sequence 0 has shape"):
         run_batch(tmp_path, make_stimulus(other, sequences=2))
 
@@ -393,7 +394,7 @@ def test_lowered_model_n128_thousands_of_sequences(build_dir, tmp_path):
                                  input_kind="onehot", readout="every"))
     calib = torch.randint(0, 10, (64, 100))
     ir, _ = lower(model, calib, LoweringSettings(state_bits=12, output_bits=10))
-    vg.generate(ir, tmp_path / "rtl", GenerateOptions())
+    generate_design(ir, tmp_path / "rtl", GenerateOptions())
     stim = make_stimulus(ir, sequences=3000, seed=4, min_steps=5, max_steps=40)
     result = run_batch(tmp_path / "rtl", stim, build_dir=build_dir, seed=4, gaps=True)
     assert result.mismatches == [], result.mismatches[0].describe()
@@ -433,7 +434,7 @@ def test_streams_in_turn_take_one_step_per_cycle(build_dir, tmp_path, fold, equa
     stream alone takes cycles_per_step_per_stream."""
     ir = _stream_ir()
     streams = "auto" if fold == "parallel" else 2
-    man = vg.generate(ir, tmp_path / "rtl", GenerateOptions(fold=fold, streams=streams,
+    man = generate_design(ir, tmp_path / "rtl", GenerateOptions(fold=fold, streams=streams,
                                                              pipeline="auto"))
     P = man["streams"]
     assert man["loop_depth"] <= P * man["cycles_per_step"]
@@ -487,7 +488,7 @@ def test_deep_output_fifo_is_distributed_ram(build_dir, tmp_path):
     attribute = '(* ram_style = "distributed" *)'
     for target, depth in ((700, 32), (1000, 64)):
         rtl = tmp_path / f"rtl{target}"
-        man = vg.generate(ir, rtl, GenerateOptions(streams="auto", pipeline="auto",
+        man = generate_design(ir, rtl, GenerateOptions(streams="auto", pipeline="auto",
                                                    target_mhz=target))
         assert man["output_fifo_depth"] == depth
         assert (attribute in (rtl / "hadamrnn.v").read_text()) == (depth > 32)

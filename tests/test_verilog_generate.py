@@ -15,6 +15,7 @@ import pytest
 from hadamhw.backends import GenerateOptions, get_backend
 from hadamhw.backends import verilog as vg
 from hadamhw.backends import verilog_sections as vs
+from hadamhw.design import generate as generate_design
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.golden import fwht_stage
 from hadamhw.ir.random import random_ir
@@ -88,8 +89,8 @@ def test_generation_is_deterministic(tmp_path, fold):
     first = vg.render(ir, options)
     second = vg.render(IntegerRNN.from_json(ir.to_json()), options)
     assert first == second
-    vg.generate(ir, tmp_path / "a", options)
-    vg.generate(ir, tmp_path / "b", options)
+    generate_design(ir, tmp_path / "a", options)
+    generate_design(ir, tmp_path / "b", options)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(first)
     for name in names:
@@ -102,7 +103,7 @@ def test_generation_is_deterministic(tmp_path, fold):
 def test_manifest_contents(tmp_path):
     ir = _ir(1, 16, 4, input_kind="int", input_size=3, input_bits=5, input_signed=True,
              output_size=5, output_bits=7)
-    man = vg.generate(ir, tmp_path, GenerateOptions())
+    man = generate_design(ir, tmp_path, GenerateOptions())
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert man == on_disk
     text = (tmp_path / "manifest.json").read_text()
@@ -285,7 +286,7 @@ def test_lint_clean(tmp_path, case):
     cmvm, lanes = extra.pop("cmvm", "da4ml"), extra.pop("lanes", None)
     ir = _ir(n + m, n, m, input_kind=kind, mode=mode, readout=readout, state_bits=state,
              output_bits=obits, **extra)
-    vg.generate(ir, tmp_path, GenerateOptions(fold=fold, cmvm=cmvm, readout_lanes=lanes))
+    generate_design(ir, tmp_path, GenerateOptions(fold=fold, cmvm=cmvm, readout_lanes=lanes))
     assert tools.lint(tmp_path) == []
 
 
@@ -307,13 +308,13 @@ def _edge_ir() -> IntegerRNN:
 @needs_verilator
 @pytest.mark.parametrize("fold,cmvm", [("parallel", "da4ml"), ("stage", "csd")])
 def test_lint_clean_edge_cases(tmp_path, fold, cmvm):
-    vg.generate(_edge_ir(), tmp_path, GenerateOptions(fold=fold, cmvm=cmvm))
+    generate_design(_edge_ir(), tmp_path, GenerateOptions(fold=fold, cmvm=cmvm))
     assert tools.lint(tmp_path) == []
 
 
 @needs_verilator
 def test_lint_reports_problems(tmp_path):
-    vg.generate(_ir(0), tmp_path, GenerateOptions())
+    generate_design(_ir(0), tmp_path, GenerateOptions())
     path = tmp_path / "hadamrnn.v"
     text = path.read_text().replace("wire in_readout = 1'b1;", "wire in_readout = 2'b01;")
     path.write_text(text)
@@ -325,7 +326,7 @@ def test_lint_reports_problems(tmp_path):
 @pytest.mark.parametrize("fold", ["parallel", "stage"])
 def test_icarus_accepts_verilog_2005(tmp_path, fold):
     ir = _ir(8, 16, 4, input_kind="token", input_size=6, output_bits=5)
-    man = vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    man = generate_design(ir, tmp_path, GenerateOptions(fold=fold))
     files = [str(tmp_path / f) for f in man["hdl_files"]]
     proc = subprocess.run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.out"),
                            *files], capture_output=True, text=True)
@@ -336,7 +337,7 @@ def test_icarus_accepts_verilog_2005(tmp_path, fold):
 # -- errors -------------------------------------------------------------------------------------
 def test_dense_with_stage_fold_is_rejected(tmp_path):
     with pytest.raises(HadamhwError, match="dense.*parallel"):
-        vg.generate(_ir(), tmp_path, GenerateOptions(fold="stage", recurrent="dense"))
+        generate_design(_ir(), tmp_path, GenerateOptions(fold="stage", recurrent="dense"))
     assert not (tmp_path / "manifest.json").exists()
 
 
@@ -384,7 +385,7 @@ def test_output_path_is_a_file(tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
     with pytest.raises(HadamhwError, match="not a folder"):
-        vg.generate(_ir(), target, GenerateOptions())
+        generate_design(_ir(), target, GenerateOptions())
 
 
 def test_lint_of_a_folder_without_design(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hadamhw.backends import GenerateOptions
-from hadamhw.backends import verilog as vg
+from hadamhw.design import generate as generate_design
 from hadamhw.ir.random import random_ir
 
 pytestmark = pytest.mark.synth
@@ -99,7 +99,7 @@ def test_no_multipliers_no_latches(values, tmp_path):
     ir = random_ir(np.random.default_rng(len(str(values))), n, m, input_kind=kind, mode=mode,
                    readout=readout, output_bits=obits,
                    **({"input_size": 6} if kind == "token" else {}))
-    man = vg.generate(ir, tmp_path, GenerateOptions(fold=fold))
+    man = generate_design(ir, tmp_path, GenerateOptions(fold=fold))
     coarse, final = yosys_stats(tmp_path, man["top"], man["hdl_files"])
     assert coarse.get("$mul", 0) == 0 and coarse.get("$macc", 0) == 0, coarse
     assert final.get("$mul", 0) == 0 and not any("MUL" in c.upper() for c in final), final

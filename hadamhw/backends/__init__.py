@@ -1,7 +1,8 @@
 """Code generators: one module per target, each a thin context builder over its templates.
 
-A backend module provides `generate(ir, out_dir, options) -> manifest dict`; it writes every
-file into out_dir (including a copy of the IR as model.ir.json and manifest.json).
+A backend module provides `render(...)`: every file of a design (including a copy of the IR
+as model.ir.json and manifest.json), which hadamhw.design, the one writer of design folders,
+writes atomically. Backends never write a design folder themselves.
 """
 
 from __future__ import annotations

@@ -373,9 +373,3 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
     write_vectors(ir, stim, out / names["vectors"])
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
-
-
-def generate(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions,
-             template_dir: str | Path | None = None) -> dict:
-    """Backend entry point (hadamhw.backends): render the HLS design; returns the manifest."""
-    return render(ir, out_dir, options, template_dir=template_dir)

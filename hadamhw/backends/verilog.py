@@ -268,19 +268,6 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     return files
 
 
-def generate(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None = None,
-             template_dir: Path | None = None) -> dict:
-    """Write the design into out_dir and return its manifest."""
-    files = render(ir, options, template_dir)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise HadamhwError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (out / name).write_text(text)
-    return json.loads(files["manifest.json"])
-
-
 def cycles_per_step(ir: IntegerRNN, fold: str | int) -> int:
     """Cycles from one input handshake to the next possible one for a fold."""
     options = resolve_fold(ir, GenerateOptions(fold=fold))

@@ -200,8 +200,25 @@ class SynthResult:
 
 # -- the design folder ---------------------------------------------------------------------
 
-# The one design-folder reader (hadamhw.design): manifest, HDL files, top, name.
-Design = DesignFolder
+@dataclass
+class HdlSources:
+    """HDL files that synthesis reads without a design folder of their own: a part of a
+    generated design (its recurrent core, a chunk) that a sweep synthesizes alone. Synthesis
+    and place and route read path, manifest (its ports), hdl_files, top and name, which a
+    DesignFolder (hadamhw.design, the one design-folder reader) has too."""
+
+    path: Path
+    manifest: dict
+    hdl_files: list[Path]
+    top: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name or str(self.path)
+
+
+# What synthesis takes: a generated design folder, or some of its files.
+Design = DesignFolder | HdlSources
 
 
 def load_design(path: str | Path | DesignFolder, top: str | None = None) -> DesignFolder:

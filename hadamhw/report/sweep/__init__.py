@@ -1,6 +1,6 @@
 """One library for configuration grids: the hardware sweeps of tools/ are thin scripts over it.
 
-- designs: each configuration's design generated in-process through hadamhw.api, the sweep's
+- designs: each configuration's design generated in-process through hadamhw.design, the sweep's
   fixed-seed random IRs, and the one place that reads a design's HDL files;
 - cache: ONE result cache keyed by the digest of a design's HDL files (plus the options and
   tool versions that made the result); a result of other RTL is moved aside, measured again;

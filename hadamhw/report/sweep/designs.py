@@ -1,4 +1,4 @@
-"""A sweep's designs: fixed-seed random IRs, generated in-process through hadamhw.api."""
+"""A sweep's designs: fixed-seed random IRs, generated in-process through hadamhw.design."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ from hadamhw.ir.schema import IntegerRNN
 if TYPE_CHECKING:
     from hadamhw.report.synth import Design
 
-# what hadamhw.api.generate does not take yet: generated through the backend (see below)
-BACKEND_ONLY = {"cmvm": "da4ml", "readout_lanes": None}
-
-
 def sweep_ir(n: int, m: int, seed: int = 0, **kwargs) -> IntegerRNN:
     """The sweeps' fixed-seed random IR (hadamhw.ir.random): by default 4-bit weights,
     12-bit state, 3 four-bit inputs, 5 outputs, readout every step, lean requantization."""
@@ -32,25 +28,21 @@ def sweep_ir(n: int, m: int, seed: int = 0, **kwargs) -> IntegerRNN:
 
 
 def generate_design(ir: IntegerRNN, folder: str | Path, **options) -> dict:
-    """Generate the Verilog design of `ir` into `folder` (hadamhw.api.generate's options:
-    fold, recurrent, top, streams, pipeline, target_mhz); its manifest."""
-    extra = {k: options.pop(k) for k in BACKEND_ONLY if k in options}
-    if any(extra[k] != BACKEND_ONLY[k] for k in extra):
-        # --cmvm csd and --readout-lanes have no keyword in hadamhw.api.generate yet: this is
-        # the one place that asks the backend; it goes once the API takes them
-        from hadamhw.backends import GenerateOptions, get_backend
+    """Generate the Verilog design of `ir` into `folder` (the sweep's own folder: replaced
+    whole) with hadamhw.backends.GenerateOptions' options; its manifest."""
+    from hadamhw.backends import GenerateOptions
+    from hadamhw.design import render_design, write_design
 
-        get_backend("verilog").generate(ir, Path(folder), GenerateOptions(**options, **extra))
-        return design_manifest(folder)
-    from hadamhw.api import generate
-
-    return generate(ir, folder, **options).manifest
+    settings = GenerateOptions(**options)
+    settings.validate()
+    write_design(render_design(ir, "verilog", settings), folder, force=True)
+    return design_manifest(folder)
 
 
 def design_manifest(folder: str | Path) -> dict:
-    from hadamhw.api import open_design
+    from hadamhw.design import read_design
 
-    return open_design(folder).manifest
+    return read_design(folder).manifest
 
 
 def whole_design(folder: str | Path) -> Design:
@@ -113,9 +105,9 @@ def hdl_design(folder: str | Path, files: list[Path], top: str,
                ports: list[dict] | None = None) -> Design:
     """A design for synthesis made of some files of a folder (a module of a generated design,
     or a file a sweep wrote), with the ports the place-and-route wrapper reads."""
-    from hadamhw.report.synth import Design
+    from hadamhw.report.synth import HdlSources
 
-    return Design(Path(folder), {"ports": ports} if ports else {}, files, top)
+    return HdlSources(Path(folder), {"ports": ports} if ports else {}, files, top)
 
 
 def core_design(folder: str | Path, manifest: dict, top: str) -> Design:
