@@ -29,6 +29,7 @@ from hadamhw.backends.verilog_text import bit_slice, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.widths import signed_bits
+from hadamhw.netlist.adders import common_shift, replay_stage
 
 CMVM_METHODS = ("da4ml", "csd")
 # How an expression prints a wire it reads: the name itself, or a delayed copy of it.
@@ -294,7 +295,7 @@ def da4ml_rows(graph: AdderGraph, inputs: list[Signal | None], matrix: np.ndarra
     out_terms: list[Term | None] = [None] * rows
     if live:
         sub = np.asarray(matrix[:, live], dtype=np.int64)
-        common = _common_shift(sub)  # e.g. U on a refined grid: solve the codes, shift after
+        common = common_shift(sub)  # e.g. U on a refined grid: solve the codes, shift after
         sub = sub >> common
         kernel = np.ascontiguousarray(sub.T, dtype=np.float32)
         if np.any(kernel.astype(np.int64) != sub.T):
@@ -306,7 +307,7 @@ def da4ml_rows(graph: AdderGraph, inputs: list[Signal | None], matrix: np.ndarra
         pipeline = solve(kernel, qintervals=qints)
         values: list[Term | None] = [Term(inputs[j], 0, 1) for j in live]
         for stage in pipeline.solutions:
-            values = _run_stage(graph, stage, values)
+            values = replay_stage(stage, values, graph.add, _move)
         out_terms = [None if t is None else Term(t.signal, t.shift + common, t.sign)
                      for t in values]
     out = []
@@ -317,45 +318,8 @@ def da4ml_rows(graph: AdderGraph, inputs: list[Signal | None], matrix: np.ndarra
     return out
 
 
-def _common_shift(matrix: np.ndarray) -> int:
-    nz = matrix[matrix != 0]
-    if nz.size == 0:
-        return 0
-    shift = 0
-    while np.all(nz % (2 << shift) == 0):
-        shift += 1
-    return shift
-
-
-def _run_stage(graph: AdderGraph, stage, inputs: list[Term | None]) -> list[Term | None]:
-    """One da4ml CombLogic stage over symbolic inputs: buffer entries are Terms (or None
-    for zero); shifts may be negative inside a stage and are normalized away by `add`."""
-    buf: list[Term | None] = []
-    for op in stage.ops:
-        if op.opcode == -1:
-            src = inputs[op.id0]
-            sh = int(stage.inp_shifts[op.id0])
-            buf.append(None if src is None or abs(sh) > 64
-                       else Term(src.signal, src.shift + sh, src.sign))
-        elif op.opcode in (0, 1):
-            a, b = buf[op.id0], buf[op.id1]
-            if b is not None:
-                b = Term(b.signal, b.shift + int(op.data), -b.sign if op.opcode == 1 else b.sign)
-            if a is None or b is None:
-                buf.append(a if b is None else b)
-            else:
-                buf.append(graph.add(a, b))
-        else:
-            raise HadamhwError(f"da4ml returned operation code {op.opcode}, which hadamhw "
-                               "does not render; use --cmvm csd")
-    out: list[Term | None] = []
-    for idx, sh, neg in zip(stage.out_idxs, stage.out_shifts, stage.out_negs, strict=True):
-        t = buf[idx] if idx >= 0 else None
-        if t is None or abs(int(sh)) > 64:
-            out.append(None)
-            continue
-        out.append(Term(t.signal, t.shift + int(sh), -t.sign if neg else t.sign))
-    return out
+def _move(t: Term, shift: int, negate: bool) -> Term:
+    return Term(t.signal, t.shift + shift, -t.sign if negate else t.sign)
 
 
 def check_rows(graph: AdderGraph, inputs: list[Signal | None], outputs: list[Signal],

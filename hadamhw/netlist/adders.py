@@ -124,7 +124,7 @@ def da4ml_rows(b: Builder, inputs: list[int | None], matrix: np.ndarray,
         pipeline = solve(kernel, qintervals=qints)
         values: list[Term | None] = [Term(inputs[j], 0, 1) for j in live]  # type: ignore[arg-type]
         for stage in pipeline.solutions:
-            values = _run_stage(b, stage, values)
+            values = replay_stage(stage, values, b.add, _move)
         out_terms = [None if t is None else Term(t.node, t.shift + common, t.sign)
                      for t in values]
     return [b.constant(int(constants[o])) if out_terms[o] is None
@@ -143,32 +143,34 @@ def common_shift(matrix: np.ndarray) -> int:
     return shift
 
 
-def _run_stage(b: Builder, stage, inputs: list[Term | None]) -> list[Term | None]:
-    """One da4ml CombLogic stage over symbolic inputs: buffer entries are Terms (or None
-    for zero); shifts may be negative inside a stage and are normalized away by `add`."""
-    buf: list[Term | None] = []
+def replay_stage(stage, inputs: list, add, move) -> list:
+    """One da4ml CombLogic stage over symbolic inputs (None for zero): `move(t, shift,
+    negate)` shifts (and negates) a term, `add(a, b)` adds two. Shifts may be negative
+    inside a stage; `add` normalizes them away. The netlist and the string sections of
+    hadamhw.backends both replay da4ml's solution through this one function."""
+    buf: list = []
     for op in stage.ops:
         if op.opcode == -1:
             src = inputs[op.id0]
             sh = int(stage.inp_shifts[op.id0])
-            buf.append(None if src is None or abs(sh) > 64
-                       else Term(src.node, src.shift + sh, src.sign))
+            buf.append(None if src is None or abs(sh) > 64 else move(src, sh, False))
         elif op.opcode in (0, 1):
             x, y = buf[op.id0], buf[op.id1]
             if y is not None:
-                y = Term(y.node, y.shift + int(op.data), -y.sign if op.opcode == 1 else y.sign)
-            buf.append(x if y is None else y if x is None else b.add(x, y))
+                y = move(y, int(op.data), op.opcode == 1)
+            buf.append(x if y is None else y if x is None else add(x, y))
         else:
             raise HadamhwError(f"da4ml returned operation code {op.opcode}, which hadamhw "
                                "does not build; use --cmvm csd")
-    out: list[Term | None] = []
+    out: list = []
     for idx, sh, neg in zip(stage.out_idxs, stage.out_shifts, stage.out_negs, strict=True):
         t = buf[idx] if idx >= 0 else None
-        if t is None or abs(int(sh)) > 64:
-            out.append(None)
-            continue
-        out.append(Term(t.node, t.shift + int(sh), -t.sign if neg else t.sign))
+        out.append(None if t is None or abs(int(sh)) > 64 else move(t, int(sh), bool(neg)))
     return out
+
+
+def _move(t: Term, shift: int, negate: bool) -> Term:
+    return Term(t.node, t.shift + shift, -t.sign if negate else t.sign)
 
 
 def cmvm_rows(method: str):
