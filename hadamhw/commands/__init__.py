@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "hadamhw.commands.report",
     "hadamhw.commands.import_ref",
     "hadamhw.commands.data",
+    "hadamhw.commands.board",
 ]

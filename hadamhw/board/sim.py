@@ -1,0 +1,129 @@
+"""The board top simulated at its UART pins, behind a pseudo-terminal (no board needed).
+
+    with simulate_board(design) as board:          # Verilator model of the board top
+        link = hadamhw.board.connect(board.port, design)   # the driver, unchanged
+        assert (link.predict(x) == design.golden(x)).all()
+
+The model runs templates/board/uart_bridge.cpp: the terminal's bytes go bit by bit into
+uart_rx, uart_tx is decoded back into bytes. The UART runs at a few clocks per bit (the
+divider is a parameter of the top) so that a simulated frame takes microseconds of CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import tty
+from contextlib import contextmanager
+from pathlib import Path
+
+from hadamhw.board.boards import get_board
+from hadamhw.board.top import TOP, core_view, render_top
+from hadamhw.errors import HadamhwError
+from hadamhw.resources import templates_dir
+from hadamhw.verify.tools import verilator_bin, verilator_env
+
+BRIDGE = "uart_bridge.cpp"
+EXECUTABLE = "hadamhw_uart_bridge"
+SIM_CLKS_PER_BIT = 4
+SIM_CLOCK_HZ = 12e6  # nominal: sets the idle timeout (IDLE_CYCLES) and the heartbeat only
+BUILD_TIMEOUT_S = 900
+
+
+def build_model(design, build_dir: str | Path, *, board: str = "icebreaker",
+                clks_per_bit: int = SIM_CLKS_PER_BIT) -> Path:
+    """Compile the board top around `design` (an opened design) with the bridge; the
+    executable's path."""
+    build = Path(build_dir)
+    src = build / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    view = core_view(design)
+    (src / "hadamhw_board.v").write_text(
+        render_top(view, get_board(board), clock_hz=SIM_CLOCK_HZ, baud=115200, pll=False,
+                   clks_per_bit=clks_per_bit))
+    for f in view.hdl_files:
+        shutil.copyfile(f, src / f.name)
+    shutil.copyfile(templates_dir() / "board" / BRIDGE, src / BRIDGE)
+    cmd = [verilator_bin(), "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint",
+           "-Wno-style", "--prefix", "Vboard", "--top-module", TOP, "-Mdir", "obj",
+           "-o", EXECUTABLE, "-CFLAGS", "-O2", "-CFLAGS", "-std=c++17",
+           "src/hadamhw_board.v", *[f"src/{f.name}" for f in view.hdl_files], f"src/{BRIDGE}"]
+    try:
+        proc = subprocess.run(cmd, cwd=build, env=verilator_env(), capture_output=True,
+                              text=True, timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise HadamhwError(f"Verilator build of the board top timed out after "
+                           f"{BUILD_TIMEOUT_S} s") from None
+    exe = build / "obj" / EXECUTABLE
+    if proc.returncode != 0 or not exe.is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+        raise HadamhwError("Verilator build of the board top failed:\n" + "\n".join(tail))
+    return exe
+
+
+class SimulatedBoard:
+    """A running board model: `port` is the terminal path a driver opens."""
+
+    def __init__(self, executable: Path, *, clks_per_bit: int = SIM_CLKS_PER_BIT,
+                 button_active_low: bool = True) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self.port = os.ttyname(slave)
+        self._master, self._slave = master, slave  # the slave stays open: no hang-up
+        self._proc = subprocess.Popen(
+            [str(executable), str(master), str(clks_per_bit), str(int(button_active_low))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(master,))
+
+    def write(self, data: bytes) -> None:
+        """Bytes to the board, as the host's serial port would send them."""
+        os.write(self._slave, data)
+
+    def read(self, count: int, timeout: float = 5.0) -> bytes:
+        """Up to `count` bytes from the board, waiting at most `timeout` seconds."""
+        import select
+
+        out, deadline = b"", time.monotonic() + timeout
+        while len(out) < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._slave], [], [], left)[0]:
+                break
+            out += os.read(self._slave, count - len(out))
+        return out
+
+    def press_reset(self, timeout: float = 10.0) -> None:
+        """Hold the reset button for a while and release it (returns once released)."""
+        self._proc.stdin.write(b"r")
+        self._proc.stdin.flush()
+        start = time.monotonic()
+        line = self._proc.stdout.readline()
+        if line.strip() != b"r" or time.monotonic() - start > timeout:
+            raise HadamhwError("the simulated board did not acknowledge the reset")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc.stdout.close()
+        for fd in (self._master, self._slave):
+            os.close(fd)
+
+
+@contextmanager
+def simulate_board(design, build_dir: str | Path | None = None, *,
+                   executable: Path | None = None):
+    """A SimulatedBoard of `design` (built into build_dir, or a temporary folder; or an
+    executable from build_model), closed on exit."""
+    with tempfile.TemporaryDirectory(prefix="hadamhw-board-sim-") as tmp:
+        exe = executable or build_model(design, build_dir or tmp)
+        board = SimulatedBoard(exe)
+        try:
+            yield board
+        finally:
+            board.close()
