@@ -4,8 +4,8 @@
 // path as it would open /dev/ttyUSB0, talks to the simulated board at its UART pins.
 //
 // usage: hadamhw_uart_bridge <terminal master fd> <clocks per bit> <button active low 0|1>
-// Control on stdin, one character each: 'r' holds the reset button for a few bit times and
-// then answers "r\n" on stdout; end of file or 'q' ends the simulation.
+// Control on stdin, one character each: 'r' holds the reset button for a few bit times and,
+// once the board is out of reset, answers "r\n" on stdout; end of file or 'q' ends the simulation.
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     LineDriver driver;
     LineReader reader;
     std::vector<uint8_t> to_host;
-    long press_left = 0;
+    long press_left = 0, settle_left = 0;
     uint64_t quiet = 0;  // cycles with nothing on either line
     for (uint64_t cycle = 0;; ++cycle) {
         if ((cycle & 63) == 0 || quiet > 4096) {
@@ -123,10 +123,12 @@ int main(int argc, char** argv) {
         }
         if (press_left > 0 && --press_left == 0) {
             top.button = released;
-            std::fputs("r\n", stdout);
-            std::fflush(stdout);
+            settle_left = 16L * clks_per_bit;  // the board leaves reset before the host goes on
         } else if (press_left > 0) {
             top.button = !released;
+        } else if (settle_left > 0 && --settle_left == 0) {
+            std::fputs("r\n", stdout);
+            std::fflush(stdout);
         }
         // the line stays idle while the board comes out of its power-on reset
         top.uart_rx = cycle < 64 ? 1 : static_cast<uint8_t>(driver.level(clks_per_bit));
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
         const int byte = reader.sample(top.uart_tx, clks_per_bit);
         if (byte >= 0) to_host.push_back(static_cast<uint8_t>(byte));
         const bool busy = !driver.idle() || !reader.idle() || !to_host.empty() ||
-                          press_left > 0 || !top.uart_tx;
+                          press_left > 0 || settle_left > 0 || !top.uart_tx;
         quiet = busy ? 0 : quiet + 1;
     }
     top.final();
