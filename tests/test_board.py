@@ -129,3 +129,13 @@ def test_hls_design_is_refused(tmp_path):
     hls = api.generate(ir, tmp_path / "hls", target="hls")
     with pytest.raises(HadamhwError, match="Verilog design"):
         core_view(hls)
+
+
+def test_timing_miss_says_by_how_much():
+    from hadamhw.board.build import check_timing
+
+    report = {"fmax": {"clk": {"achieved": 10.5, "constraint": 12.0}}}
+    with pytest.raises(HadamhwError, match=r"10\.50 MHz, 1\.50 MHz short of 12 MHz"):
+        check_timing(report, 12.0, BOARDS["icebreaker"])
+    assert check_timing({"fmax": {"clk": {"achieved": 13.0}}}, 12.0,
+                         BOARDS["icebreaker"]) == 13.0

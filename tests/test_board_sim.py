@@ -264,3 +264,24 @@ def test_driver_says_when_nothing_answers(model, serial_module):
     with pytest.raises(HadamhwError, match="cannot open serial port"):
         connect("/dev/does-not-exist", model[0])
 
+
+
+@pytest.mark.parametrize("board_name", ["icebreaker", "ulx3s"])
+def test_top_lints_clean(model, board_name, tmp_path):
+    import subprocess
+
+    from hadamhw.board.boards import BOARDS
+    from hadamhw.board.top import render_top
+    from hadamhw.verify.tools import verilator_bin, verilator_env
+
+    design, _ = model
+    view = core_view(design)
+    top = tmp_path / "hadamhw_board.v"
+    top.write_text(render_top(view, BOARDS[board_name], clock_hz=BOARDS[board_name].osc_mhz
+                              * 1e6, baud=115200, pll=False))
+    proc = subprocess.run([verilator_bin(), "--lint-only", "-Wall", "--top-module",
+                           "hadamhw_board", str(top), *map(str, view.hdl_files)],
+                          env=verilator_env(), capture_output=True, text=True, timeout=300)
+    messages = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if line.startswith(("%Warning", "%Error"))]
+    assert proc.returncode == 0 and not messages, messages[:5]

@@ -20,6 +20,7 @@ from hadamhw.report.pnr import parse_fmax
 from hadamhw.report.synth import (
     ABC9_WORKAROUND,
     NETLIST_CHECK,
+    parse_stats,
     read_commands,
     run_tool,
     tool_failure,
@@ -96,7 +97,7 @@ def _place(board: Board, out: Path, clock_mhz: float, progress: bool) -> dict:
     return json.loads(report.read_text())
 
 
-def _check_timing(report: dict, clock_mhz: float, board: Board) -> float:
+def check_timing(report: dict, clock_mhz: float, board: Board) -> float:
     fmax, _ = parse_fmax(report)
     if fmax is None:
         raise HadamhwError("nextpnr's report has no clock frequency (pnr.report.json)")
@@ -118,6 +119,14 @@ def _pack(board: Board, out: Path, progress: bool) -> None:
     if rc != 0 or not (out / board.bitstream).is_file():
         why = tool_failure(out / "pack.out", out / "pack.out")
         raise HadamhwError(f"{board.pack_tool} failed: {why}")
+
+
+def _synth_counts(board: Board, out: Path) -> dict:
+    """LUTs, flip-flops, carry cells and memory bits of the whole board top (Yosys)."""
+    total = parse_stats(json.loads((out / "board.stat.json").read_text()), board.family,
+                        TOP).total
+    return {"luts": total.luts, "lut_equivalents": total.lut_equivalents, "ffs": total.ffs,
+            "carry": total.carry, "memory_bits": total.memory_bits, "dsp": total.dsp}
 
 
 def _utilization(report: dict) -> dict:
@@ -180,9 +189,10 @@ def build(design_path: str | Path, board: str, out_dir: str | Path, *,
             latency_cycles=int(man.get("latency_cycles", 0)))
     if bitstream:
         _synthesize(spec, files + [out / TOP_FILE], out, progress)
+        summary["synth"] = _synth_counts(spec, out)
         report = _place(spec, out, clock, progress)
         summary["utilization"] = _utilization(report)
-        summary["fmax_mhz"] = round(_check_timing(report, clock, spec), 2)
+        summary["fmax_mhz"] = round(check_timing(report, clock, spec), 2)
         _pack(spec, out, progress)
         _write_flash(spec, out)
         summary["bitstream"] = spec.bitstream

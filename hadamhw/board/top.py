@@ -138,6 +138,8 @@ def render_top(view: CoreView, board: Board, *, clock_hz: float, baud: int, pll:
         "clks_per_bit": divider, "idle_cycles": idle_cycles(clock_hz, divider),
         "in_beat_bytes": s.in_beat_bytes, "out_beat_bytes": s.out_beat_bytes,
         "max_beats": s.max_beats, "out_buf_bytes": out_buf,
+        "in_addr_bits": max(1, (s.max_beats * s.in_beat_bytes - 1).bit_length()),
+        "out_addr_bits": max(1, (out_buf - 1).bit_length()),
         "seq_header_bytes": protocol.SEQ_HEADER_BYTES,
         "hello": list(protocol.hello_payload(view.digest, s)), "sync": protocol.SYNC,
         "types": protocol.TYPES, "replies": protocol.REPLIES, "errors": protocol.ERRORS,

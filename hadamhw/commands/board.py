@@ -48,6 +48,9 @@ def run(args) -> int:
           f"{' (PLL)' if summary['pll'] else ''}, {summary['baud']} baud")
     if "fmax_mhz" in summary:
         print(f"timing met: {summary['fmax_mhz']:.2f} MHz >= {summary['clock_mhz']:g} MHz")
+        syn = summary["synth"]
+        print(f"  Yosys: {syn['luts']} LUTs, {syn['ffs']} flip-flops, {syn['carry']} carry "
+              f"cells, {syn['memory_bits']} memory bits")
         for name, use in summary["utilization"].items():
             print(f"  {name}: {use['used']} / {use['available']}")
     if "rates" in summary:
