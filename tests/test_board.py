@@ -10,7 +10,7 @@ import pytest
 from hadamhw import api
 from hadamhw.board import protocol as P
 from hadamhw.board.boards import BOARDS
-from hadamhw.board.build import sequence_rates
+from hadamhw.board.bitstream import sequence_rates
 from hadamhw.board.top import clocks_per_bit, core_view, render_top
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir
@@ -132,10 +132,26 @@ def test_hls_design_is_refused(tmp_path):
 
 
 def test_timing_miss_says_by_how_much():
-    from hadamhw.board.build import check_timing
+    from hadamhw.board.bitstream import check_timing
 
     report = {"fmax": {"clk": {"achieved": 10.5, "constraint": 12.0}}}
     with pytest.raises(HadamhwError, match=r"10\.50 MHz, 1\.50 MHz short of 12 MHz"):
         check_timing(report, 12.0, BOARDS["icebreaker"])
     assert check_timing({"fmax": {"clk": {"achieved": 13.0}}}, 12.0,
                          BOARDS["icebreaker"]) == 13.0
+
+
+@pytest.mark.needs("nextpnr-ice40", "nextpnr-ecp5")  # icepll, ecppll ship with them
+def test_pll_for_another_clock(design, tmp_path):
+    from hadamhw.board import build
+
+    ice = build(design.path, "icebreaker", tmp_path / "ice", clock_mhz=18, bitstream=False)
+    assert ice["pll"] and ice["clock_mhz"] == 18.0 and ice["clocks_per_bit"] == 156
+    pll = (tmp_path / "ice" / "hadamhw_pll.v").read_text()
+    assert "SB_PLL40_CORE" in pll and "module hadamhw_pll" in pll
+    assert "hadamhw_pll u_pll" in (tmp_path / "ice" / "hadamhw_board.v").read_text()
+    ecp = build(design.path, "ulx3s", tmp_path / "ecp", clock_mhz=48, bitstream=False)
+    assert ecp["pll"] and abs(ecp["clock_mhz"] - 48) < 2  # the PLL's nearest: 46.875 MHz
+    assert "EHXPLLL" in (tmp_path / "ecp" / "hadamhw_pll.v").read_text()
+    same = build(design.path, "ulx3s", tmp_path / "ecp", bitstream=False)
+    assert not same["pll"] and not (tmp_path / "ecp" / "hadamhw_pll.v").exists()
