@@ -9,8 +9,8 @@ import pytest
 
 from hadamhw import api
 from hadamhw.board import protocol as P
-from hadamhw.board.boards import BOARDS
 from hadamhw.board.bitstream import sequence_rates
+from hadamhw.board.boards import BOARDS
 from hadamhw.board.top import clocks_per_bit, core_view, render_top
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.random import random_ir

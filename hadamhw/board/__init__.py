@@ -7,8 +7,8 @@
 The protocol is in docs/board.md and hadamhw/board/protocol.py.
 """
 
-from hadamhw.board.boards import BOARDS
 from hadamhw.board.bitstream import build
+from hadamhw.board.boards import BOARDS
 from hadamhw.board.driver import connect
 
 __all__ = ["BOARDS", "build", "connect"]
