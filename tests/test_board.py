@@ -155,3 +155,12 @@ def test_pll_for_another_clock(design, tmp_path):
     assert "EHXPLLL" in (tmp_path / "ecp" / "hadamhw_pll.v").read_text()
     same = build(design.path, "ulx3s", tmp_path / "ecp", bitstream=False)
     assert not same["pll"] and not (tmp_path / "ecp" / "hadamhw_pll.v").exists()
+
+
+def test_a_design_too_large_fails_before_place_and_route():
+    from hadamhw.board.bitstream import check_fit
+
+    with pytest.raises(HadamhwError, match="does not fit: Yosys maps it to 6535 LUTs and "
+                                           "2050 flip-flops, the iCE40UP5K has 5280"):
+        check_fit(BOARDS["icebreaker"], {"lut_equivalents": 6535, "ffs": 2050})
+    check_fit(BOARDS["ulx3s"], {"lut_equivalents": 6535, "ffs": 2050})

@@ -16,7 +16,7 @@ from hadamhw.board.boards import Board, get_board
 from hadamhw.board.protocol import OUT_HEADER_BYTES, SEQ_HEADER_BYTES
 from hadamhw.board.top import DEFAULT_BAUD, TOP, TOP_FILE, clocks_per_bit, core_view, render_top
 from hadamhw.errors import HadamhwError
-from hadamhw.report.pnr import parse_fmax
+from hadamhw.report.pnr import NAMED_DEVICES, parse_fmax
 from hadamhw.report.synth import (
     ABC9_WORKAROUND,
     NETLIST_CHECK,
@@ -129,6 +129,16 @@ def _synth_counts(board: Board, out: Path) -> dict:
             "carry": total.carry, "memory_bits": total.memory_bits, "dsp": total.dsp}
 
 
+def check_fit(board: Board, counts: dict) -> None:
+    """A design that cannot fit fails before place and route, saying by how much."""
+    _, part, _, cells, _ = NAMED_DEVICES[board.family][board.device]
+    if counts["lut_equivalents"] > cells or counts["ffs"] > cells:
+        raise HadamhwError(f"the {board.name} top does not fit: Yosys maps it to "
+                           f"{counts['lut_equivalents']} LUTs and {counts['ffs']} flip-flops, "
+                           f"the {part} has {cells} logic cells (generate the design with "
+                           "a smaller --fold F)")
+
+
 def _utilization(report: dict) -> dict:
     keep = ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTORM_DSP", "SB_IO",
             "TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D", "TRELLIS_IO", "EHXPLLL",
@@ -190,6 +200,7 @@ def build(design_path: str | Path, board: str, out_dir: str | Path, *,
     if bitstream:
         _synthesize(spec, files + [out / TOP_FILE], out, progress)
         summary["synth"] = _synth_counts(spec, out)
+        check_fit(spec, summary["synth"])
         report = _place(spec, out, clock, progress)
         summary["utilization"] = _utilization(report)
         summary["fmax_mhz"] = round(check_timing(report, clock, spec), 2)

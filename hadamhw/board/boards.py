@@ -11,6 +11,7 @@ from hadamhw.errors import HadamhwError
 class Board:
     name: str
     family: str              # nextpnr family: ice40 or ecp5
+    device: str              # hadamhw.report.pnr.NAMED_DEVICES name
     device_flag: str         # nextpnr's device option
     package: str
     synth_device: str        # extra options of the family's synth_* pass
@@ -29,10 +30,10 @@ class Board:
 
 
 BOARDS = {
-    "icebreaker": Board("icebreaker", "ice40", "--up5k", "sg48", "-device u", 12.0,
+    "icebreaker": Board("icebreaker", "ice40", "up5k", "--up5k", "sg48", "-device u", 12.0,
                         "icebreaker.pcf", 2, True, True, "yowasp-icepack", "yowasp-icepll",
                         "icebreaker.bin"),
-    "ulx3s": Board("ulx3s", "ecp5", "--85k", "CABGA381", "", 25.0, "ulx3s.lpf", 4, False,
+    "ulx3s": Board("ulx3s", "ecp5", "85k", "--85k", "CABGA381", "", 25.0, "ulx3s.lpf", 4, False,
                    True, "yowasp-ecppack", "yowasp-ecppll", "ulx3s.bit"),
 }
 
