@@ -148,7 +148,7 @@ def test_pll_for_another_clock(design, tmp_path):
     ice = build(design.path, "icebreaker", tmp_path / "ice", clock_mhz=18, bitstream=False)
     assert ice["pll"] and ice["clock_mhz"] == 18.0 and ice["clocks_per_bit"] == 156
     pll = (tmp_path / "ice" / "hadamhw_pll.v").read_text()
-    assert "SB_PLL40_CORE" in pll and "module hadamhw_pll" in pll
+    assert "SB_PLL40_PAD" in pll and "module hadamhw_pll" in pll
     assert "hadamhw_pll u_pll" in (tmp_path / "ice" / "hadamhw_board.v").read_text()
     ecp = build(design.path, "ulx3s", tmp_path / "ecp", clock_mhz=48, bitstream=False)
     assert ecp["pll"] and abs(ecp["clock_mhz"] - 48) < 2  # the PLL's nearest: 46.875 MHz

@@ -37,8 +37,10 @@ TOOL_TIMEOUT_S = 3600
 def _pll(board: Board, clock_mhz: float, out: Path) -> float:
     """Write the PLL module for clock_mhz; the frequency it achieves (MHz)."""
     if board.family == "ice40":
-        args = ["-i", f"{board.osc_mhz:g}", "-o", f"{clock_mhz:g}", "-m", "-n", "hadamhw_pll",
-                "-f", PLL_FILE]
+        # the PAD form: on the UP5K the oscillator's pin (35) feeds the PLL directly, and
+        # nextpnr finds no place for SB_PLL40_CORE there
+        args = ["-i", f"{board.osc_mhz:g}", "-o", f"{clock_mhz:g}", "-p", "-m", "-n",
+                "hadamhw_pll", "-f", PLL_FILE]
         marker, field = "(achieved)", 1
     else:
         args = ["-n", "hadamhw_pll", "--clkin_name", "clock_in", "--clkout0_name", "clock_out",
