@@ -194,6 +194,8 @@ def build(design_path: str | Path, board: str, out_dir: str | Path, *,
                "clocks_per_bit": clocks_per_bit(clock_hz, baud),
                "max_beats_per_frame": view.shape.max_beats}
     if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise HadamhwError(f"--steps must be a positive integer, got {steps!r}")
         man = design.manifest
         summary["rates"] = sequence_rates(
             view, steps, baud=baud, clock_hz=clock_hz,
