@@ -127,7 +127,7 @@ class BoardLink:
                 continue
             kind, body = got
             if kind == P.REPLIES["out"] and len(body) >= P.OUT_HEADER_BYTES and body[0] == tag:
-                if int.from_bytes(body[1:3], "little") != position:
+                if int.from_bytes(body[1:3], "little") != position & 0xFFFF:  # 16-bit
                     raise _Restarted()
                 return body[P.OUT_HEADER_BYTES:]
             # an error reply (the frame was dropped) or the reply to an earlier frame
