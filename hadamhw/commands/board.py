@@ -28,6 +28,9 @@ def register(sub) -> None:
                    help="design clock; other than the board oscillator, a PLL makes it")
     p.add_argument("--steps", type=int, default=None, metavar="T",
                    help="sequence length for the sequences-per-second estimate")
+    p.add_argument("--lut-mapper", choices=("abc9", "abc"), default=None,
+                   help="Yosys LUT mapper (default abc9; abc on ulx3s maps large designs "
+                        "in minutes, not hours)")
     p.add_argument("--no-bitstream", action="store_true",
                    help="write the top and pins only (no synthesis, place and route)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -40,7 +43,7 @@ def run(args) -> int:
     summary = build(os.path.expanduser(args.design), args.board,
                     os.path.expanduser(args.output), baud=args.baud,
                     clock_mhz=args.clock_mhz, bitstream=not args.no_bitstream,
-                    steps=args.steps, progress=True)
+                    steps=args.steps, lut_mapper=args.lut_mapper, progress=True)
     if args.json:
         print(json.dumps(summary, indent=1))
         return 0
