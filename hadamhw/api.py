@@ -221,12 +221,9 @@ class Design(DesignFolder):
 
     def golden(self, x, *, return_argmax: bool = False):
         """The golden model's integer outputs for the same batch (the reference of predict)."""
-        from hadamhw.ir.golden import run
-        from hadamhw.verify.predict import integer_batch
+        from hadamhw.verify.predict import golden_outputs
 
-        res = run(self.ir, integer_batch(self.ir, x))
-        outputs, argmax = np.asarray(res.outputs), np.asarray(res.argmax)
-        return (outputs, argmax) if return_argmax else outputs
+        return golden_outputs(self.ir, x, return_argmax=return_argmax)
 
     def simulate(self, sequences: int = 1000, *, seed: int = 0, min_steps: int = 1,
                  max_steps: int = 16, cocotb: bool = False, simulator: str = "verilator",

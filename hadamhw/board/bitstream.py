@@ -173,10 +173,10 @@ def build(design_path: str | Path, board: str, out_dir: str | Path, *,
     lut_mapper: Yosys's LUT mapper (hadamhw.report.synth.LUT_MAPPERS; None: the family's
     own, abc9); "abc" maps a large ECP5 design in minutes where abc9 takes hours.
     """
-    from hadamhw.api import open_design
+    from hadamhw.design import read_design
 
     spec = get_board(board)
-    design = open_design(design_path)
+    design = read_design(design_path)
     view = core_view(design)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -173,7 +173,9 @@ class BoardLink:
         return (outputs, argmax) if return_argmax else outputs
 
     def golden(self, x, *, return_argmax: bool = False):
-        return self.design.golden(x, return_argmax=return_argmax)
+        from hadamhw.verify.predict import golden_outputs
+
+        return golden_outputs(self.design.ir, x, return_argmax=return_argmax)
 
     def close(self) -> None:
         self.serial.close()
@@ -189,7 +191,7 @@ def connect(port: str, design, *, baud: int = DEFAULT_BAUD,
             timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES) -> BoardLink:
     """Open the board on serial `port`, check that it holds `design` (a design folder or an
     opened Design) and restart its core; the link's predict(x) runs x on the board."""
-    from hadamhw.api import open_design
+    from hadamhw.design import read_design
 
     try:
         import serial
@@ -197,7 +199,7 @@ def connect(port: str, design, *, baud: int = DEFAULT_BAUD,
         raise HadamhwError("the board driver needs pyserial: pip install "
                            "'hadamhw[board]'") from None
     if isinstance(design, (str, Path)):
-        design = open_design(design)
+        design = read_design(design)
     try:
         handle = serial.Serial(port, baudrate=baud, timeout=0.05)
     except (serial.SerialException, OSError) as exc:

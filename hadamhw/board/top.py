@@ -44,7 +44,7 @@ class CoreView:
 
 
 def core_view(design) -> CoreView:
-    """The board's view of a design opened with hadamhw.api.open_design."""
+    """The board's view of a design folder (hadamhw.design.DesignFolder)."""
     man, where = design.manifest, design.path / "manifest.json"
     if man.get("target", "verilog") != "verilog":
         raise HadamhwError(f"{design.path}: a board top wraps a Verilog design, this one is "

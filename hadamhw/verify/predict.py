@@ -36,6 +36,16 @@ class Prediction:
     seconds: float
 
 
+def golden_outputs(ir: IntegerRNN, x, *, return_argmax: bool = False):
+    """The golden model's integer outputs for a batch x as predict takes it (the reference
+    of every predict: the Verilator harness, the C simulation, a board)."""
+    from hadamhw.ir.golden import run
+
+    res = run(ir, integer_batch(ir, x))
+    outputs, argmax = np.asarray(res.outputs), np.asarray(res.argmax)
+    return (outputs, argmax) if return_argmax else outputs
+
+
 def integer_batch(ir: IntegerRNN, x) -> np.ndarray:
     """x as the design's integer inputs: (B, T) token ids or (B, T, d_in) integers.
 
