@@ -232,7 +232,7 @@ def inputs(tmp_path_factory) -> Path:
 
 # The long work of each command; a row that reaches one of them failed too late.
 WORK = ("hadamhw.train:Trainer", "hadamhw.ir.lower:lower", "hadamhw.evaluate:evaluate",
-        "hadamhw.backends.verilog:generate", "hadamhw.backends.hls:generate",
+        "hadamhw.backends.verilog:render", "hadamhw.backends.hls:render",
         "hadamhw.verify.cocotb_sim:run_cocotb", "hadamhw.verify.verilator_batch:run_batch",
         "hadamhw.verify.csim:build_csim", "hadamhw.verify.csim:run_csim",
         "hadamhw.report:make_report", "hadamhw.importers.reference:import_reference")
