@@ -9,9 +9,11 @@ readout all at once). The properties:
   width; overflow.printed_netlist: the printed netlist declares every node's wire at least
   as wide as its interval; overflow.design_wires: so does the generated design for the
   quantities it names (both widths read from Yosys's JSON netlist);
+- equivalence.rotation_module: the design's rotate module against s * FWHT_m(h) written
+  from the IR, combinational, so for every state;
 - equivalence.bmc: the design against the spec rendered from the IR, a miter with free
   inputs and back-pressure, bounded model checking from reset to `depth` cycles;
-- axi.*: AXI4-Stream rules of the design alone, bounded model checking.
+- axi.rules: AXI4-Stream rules of the design alone, bounded model checking.
 """
 
 from __future__ import annotations
@@ -147,5 +149,6 @@ def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str
 
 
 def report(results: list[PropertyResult]) -> dict:
+    """The JSON report: proved when every property is."""
     return {"proved": all(r.status == "proved" for r in results),
             "properties": [asdict(r) for r in results]}
