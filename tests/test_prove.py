@@ -30,10 +30,14 @@ from hadamhw.prove.run import (
     rotation_property,
 )
 from hadamhw.prove.sby import tool_env
-from tests.test_netlist import PAIRWISE, _ids, make_ir
+from tests.test_netlist import PAIRWISE, make_ir
 
 AXI_RULES = {"no_stale_beat", "tvalid_held", "tdata_stable", "tuser_stable", "tlast_stable",
              "no_duplicate", "no_loss"}
+
+
+def row_id(row: dict) -> str:
+    return "-".join(str(v) for v in row.values())
 
 
 def _need_prove_tools() -> None:
@@ -69,7 +73,7 @@ def _corrupt(design: Path, tmp_path: Path, file: str, old: str, new: str) -> Pat
 
 
 # -- linear maps and intervals (no tools) ----------------------------------------------------
-@pytest.mark.parametrize("row", PAIRWISE, ids=_ids)
+@pytest.mark.parametrize("row", PAIRWISE, ids=row_id)
 def test_blocks_equal_the_ir_maps(row):
     ir = make_ir(row, PAIRWISE.index(row))
     nl = sc.build(ir, row["cmvm"])

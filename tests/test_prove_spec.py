@@ -12,7 +12,7 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.prove import spec
-from tests.test_netlist import PAIRWISE, _ids, make_ir
+from tests.test_netlist import PAIRWISE, make_ir
 
 pytestmark = [pytest.mark.sim, pytest.mark.needs("icarus")]
 
@@ -29,7 +29,11 @@ def _spec_runs_tb(ir, cmvm: str, folder: Path) -> str:
     return run.stdout
 
 
-@pytest.mark.parametrize("row", PAIRWISE, ids=_ids)
+def row_id(row: dict) -> str:
+    return "-".join(str(v) for v in row.values())
+
+
+@pytest.mark.parametrize("row", PAIRWISE, ids=row_id)
 def test_spec_equals_golden(row, tmp_path):
     ir = make_ir(row, PAIRWISE.index(row))
     out = _spec_runs_tb(ir, row["cmvm"], tmp_path)
