@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "hadamhw.commands.generate",
     "hadamhw.commands.sim",
     "hadamhw.commands.csim",
+    "hadamhw.commands.prove",
     "hadamhw.commands.report",
     "hadamhw.commands.import_ref",
     "hadamhw.commands.data",

@@ -1,0 +1,176 @@
+"""`hadamhw prove`: every property of a generated design, each its own result.
+
+Covered: the single-cycle design (fold parallel, one stream, no pipeline, FWHT rotation,
+readout all at once). The properties:
+
+- linear_map.state_update, linear_map.readout: the netlist's arithmetic blocks equal the
+  IR's affine maps, coefficient by coefficient (hadamhw.prove.blocks): for all inputs;
+- overflow.ir_widths: every netlist node that carries an IR quantity lies in its declared
+  width; overflow.printed_netlist: the printed netlist declares every node's wire at least
+  as wide as its interval; overflow.design_wires: so does the generated design for the
+  quantities it names (both widths read from Yosys's JSON netlist);
+- equivalence.rotation_module: the design's rotate module against s * FWHT_m(h) written
+  from the IR, combinational, so for every state;
+- equivalence.bmc: the design against the spec rendered from the IR, a miter with free
+  inputs and back-pressure, bounded model checking from reset to `depth` cycles;
+- equivalence.induction (on request): the same miter for all depths, by k-induction over
+  the registers of both (Yosys's `expose -dff`), where the solver closes it;
+- axi.rules: AXI4-Stream rules of the design alone, bounded model checking.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hadamhw.backends.manifest import read_design_manifest
+from hadamhw.errors import HadamhwError
+from hadamhw.ir.schema import IntegerRNN
+from hadamhw.netlist import single_cycle
+from hadamhw.netlist.nodes import Netlist
+from hadamhw.netlist.verilog import print_module
+from hadamhw.prove import blocks
+from hadamhw.prove.harness import (
+    DesignView,
+    write_axi,
+    write_induction,
+    write_miter,
+    write_rotation,
+)
+from hadamhw.prove.sby import SbyResult, check_tools, run_sby
+from hadamhw.prove.yosys import wire_widths
+
+AXI_DEPTH = 10  # cycles: the 4-slot FIFO fills, stalls and drains within it
+INDUCTION_K = 2  # k of the k-induction (and the depth of its base case)
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    status: str          # proved, failed, timeout, error
+    scope: str           # "all inputs" (unbounded) or "bmc depth N from reset"
+    seconds: float
+    message: str = ""
+    step: int | None = None
+    trace: str = ""      # VCD of the counterexample
+
+    def line(self) -> str:
+        where = f" at step {self.step}" if self.step is not None else ""
+        text = f"{self.name}: {self.status} ({self.scope}, {self.seconds:.1f} s){where}"
+        return text + (f": {self.message}" if self.message else "") + \
+            (f"; trace {self.trace}" if self.trace else "")
+
+
+def design_view(folder: Path) -> tuple[DesignView, dict]:
+    """The design folder's manifest and IR; refuses what prove does not cover yet."""
+    man = read_design_manifest(folder, target="verilog", purpose="hadamhw prove",
+                               fields=("top", "hdl_files", "latency_cycles", "cmvm"),
+                               file_fields=("hdl_files", "ir"))
+    arch = (man.get("fold"), man.get("recurrent"), man.get("streams", 1),
+            man.get("readout_lanes"), man.get("cycles_per_step"))
+    if arch != ("parallel", "fwht", 1, None, 1) or man.get("pipeline") not in (None, "none"):
+        raise HadamhwError(f"{folder}: hadamhw prove covers the single-cycle design only "
+                           "(fold parallel, fwht, one stream, no pipeline, readout at once)")
+    ir = IntegerRNN.load(folder / man["ir"])
+    view = DesignView(folder, man["top"], tuple(man["hdl_files"]), int(man["latency_cycles"]), ir)
+    return view, man
+
+
+def _finding(name: str, check, *args) -> PropertyResult:
+    start = time.monotonic()
+    try:
+        found = check(*args)
+    except HadamhwError as exc:
+        found = blocks.Finding(False, str(exc))
+    status = "proved" if found.ok else "failed"
+    return PropertyResult(name, status, "all inputs", time.monotonic() - start, found.message)
+
+
+def block_properties(view: DesignView, nl: Netlist, work: Path) -> list[PropertyResult]:
+    ir = view.ir
+    out = [_finding("linear_map.state_update", blocks.check_state_update, nl, ir),
+           _finding("linear_map.readout", blocks.check_readout, nl, ir),
+           _finding("overflow.ir_widths", blocks.check_ir_quantities, nl, ir)]
+    printed = work / "netlist" / "netlist_core.v"
+    printed.parent.mkdir(parents=True, exist_ok=True)
+    printed.write_text(print_module(nl, "netlist_core"))
+    out.append(_finding("overflow.printed_netlist", lambda: blocks.compare_widths(
+        blocks.node_widths(nl), wire_widths([printed], "netlist_core", printed.parent),
+        "the printed netlist")))
+    files = [view.folder / f for f in view.hdl_files]
+    out.append(_finding("overflow.design_wires", lambda: blocks.compare_widths(
+        blocks.design_wire_needs(nl), wire_widths(files, view.top, work / "design"),
+        f"design {view.top}")))
+    return out
+
+
+def _sby_property(name: str, res: SbyResult, scope: str, outputs: str) -> PropertyResult:
+    status = {"pass": "proved", "fail": "failed"}.get(res.status, res.status)
+    msg = res.detail
+    if res.status == "fail":
+        msg = f"assertion {res.assertion} ({outputs})"
+    return PropertyResult(name, status, scope, res.seconds, msg, res.step, res.vcd)
+
+
+def equivalence_property(view: DesignView, work: Path, depth: int, solver: str,
+                         timeout: int) -> PropertyResult:
+    files, top = write_miter(view, work / "equivalence")
+    res = run_sby(work / "equivalence", "miter", files, top, depth=depth, solver=solver,
+                  timeout=timeout)
+    return _sby_property("equivalence.bmc", res, f"bmc depth {depth} from reset",
+                         "design and spec differ there")
+
+
+def induction_property(view: DesignView, work: Path, solver: str,
+                       timeout: int) -> PropertyResult:
+    """Unbounded equivalence: k-induction over the registers of design and spec."""
+    files, top, script = write_induction(view, work / "induction")
+    res = run_sby(work / "induction", "induct", files, top, mode="prove", depth=INDUCTION_K,
+                  solver=solver, timeout=timeout, script=script)
+    return _sby_property("equivalence.induction", res, f"all depths ({INDUCTION_K}-induction)",
+                         "design and spec differ there")
+
+
+def rotation_property(view: DesignView, work: Path, solver: str,
+                      timeout: int) -> PropertyResult:
+    files, top = write_rotation(view, work / "rotation")
+    res = run_sby(work / "rotation", "rotation", files, top, depth=1, solver=solver,
+                  timeout=timeout)
+    return _sby_property("equivalence.rotation_module", res, "all inputs (combinational)",
+                         "the rotate module differs from s * FWHT_m(h)")
+
+
+def axi_property(view: DesignView, work: Path, solver: str, timeout: int) -> PropertyResult:
+    files, top = write_axi(view, work / "axi")
+    res = run_sby(work / "axi", "axi", files, top, depth=AXI_DEPTH, solver=solver,
+                  timeout=timeout)
+    return _sby_property("axi.rules", res, f"bmc depth {AXI_DEPTH} from reset",
+                         "the design breaks this AXI4-Stream rule")
+
+
+def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str = "yices",
+          work: str | Path | None = None, induction: bool = False) -> list[PropertyResult]:
+    """Every property of the design in `folder`; the sby/Yosys runs (and traces) go into
+    `work` (default: `folder`/prove). induction: also try unbounded equivalence by
+    k-induction (closes at n = 4; at n = 16 it does not within minutes)."""
+    if depth < 1:
+        raise HadamhwError(f"--depth {depth}: must be at least 1")
+    check_tools(solver)
+    view, man = design_view(Path(folder))
+    work = Path(work) if work is not None else Path(folder) / "prove"
+    work.mkdir(parents=True, exist_ok=True)
+    nl = single_cycle.build(view.ir, man["cmvm"])
+    results = block_properties(view, nl, work)
+    results.append(rotation_property(view, work, solver, timeout))
+    results.append(equivalence_property(view, work, depth, solver, timeout))
+    if induction:
+        results.append(induction_property(view, work, solver, timeout))
+    results.append(axi_property(view, work, solver, timeout))
+    return results
+
+
+def report(results: list[PropertyResult]) -> dict:
+    """The JSON report: proved when every property is."""
+    return {"proved": all(r.status == "proved" for r in results),
+            "properties": [asdict(r) for r in results]}
