@@ -250,6 +250,15 @@ class Design(DesignFolder):
 
         return run_batch(self, stimulus, seed=seed, gaps=gaps, jobs=jobs)
 
+    def prove(self, *, depth: int = 4, timeout: int = 600, solver: str = "yices",
+              induction: bool = False) -> dict:
+        """`hadamhw prove`: the design's properties proved against its IR (the JSON report;
+        its "proved" is true when every property is). Single-cycle designs only, for now."""
+        from hadamhw.prove.run import prove, report
+
+        return report(prove(self.path, depth=depth, timeout=timeout, solver=solver,
+                            induction=induction))
+
     def report(self, fpga: str = "generic", *, pnr: bool = False,
                freq_mhz: float | None = None, progress: bool = False) -> dict:
         """`hadamhw report`: Yosys (and with pnr, nextpnr) cost of a Verilog design."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from hadamhw.commands.common import add_strict_argument, open_design_folder
 from hadamhw.commands.options import COUNT
 from hadamhw.commands.paths import user_path
 
@@ -31,16 +31,19 @@ def register(sub) -> None:
     p.add_argument("--work", type=user_path, default=None,
                    help="folder for the solver runs and traces (default DESIGN/prove)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_strict_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from hadamhw.prove.run import prove, report
 
-    results = prove(Path(args.design), depth=args.depth, timeout=args.timeout,
+    design = open_design_folder(args.design, "prove", args.strict)
+    results = prove(design.path, depth=args.depth, timeout=args.timeout,
                     solver=args.solver, work=args.work, induction=args.induction)
     if args.json:
-        print(json.dumps(report(results), indent=2))
+        print(json.dumps({**report(results), "modified_files": design.modified_files},
+                         indent=2))
     else:
         for r in results:
             print(r.line())
