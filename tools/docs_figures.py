@@ -37,6 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--command", help="the command that measured it (with --set)")
     p.add_argument("--load", help="the machine's load while it ran (with --set)")
     p.add_argument("--what", help="what the figure measures (a new figure)")
+    p.add_argument("--commit", help="the commit it was measured at (default: this checkout's)")
     return p.parse_args(argv)
 
 
@@ -49,7 +50,7 @@ def record_measurement(args: argparse.Namespace, record: dict) -> dict:
         raise HadamhwError(f"--value: not JSON ({exc.msg})") from None
     return figures.set_figure(record, args.figure, value, what=args.what,
                               command=args.command, load=args.load,
-                              commit=figures.current_commit(ROOT))
+                              commit=args.commit or figures.current_commit(ROOT))
 
 
 def run(args: argparse.Namespace) -> int:
