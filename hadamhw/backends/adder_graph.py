@@ -29,7 +29,7 @@ from hadamhw.backends.verilog_text import bit_slice, lit
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.widths import signed_bits
-from hadamhw.netlist.adders import common_shift, replay_stage
+from hadamhw.netlist.adders import da4ml_terms
 
 CMVM_METHODS = ("da4ml", "csd")
 # How an expression prints a wire it reads: the name itself, or a delayed copy of it.
@@ -285,31 +285,14 @@ def csd_rows(graph: AdderGraph, inputs: list[Signal | None], matrix: np.ndarray,
 def da4ml_rows(graph: AdderGraph, inputs: list[Signal | None], matrix: np.ndarray,
                constants: list[int]) -> list[Signal]:
     """matrix @ inputs + constants with the adder graph of da4ml's CMVM solver."""
-    try:
-        from da4ml.cmvm import solve
-    except ImportError:
-        raise HadamhwError("--cmvm da4ml needs the da4ml package (pip install "
-                           "da4ml==0.6.0), or use --cmvm csd") from None
     rows, cols = matrix.shape
     live = [j for j in range(cols) if inputs[j] is not None and np.any(matrix[:, j])]
     out_terms: list[Term | None] = [None] * rows
     if live:
-        sub = np.asarray(matrix[:, live], dtype=np.int64)
-        common = common_shift(sub)  # e.g. U on a refined grid: solve the codes, shift after
-        sub = sub >> common
-        kernel = np.ascontiguousarray(sub.T, dtype=np.float32)
-        if np.any(kernel.astype(np.int64) != sub.T):
-            raise HadamhwError("--cmvm da4ml: a constant does not fit float32 exactly "
-                               "(over 24 significant bits); use --cmvm csd")
         index = {id(sig): i for i, sig in enumerate(graph.inputs)}
-        qints = [(float(graph.ranges[index[id(inputs[j])]][0]),
-                  float(graph.ranges[index[id(inputs[j])]][1]), 1.0) for j in live]
-        pipeline = solve(kernel, qintervals=qints)
-        values: list[Term | None] = [Term(inputs[j], 0, 1) for j in live]
-        for stage in pipeline.solutions:
-            values = replay_stage(stage, values, graph.add, _move)
-        out_terms = [None if t is None else Term(t.signal, t.shift + common, t.sign)
-                     for t in values]
+        ranges = [graph.ranges[index[id(inputs[j])]] for j in live]
+        out_terms = da4ml_terms(np.asarray(matrix[:, live], dtype=np.int64), ranges,
+                                [Term(inputs[j], 0, 1) for j in live], graph.add, _move)
     out = []
     for o in range(rows):
         t = out_terms[o]

@@ -103,33 +103,41 @@ def csd_rows(b: Builder, inputs: list[int | None], matrix: np.ndarray,
 def da4ml_rows(b: Builder, inputs: list[int | None], matrix: np.ndarray,
                constants: list[int]) -> list[int]:
     """matrix @ inputs + constants with the adder graph of da4ml's CMVM solver."""
+    rows, cols = matrix.shape
+    live = [j for j in range(cols) if inputs[j] is not None and np.any(matrix[:, j])]
+    out_terms: list[Term | None] = [None] * rows
+    if live:
+        ranges = [(b.nl[inputs[j]].lo, b.nl[inputs[j]].hi) for j in live]  # type: ignore[index]
+        out_terms = da4ml_terms(np.asarray(matrix[:, live], dtype=np.int64), ranges,
+                                [Term(inputs[j], 0, 1) for j in live], b.add, _move)
+    return [b.constant(int(constants[o])) if out_terms[o] is None
+            else b.add_constant(out_terms[o], int(constants[o]))  # type: ignore[arg-type]
+            for o in range(rows)]
+
+
+def da4ml_terms(matrix: np.ndarray, ranges: list[tuple[int, int]], inputs: list, add,
+                move) -> list:
+    """The rows of an integer matrix over `inputs` (one term each, with its integer range)
+    as da4ml's shared adder graph, replayed with `add` and `move` (see replay_stage); one
+    term per row, None for a zero row. The solver sees the codes without their common
+    power of two (e.g. U on a refined grid), which is shifted back in after. The netlist
+    and the string sections of hadamhw.backends both solve through this one function."""
     try:
         from da4ml.cmvm import solve
     except ImportError:
         raise HadamhwError("--cmvm da4ml needs the da4ml package (pip install "
                            "da4ml==0.6.0), or use --cmvm csd") from None
-    rows, cols = matrix.shape
-    live = [j for j in range(cols) if inputs[j] is not None and np.any(matrix[:, j])]
-    out_terms: list[Term | None] = [None] * rows
-    if live:
-        sub = np.asarray(matrix[:, live], dtype=np.int64)
-        common = common_shift(sub)  # e.g. U on a refined grid: solve the codes, shift after
-        sub = sub >> common
-        kernel = np.ascontiguousarray(sub.T, dtype=np.float32)
-        if np.any(kernel.astype(np.int64) != sub.T):
-            raise HadamhwError("--cmvm da4ml: a constant does not fit float32 exactly "
-                               "(over 24 significant bits); use --cmvm csd")
-        nodes = [b.nl[inputs[j]] for j in live]  # type: ignore[index]
-        qints = [(float(nd.lo), float(nd.hi), 1.0) for nd in nodes]
-        pipeline = solve(kernel, qintervals=qints)
-        values: list[Term | None] = [Term(inputs[j], 0, 1) for j in live]  # type: ignore[arg-type]
-        for stage in pipeline.solutions:
-            values = replay_stage(stage, values, b.add, _move)
-        out_terms = [None if t is None else Term(t.node, t.shift + common, t.sign)
-                     for t in values]
-    return [b.constant(int(constants[o])) if out_terms[o] is None
-            else b.add_constant(out_terms[o], int(constants[o]))  # type: ignore[arg-type]
-            for o in range(rows)]
+    common = common_shift(matrix)
+    codes = matrix >> common
+    kernel = np.ascontiguousarray(codes.T, dtype=np.float32)
+    if np.any(kernel.astype(np.int64) != codes.T):
+        raise HadamhwError("--cmvm da4ml: a constant does not fit float32 exactly "
+                           "(over 24 significant bits); use --cmvm csd")
+    pipeline = solve(kernel, qintervals=[(float(lo), float(hi), 1.0) for lo, hi in ranges])
+    values = list(inputs)
+    for stage in pipeline.solutions:
+        values = replay_stage(stage, values, add, move)
+    return [None if t is None else move(t, common, False) for t in values]
 
 
 def common_shift(matrix: np.ndarray) -> int:
