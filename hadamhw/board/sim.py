@@ -24,7 +24,7 @@ from hadamhw.board.boards import get_board
 from hadamhw.board.top import TOP, core_view, render_top
 from hadamhw.errors import HadamhwError
 from hadamhw.resources import templates_dir
-from hadamhw.verify.tools import verilator_bin, verilator_env
+from hadamhw.verify.tools import verilator_bin, verilator_build
 
 BRIDGE = "uart_bridge.cpp"
 EXECUTABLE = "hadamhw_uart_bridge"
@@ -51,17 +51,8 @@ def build_model(design, build_dir: str | Path, *, board: str = "icebreaker",
            "-Wno-style", "--prefix", "Vboard", "--top-module", TOP, "-Mdir", "obj",
            "-o", EXECUTABLE, "-CFLAGS", "-O2", "-CFLAGS", "-std=c++17",
            "src/hadamhw_board.v", *[f"src/{f.name}" for f in view.hdl_files], f"src/{BRIDGE}"]
-    try:
-        proc = subprocess.run(cmd, cwd=build, env=verilator_env(), capture_output=True,
-                              text=True, timeout=BUILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise HadamhwError(f"Verilator build of the board top timed out after "
-                           f"{BUILD_TIMEOUT_S} s") from None
-    exe = build / "obj" / EXECUTABLE
-    if proc.returncode != 0 or not exe.is_file():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
-        raise HadamhwError("Verilator build of the board top failed:\n" + "\n".join(tail))
-    return exe
+    return verilator_build(cmd, build, build / "obj" / EXECUTABLE, "the board top",
+                           BUILD_TIMEOUT_S)
 
 
 class SimulatedBoard:

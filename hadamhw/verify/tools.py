@@ -107,6 +107,21 @@ def run_process_group(cmd: list[str], *, timeout: float, **kwargs) -> subprocess
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def verilator_build(cmd: list[str], cwd: Path, executable: Path, what: str,
+                    timeout: float) -> Path:
+    """Run a `verilator --build` command in its own process group (hadamhw.verify's batch
+    harness, the board model); the executable it made, or one error line with the build
+    log's tail."""
+    try:
+        proc = run_process_group(cmd, cwd=str(cwd), env=verilator_env(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HadamhwError(f"Verilator build of {what} timed out after {timeout} s") from None
+    if proc.returncode != 0 or not executable.is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-25:]
+        raise HadamhwError(f"Verilator build of {what} failed:\n" + "\n".join(tail))
+    return executable
+
+
 def kill_group(proc: subprocess.Popen) -> None:
     """Kill a process started with start_new_session and everything it started."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -29,9 +29,8 @@ from hadamhw.verify.result import CheckResult, Mismatch
 from hadamhw.verify.tools import (
     design_files,
     kill_group,
-    run_process_group,
     verilator_bin,
-    verilator_env,
+    verilator_build,
 )
 
 SIMULATOR = "verilator-batch"
@@ -112,16 +111,8 @@ def build(design_dir: str | Path | DesignFolder, build_dir: str | Path | None = 
         cmd = [verilator_bin(), *_flags(design), "-j", str(max(1, jobs)), "--top-module", top,
                "-Mdir", "obj", "-o", EXECUTABLE,
                *[f"src/{f.name}" for f in files], f"src/{HARNESS}"]
-        try:
-            proc = run_process_group(cmd, cwd=str(work), env=verilator_env(),
-                                     timeout=BUILD_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise HadamhwError(f"Verilator build of {design_dir} timed out after "
-                               f"{BUILD_TIMEOUT_S} s") from None
-        built = work / "obj" / EXECUTABLE
-        if proc.returncode != 0 or not built.is_file():
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-25:]
-            raise HadamhwError(f"Verilator build of {design_dir} failed:\n" + "\n".join(tail))
+        built = verilator_build(cmd, work, work / "obj" / EXECUTABLE, str(design_dir),
+                                BUILD_TIMEOUT_S)
         shutil.move(str(built), str(work / EXECUTABLE))
         shutil.rmtree(work / "obj", ignore_errors=True)
         shutil.rmtree(src, ignore_errors=True)
