@@ -254,8 +254,9 @@ def test_sigterm_during_a_batch_build_is_143_and_leaves_nothing(cli, ir_file, tm
     out = hadamhw.generate(ir_file, tmp_path / "d").path
     started: list[subprocess.Popen] = []
 
-    # SIGTERM while Verilator and the compilers it starts run (Verilator alone takes longer)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    # SIGTERM while Verilator and the compilers it starts run: 20 ms after the build starts
+    # (a build of this design from a warm ccache takes under 0.3 s, none under 20 ms)
+    timer = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGTERM))
 
     class Recorded(subprocess.Popen):
         def __init__(self, *args, **kwargs):
