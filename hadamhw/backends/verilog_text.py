@@ -6,16 +6,9 @@ builds its expressions with these, so that the same arithmetic prints the same t
 
 from __future__ import annotations
 
-from hadamhw.errors import HadamhwError
+from hadamhw.netlist.verilog import lit
 
-
-def lit(value: int, width: int) -> str:
-    """A sized hexadecimal literal holding `value` in two's complement."""
-    value = int(value)
-    if not -(1 << (width - 1)) <= value < (1 << width):
-        raise HadamhwError(f"internal: constant {value} does not fit {width} bits")
-    digits = max(1, (width + 3) // 4)
-    return f"{width}'h{value % (1 << width):0{digits}x}"
+__all__ = ["bit_slice", "clog2", "lit", "resize", "saturate"]
 
 
 def bit_slice(vector: str, lsb: int, width: int) -> str:

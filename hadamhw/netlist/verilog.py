@@ -36,7 +36,11 @@ from hadamhw.netlist.nodes import (
 
 
 def lit(value: int, width: int) -> str:
-    """A sized hexadecimal literal holding `value` in two's complement."""
+    """A sized hexadecimal literal holding `value` in two's complement (the one literal
+    printer: hadamhw.backends.verilog_text uses it too)."""
+    value = int(value)
+    if not -(1 << (width - 1)) <= value < (1 << width):
+        raise HadamhwError(f"internal: constant {value} does not fit {width} bits")
     return f"{width}'h{value % (1 << width):0{max(1, (width + 3) // 4)}x}"
 
 
