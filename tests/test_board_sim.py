@@ -110,6 +110,15 @@ def test_random_sequences_bit_exact(model, board):
         check(design, shape, run_sequence(board, shape, x, tag0=1 + 10 * i), x)
 
 
+def test_the_longest_frame_each_way(model, board):
+    """One frame of max_beats beats, the reply as long as the buffers allow: the link's
+    counters are only as wide as these frames need (board.top.counter_widths)."""
+    design, _ = model
+    shape = core_view(design).shape
+    x = random_inputs(np.random.default_rng(13), design.ir, 1, shape.max_beats)[0]
+    check(design, shape, run_sequence(board, shape, x, beats_per_frame=shape.max_beats), x)
+
+
 def test_bad_frames_are_answered_and_nothing_is_lost(model, board):
     design, _ = model
     shape = core_view(design).shape

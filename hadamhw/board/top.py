@@ -120,6 +120,21 @@ def _out_beat_expr(view: CoreView) -> str:
     return "{" + padded("m_tuser", s.argmax_bits) + ", " + padded("m_tdata", data_bits) + "}"
 
 
+def counter_widths(view: CoreView, clks_per_bit: int, idle: int, out_buf: int) -> dict:
+    """The link's counters only as wide as their largest value: on a UP5K every flip-flop
+    and carry is a logic cell, and 16- and 24-bit counters cost the link about 300."""
+    hello = len(protocol.hello_payload(view.digest, view.shape))
+    longest = max(protocol.SEQ_HEADER_BYTES + view.shape.max_beats * view.shape.in_beat_bytes,
+                  4 + 3 + out_buf, 4 + hello)  # a frame's payload; a reply with its header
+    cw = max(8, longest.bit_length())
+    if cw > 16:
+        raise HadamhwError(f"a frame of {longest} bytes does not fit the 16-bit length field")
+    pad = 16 - cw
+    return {"cw": cw, "uart_bits": max(1, (clks_per_bit - 1).bit_length()),
+            "idle_bits": idle.bit_length(),
+            "rlen16": f"{{{pad}'d0, rlen}}" if pad else "rlen"}
+
+
 def render_top(view: CoreView, board: Board, *, clock_hz: float, baud: int, pll: bool,
                clks_per_bit: int | None = None) -> str:
     """The board top's Verilog; clks_per_bit overrides the divider (simulation)."""
@@ -131,7 +146,9 @@ def render_top(view: CoreView, board: Board, *, clock_hz: float, baud: int, pll:
         raise HadamhwError(f"{view.path / 'manifest.json'}: port widths disagree with "
                            "'input' and 'argmax_bits'")
     out_buf = s.out_beat_bytes * (1 if s.readout_last else s.max_beats)
+    widths = counter_widths(view, divider, idle_cycles(clock_hz, divider), out_buf)
     ctx = {
+        **widths,
         "board": board.name, "core": view.top, "hash_hex": view.digest.hex(),
         "clock_note": (f"{clock_hz / 1e6:g} MHz from the {board.osc_mhz:g} MHz oscillator "
                        f"{'through the PLL' if pll else 'directly'}"),
