@@ -25,6 +25,7 @@ SCHEMAS = {
     "ir": "ir-v1.schema.json",
     "manifest": "design-manifest-v1.schema.json",
     "measured": "measured-v1.schema.json",
+    "cycle_stimulus": "cycle-stimulus-v1.schema.json",
 }
 # How many violations are collected before the most relevant one is chosen.
 _MAX_ERRORS = 64
