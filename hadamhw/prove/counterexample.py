@@ -6,7 +6,9 @@ equivalence.induction's base case, the AXI4-Stream wrapper of axi.rules), they a
 as a cycle stimulus (hadamhw.verify.cycle_stimulus), `counterexample.json` beside the VCD,
 which `hadamhw sim DESIGN --stimulus FILE` replays in the batch harness or cocotb. The
 rotation module's trace (a state, not port values) and an induction step's trace (which
-starts from any state, not from a reset) have no such replay: only their VCD is kept.
+starts from any state, not from a reset) have no such replay: only their VCD is kept. A
+trace whose failed assertion compares a register (the induction miter's same_h_q, ...) gets
+DRAIN_CYCLES idle cycles after it, so that the wrong state reaches the outputs in a replay.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from hadamhw.verify.cycle_stimulus import (
 )
 
 FILE_NAME = "counterexample.json"
+# cycles added after a trace whose assertion names a register (the induction miter's
+# same_h_q, ...): idle input, m_axis_tready high, so that a wrong state reaches the outputs
+DRAIN_CYCLES = 8
 PORTS = ("rst", "s_axis_tvalid", "s_axis_tdata", "s_axis_tlast", "m_axis_tready")
 # the output an assertion compares (miter.v.j2, miter_induct.v.j2, axi.v.j2)
 ASSERTION_OUTPUTS = {
@@ -84,11 +89,13 @@ def port_cycles(ir: IntegerRNN, steps: list[dict[str, int]]) -> tuple[CycleInput
                  for s in steps)
 
 
-def write_counterexample(failure: Failure, ir: IntegerRNN, design_id: str,
+def write_counterexample(failure: Failure, ir: IntegerRNN, design_id: str | None,
                          top: str = "") -> Path | None:
     """counterexample.json beside the failure's VCD; None when the trace has no replay."""
     if not failure.trace or failure.step is None or not Path(failure.trace).is_file():
         return None
+    if "induct" in Path(failure.trace).stem:
+        return None  # an induction step's trace starts from any state, not from a reset
     try:
         cycles = port_cycles(ir, trace_steps(failure.trace))
     except HadamhwError:
@@ -96,6 +103,9 @@ def write_counterexample(failure: Failure, ir: IntegerRNN, design_id: str,
     if cycles is None:
         return None
     assertion = assertion_of(failure.message)
+    if assertion.startswith("same_"):
+        idle = CycleInput(0, 0, tuple(0 for _ in cycles[0].s_axis_tdata), 0, 1)
+        cycles += (idle,) * DRAIN_CYCLES
     cex = Counterexample(failure.name, assertion or "?", failure.step, 0,
                          named_output(assertion) if assertion else "?", failure.trace)
     stim = CycleStimulus(design_id, cycles, top, cex)
@@ -108,7 +118,8 @@ def replay_command(design: str | Path, stimulus: str | Path) -> str:
             f"{shlex.quote(str(stimulus))} --batch")
 
 
-def attach(result, folder: str | Path, ir: IntegerRNN, design_id: str, top: str = "") -> None:
+def attach(result, folder: str | Path, ir: IntegerRNN, design_id: str | None,
+           top: str = "") -> None:
     """A failed PropertyResult gets its counterexample file (result.stimulus) and replay
     command (result.replay) where its trace has one."""
     if result.status != "failed":

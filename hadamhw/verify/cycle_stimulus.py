@@ -55,7 +55,7 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class CycleStimulus:
-    design_id: str
+    design_id: str | None  # the manifest's design_id; None for a manifest without one
     cycles: tuple[CycleInput, ...]
     top: str = ""
     counterexample: Counterexample | None = None
@@ -111,12 +111,16 @@ def read_cycle_stimulus(path: str | Path) -> CycleStimulus:
                      for c in doc["cycles"]))
 
 
+def _short(design_id: str | None) -> str:
+    return "none (a manifest without design_id)" if design_id is None else design_id[:12] + "..."
+
+
 def check_for_design(stim: CycleStimulus, path: str | Path, design_id: str | None,
                      ir: IntegerRNN, streams: int = 1) -> None:
     """The stimulus must be this design's (its id) and fit its input port."""
-    if design_id is not None and stim.design_id != design_id:
-        raise HadamhwError(f"{path}: field 'design_id' names design {stim.design_id[:12]}..., "
-                           f"not this design ({design_id[:12]}...): replay it on the design "
+    if stim.design_id != design_id:
+        raise HadamhwError(f"{path}: field 'design_id' names design {_short(stim.design_id)}, "
+                           f"not this design ({_short(design_id)}): replay it on the design "
                            "it was written for")
     words = 1 if ir.input.kind == "token" else ir.input.size
     lo, hi = ir.input.range()

@@ -283,7 +283,9 @@ def report_lines(result: ReplayResult, stim: CycleStimulus, name: str) -> list[s
         lines.append(f"  MISMATCH {describe(hit, prop)} (the counterexample's "
                      f"{cex.assertion}, reproduced)")
     elif cex is not None:
-        lines.append(f"  the counterexample names {output_label(cex.output)} at step "
-                     f"{cex.step}; the replay differs elsewhere first:")
+        what = ("the register " if cex.assertion.startswith("same_") else "") + \
+            output_label(cex.output)
+        lines.append(f"  the counterexample names {what} at step {cex.step}; the outputs "
+                     "differ here:")
     lines += [f"  MISMATCH {describe(m, prop)}" for m in result.mismatches[:10] if m != hit]
     return lines
