@@ -39,7 +39,7 @@ _ITEM_BOUNDS = {"minItems": "at least", "maxItems": "at most"}
 
 
 def schema_path(name: str) -> Path:
-    """The shipped schema file of `name` ("ir", "manifest" or "measured")."""
+    """The shipped schema file of `name` ("ir", "manifest", "measured", "cycle_stimulus")."""
     return _SCHEMA_DIR / SCHEMAS[name]
 
 

@@ -201,8 +201,18 @@ def read_records(path: Path, out_words: int) -> list[Observed]:
 
 
 def _design(design: str | Path | DesignFolder) -> DesignFolder:
-    return read_design(design, target="verilog", purpose="the replay",
-                       fields=("top", "input", "output"), file_fields=("hdl_files",))
+    """A design whose handshake the spec model states: the single-cycle core (what
+    `hadamhw prove` covers); other architectures would show spurious mismatches."""
+    design = read_design(design, target="verilog", purpose="the replay",
+                         fields=("top", "input", "output"), file_fields=("hdl_files",))
+    man = design.manifest
+    arch = (man.get("fold", "parallel"), man.get("streams", 1) or 1, man.get("readout_lanes"),
+            man.get("cycles_per_step", 1), man.get("pipeline") in (None, "none"))
+    if arch != ("parallel", 1, None, 1, True):
+        raise HadamhwError(f"{design.path}: --stimulus replays the single-cycle design only "
+                           "(fold parallel, one stream, no pipeline, readout at once), the "
+                           "designs 'hadamhw prove' covers")
+    return design
 
 
 def replay_batch(design: str | Path | DesignFolder, stim: CycleStimulus, *,
