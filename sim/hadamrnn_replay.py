@@ -24,7 +24,6 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
-from cocotb.types import LogicArray
 
 CLOCK_PERIOD_NS = 10
 
@@ -40,12 +39,9 @@ def _read_cycles(path: str) -> list[list[int]]:
 
 
 def _unsigned(handle) -> int:
-    """A port's value; X/Z bits read as 0 (the batch harness has none)."""
-    value = handle.value
-    if isinstance(value, LogicArray):
-        return int(str(value).replace("x", "0").replace("X", "0").replace("z", "0")
-                   .replace("Z", "0") or "0", 2)
-    return int(value)
+    """A port's value; X/Z bits read as 0, as the batch harness (Verilator) has them."""
+    bits = str(handle.value)  # Logic and LogicArray alike: '0', '1', 'X', 'Z' per bit
+    return int("".join("1" if b == "1" else "0" for b in bits) or "0", 2)
 
 
 def _signed(value: int, bits: int) -> int:

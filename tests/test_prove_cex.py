@@ -336,3 +336,15 @@ def test_sim_refuses_a_bad_or_foreign_stimulus_in_one_line(id_design, tmp_path):
     assert f"{path}: field 'cycles[0].m_axis_tready' must be an integer" in bad.stderr
     mixed = _cli("sim", str(id_design), "--stimulus", str(path), "--sequences", "3")
     assert mixed.returncode == 2 and "--sequences does not apply to --stimulus" in mixed.stderr
+
+
+def test_replay_refuses_an_architecture_the_spec_model_does_not_state(tmp_path):
+    from hadamhw.backends import GenerateOptions
+    from hadamhw.design import render_design, write_design
+
+    ir = random_ir(np.random.default_rng(5), 16, 4, input_kind="int", input_size=3)
+    folder = write_design(render_design(ir, "verilog", GenerateOptions(fold="stage")),
+                          tmp_path / "stage")
+    stim = CycleStimulus(None, _stream(ir, [(1, 2, 3)]))
+    with pytest.raises(HadamhwError, match="single-cycle design only"):
+        replay.replay_batch(folder, stim)
