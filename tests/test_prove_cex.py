@@ -25,6 +25,7 @@ from hadamhw.prove.run import (
     design_view,
     equivalence_property,
     induction_property,
+    rotation_property,
 )
 from hadamhw.prove.witness import read_vcd, read_witness, trace_steps, vcd_steps
 from hadamhw.verify import replay
@@ -276,6 +277,13 @@ def test_counterexample_replays_as_the_same_failure(variant, request, tmp_path):
     cex = stim.counterexample
     assert (cex.property, cex.step, cex.stream) == (res.name, res.step, 0)
     assert cex.output == cx.named_output(cex.assertion) and cex.assertion in res.message
+    _replays_as_the_same_failure(bad, good, stim)
+
+
+def _replays_as_the_same_failure(bad: Path, good: Path, stim: CycleStimulus) -> None:
+    """The bad design shows the counterexample's mismatch (its step, stream and output) in
+    the batch harness and in cocotb; the good design shows none."""
+    cex = stim.counterexample
     for run in (replay.replay_batch, replay.replay_cocotb):
         failing = run(bad, stim)
         hit = replay.reproduced(failing, stim)
@@ -283,6 +291,26 @@ def test_counterexample_replays_as_the_same_failure(variant, request, tmp_path):
         assert (hit.cycle, hit.stream) == (cex.step, 0)
         assert replay.same_output(hit, cex.output)
         assert run(good, stim).ok, run.__name__
+
+
+@pytest.mark.synth
+def test_a_rotation_module_failure_gets_a_port_level_counterexample(small_design, tmp_path):
+    """The rotation module's own trace is a state; the port-level counterexample comes
+    from the miter two steps deep, under the rotation module's property."""
+    _need_prove_tools()
+    bad = _corrupt(small_design, tmp_path, *_butterfly_flip(small_design))
+    view, man = design_view(bad)
+    res = rotation_property(view, tmp_path / "work", "yices", 120)
+    assert res.status == "failed" and res.message.startswith("assertion rotated_")
+    cx.attach(res, bad, view.ir, man.get("design_id"), view.top)
+    assert not res.stimulus  # the module's inputs are no port values
+    cx.attach_rotation([res], view, tmp_path / "work", "yices", 120, man.get("design_id"))
+    assert res.stimulus and "--stimulus" in res.line()
+    stim = read_cycle_stimulus(res.stimulus)
+    cex = stim.counterexample
+    assert cex.property == "equivalence.rotation_module" and cex.assertion.startswith("eq_")
+    assert cex.step >= 4  # the second step's beat
+    _replays_as_the_same_failure(bad, small_design, stim)
 
 
 # -- the commands ---------------------------------------------------------------------------------

@@ -5,8 +5,11 @@ step. Where those are the design's own ports from a reset (the miters of equival
 equivalence.induction's base case, the AXI4-Stream wrapper of axi.rules), they are written
 as a cycle stimulus (hadamhw.verify.cycle_stimulus), `counterexample.json` beside the VCD,
 which `hadamhw sim DESIGN --stimulus FILE` replays in the batch harness or cocotb. The
-rotation module's trace (a state, not port values) and an induction step's trace (which
-starts from any state, not from a reset) have no such replay: only their VCD is kept. A
+rotation module's trace is a state of the module alone, not port values: for a failed
+equivalence.rotation_module, `attach_rotation` asks the solver for port values that carry
+the failure to the outputs (the equivalence miter, ROTATION_DEPTH cycles: the second step is
+the first whose rotation sees a non-zero state). An induction step's trace (which starts
+from any state, not from a reset) has no replay: only its VCD is kept. A
 trace whose failed assertion compares a register (the induction miter's same_h_q, ...) gets
 DRAIN_CYCLES idle cycles after it, so that the wrong state reaches the outputs in a replay.
 """
@@ -19,6 +22,8 @@ from pathlib import Path
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
+from hadamhw.prove.harness import DesignView, write_miter
+from hadamhw.prove.sby import run_sby
 from hadamhw.prove.witness import trace_steps
 from hadamhw.verify.cycle_stimulus import (
     Counterexample,
@@ -31,6 +36,10 @@ FILE_NAME = "counterexample.json"
 # cycles added after a trace whose assertion names a register (the induction miter's
 # same_h_q, ...): idle input, m_axis_tready high, so that a wrong state reaches the outputs
 DRAIN_CYCLES = 8
+# cycles of the miter run for a failed rotation module: the reset, two steps, the second
+# step's beat (a step's beat is offered two cycles after it)
+ROTATION_DEPTH = 5
+ROTATION_TIMEOUT_S = 300
 PORTS = ("rst", "s_axis_tvalid", "s_axis_tdata", "s_axis_tlast", "m_axis_tready")
 # the output an assertion compares (miter.v.j2, miter_induct.v.j2, axi.v.j2)
 ASSERTION_OUTPUTS = {
@@ -129,3 +138,25 @@ def attach(result, folder: str | Path, ir: IntegerRNN, design_id: str | None,
     if path is not None:
         result.stimulus = str(path)
         result.replay = replay_command(folder, path)
+
+
+def attach_rotation(results: list, view: DesignView, work: Path, solver: str, timeout: int,
+                    design_id: str | None) -> None:
+    """A failed equivalence.rotation_module gets a port-level counterexample: the
+    equivalence miter run to ROTATION_DEPTH cycles, its trace written as the stimulus (the
+    property the rotation module's, the step and output where the outputs differ)."""
+    failed = [r for r in results if r.name == "equivalence.rotation_module"
+              and r.status == "failed" and not r.stimulus]
+    if not failed:
+        return
+    folder = Path(work) / "rotation_ports"
+    files, top = write_miter(view, folder)
+    res = run_sby(folder, "miter", files, top, depth=ROTATION_DEPTH, solver=solver,
+                  timeout=min(timeout, ROTATION_TIMEOUT_S))
+    if res.status != "fail":
+        return  # no state the first step reaches shows the error within the depth
+    path = write_counterexample(Failure(failed[0].name, f"assertion {res.assertion}", res.step,
+                                        res.vcd), view.ir, design_id, view.top)
+    if path is not None:
+        failed[0].stimulus = str(path)
+        failed[0].replay = replay_command(view.folder, path)

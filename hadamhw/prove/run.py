@@ -172,6 +172,7 @@ def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str
     results.append(axi_property(view, work, solver, timeout))
     for r in results:
         counterexample.attach(r, folder, view.ir, man.get("design_id"), view.top)
+    counterexample.attach_rotation(results, view, work, solver, timeout, man.get("design_id"))
     return results
 
 
