@@ -28,6 +28,16 @@
 //                                                  own time (reading the vectors excluded),
 //                                                  <cpu_seconds> the processor time it took
 //
+// Cycle mode (hadamhw.verify.replay, a counterexample of `hadamhw prove` replayed):
+//   hadamhw_batch --cycles CYCLES RESULTS IN_WORD_BITS OUT_WORD_BITS OUT_WORDS
+// CYCLES (text): "hadamhw-cycles 1", "<cycles> <input_words>", then one line per cycle:
+//   <rst> <s_axis_tvalid> <s_axis_tlast> <m_axis_tready> <s_axis_tid> <word 0> ...
+// Each cycle the inputs are set, the outputs read once they settle (before the rising edge,
+// as the solver's step sees them) and written to RESULTS as
+//   C <cycle> <s_axis_tready> <m_axis_tvalid> <m_axis_tlast> <m_axis_tuser> <m_axis_tid>
+//     <word 0> ... <word OUT_WORDS-1>
+// then the clock rises. Nothing is compared here: the caller compares with the spec.
+//
 // With BEATS (hadamhw.verify.predict), every output beat is written there as
 //   B <sequence> <step> <word 0> ... <word d-1> <argmax> <tlast>
 // and the values are not compared (the vector file's expected values are placeholders); the
@@ -167,9 +177,79 @@ struct Stream {
     std::exit(2);
 }
 
+// -- cycle mode: the inputs of every cycle from a file, the outputs of every cycle out -------
+int replay_cycles(int argc, char** argv) {
+    if (argc != 7) {
+        die("usage: hadamhw_batch --cycles CYCLES RESULTS IN_WORD_BITS OUT_WORD_BITS "
+            "OUT_WORDS");
+    }
+    std::ifstream in(argv[2]);
+    if (!in) die(std::string("cannot open ") + argv[2]);
+    const int in_word_bits = std::atoi(argv[4]);
+    const int out_word_bits = std::atoi(argv[5]);
+    const long out_words = std::atol(argv[6]);
+    std::string magic, version;
+    long cycles = -1, in_words = -1;
+    in >> magic >> version >> cycles >> in_words;
+    if (!in || magic != "hadamhw-cycles" || version != "1" || cycles < 0 || in_words < 1) {
+        die(std::string(argv[2]) + ": not a hadamhw cycle file");
+    }
+    std::FILE* res = std::fopen(argv[3], "w");
+    if (!res) die(std::string("cannot write ") + argv[3]);
+    auto ctx = std::make_unique<VerilatedContext>();
+    auto dut = std::make_unique<Vdut>(ctx.get());
+    dut->clk = 0;
+    dut->eval();
+    for (long c = 0; c < cycles; ++c) {
+        long long rst, valid, last, ready, tid;
+        in >> rst >> valid >> last >> ready >> tid;
+        dut->rst = rst ? 1 : 0;
+        dut->s_axis_tvalid = valid ? 1 : 0;
+        dut->s_axis_tlast = last ? 1 : 0;
+        dut->m_axis_tready = ready ? 1 : 0;
+#ifdef HADAMHW_TID
+        dut->s_axis_tid = static_cast<uint32_t>(tid);
+#else
+        (void)tid;
+#endif
+        for (long w = 0; w < in_words; ++w) {
+            long long word;
+            in >> word;
+            put_bits(dut->s_axis_tdata, static_cast<int>(w) * in_word_bits, in_word_bits,
+                     static_cast<uint64_t>(word));
+        }
+        if (!in) die(std::string(argv[2]) + ": truncated at cycle " + std::to_string(c));
+        dut->eval();
+#ifdef HADAMHW_TID
+        const long out_tid = static_cast<long>(dut->m_axis_tid);
+#else
+        const long out_tid = 0;
+#endif
+        std::fprintf(res, "C %ld %d %d %d %llu %ld", c, static_cast<int>(dut->s_axis_tready),
+                     static_cast<int>(dut->m_axis_tvalid), static_cast<int>(dut->m_axis_tlast),
+                     static_cast<unsigned long long>(get_bits(dut->m_axis_tuser, 0, 32)),
+                     out_tid);
+        for (long w = 0; w < out_words; ++w) {
+            const int64_t got = sign_extend(
+                get_bits(dut->m_axis_tdata, static_cast<int>(w) * out_word_bits, out_word_bits),
+                out_word_bits);
+            std::fprintf(res, " %lld", static_cast<long long>(got));
+        }
+        std::fprintf(res, "\n");
+        dut->clk = 1;
+        dut->eval();
+        dut->clk = 0;
+        dut->eval();
+    }
+    std::fclose(res);
+    dut->final();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::strcmp(argv[1], "--cycles") == 0) return replay_cycles(argc, argv);
     if (argc != 9 && argc != 10) {
         die("usage: hadamhw_batch VECTORS RESULTS SEED GAPS MAX_CYCLES IN_WORD_BITS "
             "OUT_WORD_BITS STREAMS [BEATS]");

@@ -64,6 +64,11 @@ def register(sub) -> None:
     p.add_argument("--build-dir", type=user_path, default=None, metavar="DIR",
                    help="keep the generated design and the simulator builds here "
                         "(default: a temporary design and the user cache)")
+    p.add_argument("--stimulus", type=user_path, default=None, metavar="FILE",
+                   help="replay a cycle stimulus (the counterexample.json 'hadamhw prove' "
+                        "writes for a failed property) on a design folder, cycle by cycle, "
+                        "in cocotb or with --batch in the batch harness; every cycle's "
+                        "outputs are compared with the spec (exit 1 on a mismatch)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_strict_argument(p)
     add_lowering_arguments(p)
@@ -158,6 +163,8 @@ def run(args) -> int:
     _check_args(args)
     path = Path(args.model)
     kind = input_kind(path)
+    if args.stimulus is not None:
+        return _replay(args, path, kind)
     design = None
     if kind in (FOLDER, DESIGN):
         design = open_design_folder(path, "sim", args.strict)  # names what a folder lacks
@@ -247,3 +254,57 @@ def _written_waves(args) -> str | None:
     if _file_signature(args.waves) == getattr(args, "waves_before", None):
         return None  # an older file left as it was
     return args.waves
+
+
+# -- --stimulus: a cycle stimulus replayed ------------------------------------------------
+_NOT_WITH_STIMULUS = (("sequences", None), ("task_data", False), ("jobs", 1), ("waves", None),
+                      ("no_gaps", False), ("fold", None), ("min_steps", 1), ("max_steps", 16))
+
+
+def _replay(args, path: Path, kind) -> int:
+    """Replay the stimulus on the design folder; exit 1 when an output differs from the
+    spec's, 0 when every cycle agrees."""
+    from hadamhw.verify.cycle_stimulus import check_for_design, read_cycle_stimulus
+    from hadamhw.verify.replay import replay_batch, replay_cocotb
+
+    for name, default in _NOT_WITH_STIMULUS:
+        if getattr(args, name) != default:
+            raise HadamhwError(f"--{name.replace('_', '-')} does not apply to --stimulus (the "
+                               "stimulus fixes every cycle's inputs)")
+    if kind not in (FOLDER, DESIGN):
+        raise HadamhwError(f"--stimulus replays on a design folder written by 'hadamhw "
+                           f"generate'; {path} is not one")
+    design = open_design_folder(path, "sim", args.strict)
+    if design.target != "verilog":
+        raise HadamhwError(f"{design.path} is an HLS design: --stimulus replays Verilog")
+    stim = read_cycle_stimulus(args.stimulus)
+    check_for_design(stim, args.stimulus, design.design_id, design.ir,
+                     int(design.manifest.get("streams", 1) or 1))
+    build_root = Path(args.build_dir) if args.build_dir else None
+    if args.batch:
+        result = replay_batch(design, stim, build_dir=build_root and build_root / "batch")
+    else:
+        result = replay_cocotb(design, stim, simulator=args.simulator,
+                               build_dir=build_root and build_root / "cocotb")
+    _replay_report(result, stim, args)
+    return 0 if result.ok else 1
+
+
+def _replay_report(result, stim, args) -> None:
+    from dataclasses import asdict
+
+    from hadamhw.verify.replay import describe, report_lines, reproduced
+
+    if not args.json:
+        print("\n".join(report_lines(result, stim, args.stimulus)))
+        return
+    cex = stim.counterexample
+    prop = cex.property if cex is not None else "replay"
+    hit = reproduced(result, stim)
+    print(json.dumps({"simulator": result.simulator, "stimulus": args.stimulus,
+                      "cycles": result.cycles, "bit_exact": result.ok,
+                      "counterexample": None if cex is None else asdict(cex),
+                      "reproduced": None if hit is None else describe(hit, prop),
+                      "mismatches": [{**asdict(m), "message": describe(m, prop)}
+                                     for m in result.mismatches]}, indent=2))
+

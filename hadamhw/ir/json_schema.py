@@ -25,6 +25,7 @@ SCHEMAS = {
     "ir": "ir-v1.schema.json",
     "manifest": "design-manifest-v1.schema.json",
     "measured": "measured-v1.schema.json",
+    "cycle_stimulus": "cycle-stimulus-v1.schema.json",
 }
 # How many violations are collected before the most relevant one is chosen.
 _MAX_ERRORS = 64
@@ -38,7 +39,7 @@ _ITEM_BOUNDS = {"minItems": "at least", "maxItems": "at most"}
 
 
 def schema_path(name: str) -> Path:
-    """The shipped schema file of `name` ("ir", "manifest" or "measured")."""
+    """The shipped schema file of `name` ("ir", "manifest", "measured", "cycle_stimulus")."""
     return _SCHEMA_DIR / SCHEMAS[name]
 
 

@@ -30,7 +30,7 @@ from hadamhw.ir.schema import IntegerRNN
 from hadamhw.netlist import single_cycle
 from hadamhw.netlist.nodes import Netlist
 from hadamhw.netlist.verilog import print_module
-from hadamhw.prove import blocks
+from hadamhw.prove import blocks, counterexample
 from hadamhw.prove.harness import (
     DesignView,
     write_axi,
@@ -54,12 +54,15 @@ class PropertyResult:
     message: str = ""
     step: int | None = None
     trace: str = ""      # VCD of the counterexample
+    stimulus: str = ""   # the counterexample as a cycle stimulus (hadamhw.prove.counterexample)
+    replay: str = ""     # the command that replays it
 
     def line(self) -> str:
         where = f" at step {self.step}" if self.step is not None else ""
         text = f"{self.name}: {self.status} ({self.scope}, {self.seconds:.1f} s){where}"
         return text + (f": {self.message}" if self.message else "") + \
-            (f"; trace {self.trace}" if self.trace else "")
+            (f"; trace {self.trace}" if self.trace else "") + \
+            (f"; replay: {self.replay}" if self.replay else "")
 
 
 def design_view(folder: Path) -> tuple[DesignView, dict]:
@@ -167,6 +170,9 @@ def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str
     if induction:
         results.append(induction_property(view, work, solver, timeout))
     results.append(axi_property(view, work, solver, timeout))
+    for r in results:
+        counterexample.attach(r, folder, view.ir, man.get("design_id"), view.top)
+    counterexample.attach_rotation(results, view, work, solver, timeout, man.get("design_id"))
     return results
 
 

@@ -272,6 +272,41 @@ def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
                         tests)
 
 
+REPLAY_MODULE = "hadamrnn_replay"  # sim/hadamrnn_replay.py: cycle-accurate replay
+
+
+def run_cycle_replay(design_dir: str | Path | DesignFolder, cycles_file: Path,
+                     results_file: Path, *, simulator: str = "verilator",
+                     build_dir: str | Path | None = None, timeout: float | None = 600) -> None:
+    """Drive a cycle file (hadamhw.verify.replay) through the design in cocotb, cycle by
+    cycle; each cycle's outputs go to `results_file` (sim/hadamrnn_replay.py)."""
+    design = read_bench_design(design_dir)
+    manifest = design.manifest
+    out = build(design, simulator, build_dir=build_dir)
+    run_dir = Path(results_file).resolve().parent
+    config = {"cycles": str(Path(cycles_file).resolve()),
+              "results": str(Path(results_file).resolve()),
+              "in_word_bits": int(manifest["input"]["word_bits"]),
+              "out_word_bits": int(manifest["output"]["word_bits"]),
+              "out_words": int(manifest["output"]["words"])}
+    config_file = run_dir / "replay.json"
+    config_file.write_text(json.dumps(config, indent=1))
+    env = _simulator_env(simulator)
+    env["HADAMHW_COCOTB_CONFIG"] = str(config_file)
+    env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+    job = {"action": "test", "simulator": simulator, "top": manifest["top"],
+           "build_dir": str(out), "test_dir": str(run_dir),
+           "results_xml": str(run_dir / "results.xml"), "tests": ["test_replay"], "seed": 0,
+           "waves": None, "module": REPLAY_MODULE}
+    log = run_dir / "replay.log"
+    rc = _run_child(job, env, log, timeout)
+    if not Path(results_file).is_file():
+        raise HadamhwError(f"{simulator} replay ended (exit {rc}) without its records: "
+                           f"{_first_error(log)} (full log: {log})")
+
+
 @contextmanager
 def _run_folder(keep: str | Path | None):
     """The folder of one run: `keep`, or a temporary one removed after a normal exit."""
@@ -394,7 +429,8 @@ def _child(job: dict) -> int:
         test_args = ["--trace-file", waves]
     elif waves:
         plusargs = [f"+dumpfile_path={waves}"]
-    runner.test(test_module=TEST_MODULE, hdl_toplevel=job["top"], hdl_toplevel_lang="verilog",
+    runner.test(test_module=job.get("module", TEST_MODULE), hdl_toplevel=job["top"],
+                hdl_toplevel_lang="verilog",
                 build_dir=job["build_dir"], test_dir=job["test_dir"],
                 results_xml=job["results_xml"], testcase=job["tests"], seed=job["seed"],
                 waves=bool(waves), test_args=test_args, plusargs=plusargs)
