@@ -152,8 +152,7 @@ def import_export(spec: SweepSpec, results: str | Path, export: str | Path) -> i
     store = SweepStore(results)
     try:
         remember_spec(store, spec)
-        for key in ("command", "provenance"):
-            store.set_meta(f"import_{key}", json.dumps(data.get(key)))
-        return import_rows(store, data["rows"], str(export))
+        origin = {"command": data.get("command"), **(data.get("provenance") or {})}
+        return import_rows(store, data["rows"], str(export), origin)
     finally:
         store.close()

@@ -74,20 +74,36 @@ class SweepSpec:
         return out
 
     def trial(self, model: dict, chosen: dict) -> dict:
-        """One trial: the model (random keys of `chosen` applied), its options, its label."""
+        """One trial: the model (random keys of `chosen` applied), its options (the spec's,
+        the model's own, the grid's), its label."""
+        values = flat(chosen)
         model = dict(model)
         if model.get("random") is not None:
             model["random"] = {**model["random"],
-                               **{k: v for k, v in chosen.items() if k in RANDOM_KEYS}}
-        generate = {**self.generate, **{k: v for k, v in chosen.items() if k in GENERATE_KEYS}}
-        fpga = {**FPGA_DEFAULTS, **self.fpga,
-                **{k: v for k, v in chosen.items() if k in FPGA_KEYS}}
+                               **{k: v for k, v in values.items() if k in RANDOM_KEYS}}
+        generate = {**self.generate, **model.get("generate", {}),
+                    **{k: v for k, v in values.items() if k in GENERATE_KEYS}}
+        fpga = {**FPGA_DEFAULTS, **self.fpga, **model.get("fpga", {}),
+                **{k: v for k, v in values.items() if k in FPGA_KEYS}}
         return {"model": model, "generate": generate, "fpga": fpga, "verify": dict(self.verify),
                 "chosen": dict(chosen), "label": trial_label(model["name"], chosen)}
 
 
+def flat(chosen: dict) -> dict:
+    """The grid's choices as options: a table item (several options set together) merged."""
+    out = {}
+    for key, value in chosen.items():
+        out.update(value if isinstance(value, dict) else {key: value})
+    return out
+
+
 def trial_label(model: str, chosen: dict) -> str:
-    return " ".join([model, *(f"{k}={v}" for k, v in chosen.items())])
+    def text(key, value) -> str:
+        if isinstance(value, dict):
+            return ",".join(f"{k}={v}" for k, v in value.items())
+        return f"{key}={value}"
+
+    return " ".join([model, *(text(k, v) for k, v in chosen.items())])
 
 
 def spec_error(path: Path, key: str, message: str) -> HadamhwError:
@@ -154,12 +170,14 @@ def known(path: Path, section: str, table: dict, keys: tuple[str, ...]) -> None:
                              f"unknown key; expected one of {', '.join(keys)}")
 
 
-def checked_table(path: Path, data: dict, section: str, keys: tuple[str, ...]) -> dict:
+def checked_table(path: Path, data: dict, section: str, keys: tuple[str, ...],
+                  where: str | None = None) -> dict:
+    where = where or section
     table = table_of(path, data, section)
-    known(path, section, table, keys)
+    known(path, where, table, keys)
     for key, value in table.items():
         if isinstance(value, (list, dict)):
-            raise spec_error(path, f"{section}.{key}", "one value here; lists go in [grid]")
+            raise spec_error(path, f"{where}.{key}", "one value here; lists go in [grid]")
     return table
 
 
@@ -171,11 +189,14 @@ def parse_models(path: Path, models) -> list[dict]:
         where = f"models[{i}]"
         if not isinstance(model, dict):
             raise spec_error(path, where, "must be a table")
-        known(path, where, model, ("name", "random", "ir", "checkpoint", "steps"))
+        known(path, where, model, ("name", "random", "ir", "checkpoint", "steps", "generate",
+                                   "fpga"))
         sources = [k for k in ("random", "ir", "checkpoint") if k in model]
         if len(sources) != 1:
             raise spec_error(path, where, "give exactly one of random, ir, checkpoint")
         out.append(parse_model(path, where, model, sources[0]))
+        for section, keys in (("generate", GENERATE_KEYS), ("fpga", FPGA_KEYS)):
+            out[-1][section] = checked_table(path, model, section, keys, f"{where}.{section}")
         if out[-1]["name"] in names:
             raise spec_error(path, f"{where}.name", f"{out[-1]['name']!r} is used twice")
         names.add(out[-1]["name"])
@@ -198,14 +219,22 @@ def parse_model(path: Path, where: str, model: dict, source: str) -> dict:
             "random": None, "steps": model.get("steps")}
 
 
-def parse_grid(path: Path, grid: dict) -> dict:
-    allowed = GENERATE_KEYS + FPGA_KEYS + RANDOM_KEYS
+GRID_KEYS = GENERATE_KEYS + FPGA_KEYS + RANDOM_KEYS
+
+
+def parse_grid(path: Path, grid: dict, where: str = "grid") -> dict:
+    """Lists of values of an option, or lists of tables (options set together) under a
+    name of their own: `variant = [{ streams = 1 }, { streams = "auto", pipeline = "auto" }]`."""
     for key, values in grid.items():
-        if key not in allowed:
-            raise spec_error(path, f"grid.{key}", "unknown key; expected generate, fpga or "
-                             "random-model keys")
         if not isinstance(values, list) or not values:
-            raise spec_error(path, f"grid.{key}", "must be a non-empty list")
+            raise spec_error(path, f"{where}.{key}", "must be a non-empty list")
+        tables = [v for v in values if isinstance(v, dict)]
+        if tables and len(tables) != len(values):
+            raise spec_error(path, f"{where}.{key}", "all values tables, or none")
+        for name in (k for t in tables for k in t) if tables else [key]:
+            if name not in GRID_KEYS:
+                raise spec_error(path, f"{where}.{key}", f"unknown option {name!r}; expected "
+                                 "generate, fpga or random-model keys")
     return dict(grid)
 
 
@@ -221,7 +250,7 @@ def parse_search(path: Path, search: dict) -> dict:
     direction = search.get("direction", OBJECTIVES[objective])
     if direction not in ("maximize", "minimize"):
         raise spec_error(path, "search.direction", "maximize or minimize")
-    space = parse_grid(path, table_of(path, search, "space"))
+    space = parse_grid(path, table_of(path, search, "space"), "search.space")
     if not space:
         raise spec_error(path, "search.space", "name the lists to search, e.g. pnr_seed = [1, 2]")
     return {"n_trials": n, "objective": objective, "direction": direction,

@@ -108,9 +108,11 @@ def cell(value, as_json: bool) -> str:
     return json.dumps(value, sort_keys=True) if as_json else str(value)
 
 
-def import_rows(store: SweepStore, rows: Iterable[dict], source: str) -> int:
+def import_rows(store: SweepStore, rows: Iterable[dict], source: str,
+                origin: dict | None = None) -> int:
     """Rows of a committed export (docs/sweeps/NAME.json) as finished trials, each with its
-    provenance; an imported row's key is `imported-` and the digest of its content."""
+    provenance (the export's `origin`: command, source, date; the row's own over it); an
+    imported row's key is `imported-` and the digest of its content."""
     import hashlib
 
     count = 0
@@ -120,7 +122,7 @@ def import_rows(store: SweepStore, rows: Iterable[dict], source: str) -> int:
         result = {"key": key, "label": row["label"], "status": row.get("status", "ok"),
                   "reason": row.get("reason", ""), "record": row["record"],
                   "seconds": row.get("seconds"), "tools": row.get("tools")}
-        provenance = {"imported_from": source, **row.get("provenance", {})}
+        provenance = {"imported_from": source, **(origin or {}), **row.get("provenance", {})}
         store.add(result, {"model": {"name": row["label"]}}, ordinal, provenance)
         count += 1
     return count

@@ -24,16 +24,20 @@ def trials_table(rows: list[dict]) -> str:
 
 
 def render_table(kind: str, rows: list[dict]) -> str:
-    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows."""
+    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows. The sweep_hw and
+    block_table tables compose rows that one trial does not make (the FWHT design beside the
+    dense one; accuracy beside cost): they are drawn from imported rows of their form, and a
+    sweep that measured its trials gets the trials table."""
     from hadamhw.report.sweep import blocks, compare, streams
 
     ok = [r for r in rows if r["status"] == "ok"]
+    records = [r["record"] for r in ok]
     if kind == "pnr_streams":
         return streams.table(streams.rows_of(ok))
-    if kind == "block_table":
-        return blocks.render_records([r["record"] for r in ok])
-    if kind == "sweep_hw":
-        return compare.markdown_present([r["record"] for r in ok])
+    if kind == "block_table" and records and all("eval" in r for r in records):
+        return blocks.render_records(records)
+    if kind == "sweep_hw" and records and all("core_luts_fwht" in r for r in records):
+        return compare.markdown_present(records)
     return trials_table(rows)
 
 
