@@ -133,6 +133,29 @@ def test_a_timed_out_trial_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     assert "2 failed" in err
 
 
+@pytest.mark.synth
+def test_optuna_search_resumes(tmp_path):
+    """A [search] asks Optuna for n_trials trials over its space; a restart tells the study
+    what RESULTS holds and measures nothing again."""
+    pytest.importorskip("optuna")
+    from hadamhw.api import sweep
+
+    text = SPEC.split("[grid]")[0] + textwrap.dedent("""\
+        [search]
+        n_trials = 3
+        objective = "lut_eq"
+        space = { m = [2, 4] }
+        """)
+    spec = write_spec(tmp_path, text)
+    first = sweep(spec, tmp_path / "out")
+    found = rows(tmp_path / "out")
+    assert first.failed == 0 and 1 <= len(found) == first.ran <= 2
+    assert {r["label"] for r in found} <= {"r4 m=2", "r4 m=4"}
+    assert all(r["status"] == "ok" and r["lut_eq"] > 0 for r in found)
+    again = sweep(spec, tmp_path / "out")
+    assert again.ran == 0 and rows(tmp_path / "out") == found
+
+
 def test_a_crashing_trial_is_recorded(tmp_path, monkeypatch):
     """A tool that crashes (here: synthesis raising) fails its trial, with the reason."""
     import hadamhw.report as report

@@ -47,6 +47,11 @@ class SweepSummary:
     failed: int
     left: int
 
+    def plus(self, later: SweepSummary) -> SweepSummary:
+        """Two runs of one sweep (a search's batches) as one; `failed` is RESULTS' count."""
+        return SweepSummary(self.total + later.total, self.ran + later.ran,
+                            self.cached + later.cached, later.failed, later.left)
+
     def line(self) -> str:
         return (f"sweep: {self.total} trials: {self.ran} run now, {self.cached} finished "
                 f"before, {self.left} left, {self.failed} failed")
@@ -102,10 +107,9 @@ def execute(tasks: list[Task], store: SweepStore, how: SweepRun) -> SweepSummary
     """Run the tasks not finished yet (at most how.limit) and store each result."""
     finished = store.finished() if not how.retry_failed else frozenset(
         row["key"] for row in store.rows() if row["status"] == "ok")
-    failed_before = sum(row["status"] != "ok" for row in store.rows())
     todo = tasks if how.limit is None else tasks[:how.limit]
     progress = Progress(len(todo), 0, 0, how.quiet)
-    ran = cached = failed = 0
+    ran = cached = 0
     for (ordinal, trial), result in engine_results(todo, store, finished, how, progress):
         if result.get("cached"):
             cached += 1
@@ -113,11 +117,9 @@ def execute(tasks: list[Task], store: SweepStore, how: SweepRun) -> SweepSummary
             continue
         store.add(result, trial, ordinal)
         ran += 1
-        failed += result["status"] != "ok"
         progress.finished(result["status"] != "ok")
     progress.close()
-    return SweepSummary(len(tasks), ran, cached, failed + failed_before,
-                        len(tasks) - len(todo))
+    return SweepSummary(len(tasks), ran, cached, len(store.failed()), len(tasks) - len(todo))
 
 
 def engine_results(tasks: list[Task], store: SweepStore, finished: frozenset[str],

@@ -27,16 +27,16 @@ def run_search(spec: SweepSpec, store: SweepStore, how, execute: Callable) -> ob
     study = optuna.create_study(direction=search["direction"],
                                 sampler=optuna.samplers.TPESampler(seed=search["seed"]))
     told = tell_stored(study, store.rows(), space, search["objective"])
-    summary = None
+    summary = execute([], store, how)
     while told < search["n_trials"]:
         asked = [study.ask(space) for _ in range(min(how.jobs, search["n_trials"] - told))]
         tasks = [(told + i, spec.trial(model, t.params)) for i, t in enumerate(asked)]
-        summary = execute(tasks, store, how)
+        summary = summary.plus(execute(tasks, store, how))
         by_label = {row["label"]: row for row in store.rows()}
         for t, (_, trial) in zip(asked, tasks, strict=True):
             tell(study, t, by_label.get(trial["label"]), search["objective"])
         told += len(asked)
-    return summary or execute([], store, how)
+    return summary
 
 
 def objective_of(row: dict | None, objective: str) -> float | None:
