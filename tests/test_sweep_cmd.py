@@ -156,6 +156,37 @@ def test_optuna_search_resumes(tmp_path):
     assert again.ran == 0 and rows(tmp_path / "out") == found
 
 
+@pytest.mark.synth
+@pytest.mark.needs("verilator")
+def test_a_trial_simulates_bit_exact_first(tmp_path, monkeypatch):
+    """[verify] sequences: the batch harness against the golden model before synthesis; a
+    mismatch fails the trial (here the harness is made to report one)."""
+    from hadamhw.api import sweep
+
+    text = SPEC.split("[grid]")[0] + "[verify]\nsequences = 20\nmax_steps = 6\n"
+    spec = write_spec(tmp_path, text)
+    assert sweep(spec, tmp_path / "out").failed == 0
+    (row,) = rows(tmp_path / "out")
+    assert row["record"]["simulation"]["sequences"] == 20
+    assert row["record"]["simulation"]["outputs_checked"] > 20
+
+    import hadamhw.verify.verilator_batch as batch
+
+    real = batch.run_batch
+
+    def one_mismatch(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.mismatch_total = 1
+        return result
+
+    monkeypatch.setattr(batch, "run_batch", one_mismatch)
+    from hadamhw.report.sweep.trial import run_trial
+
+    result = run_trial(load_spec(spec).trials()[0], str(tmp_path / "again"))
+    assert result["status"] == "failed"
+    assert result["reason"] == "simulation: 1 mismatches against the golden model"
+
+
 def test_a_crashing_trial_is_recorded(tmp_path, monkeypatch):
     """A tool that crashes (here: synthesis raising) fails its trial, with the reason."""
     import hadamhw.report as report
