@@ -119,6 +119,8 @@ def test_outputs_plot_markdown_csv(pool_run, cli, tmp_path):
     assert text.count("| r4 m=") == 6
     lines = (tmp_path / "t.csv").read_text().splitlines()
     assert len(lines) == 7 and lines[0].startswith("key,ordinal,label,status,reason,lut_eq")
+    code, out, _ = cli("sweep", pool_run["results"])
+    assert code == 0 and out == f"{pool_run['results']}: sweep tiny, 6 trials, 0 failed\n"
 
 
 @pytest.mark.synth
@@ -131,6 +133,37 @@ def test_a_timed_out_trial_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     assert [r["status"] for r in found] == ["timeout", "timeout"]
     assert all("did not finish within" in r["reason"] for r in found)
     assert "2 failed" in err
+
+
+@pytest.mark.synth
+def test_killed_sweep_restarts_with_the_unfinished_trials(tmp_path):
+    """SIGKILL to a running `hadamhw sweep` (and its workers) once a trial has its row; the
+    restart measures only the trials without one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from hadamhw.api import sweep
+
+    spec = write_spec(tmp_path, SPEC.replace("m = [2, 4]\n", "").replace("[0, 1, 2]", "[3, 4, 5]"))
+    results = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "hadamhw.cli", "sweep", str(spec), "-o",
+                             str(results), "--quiet"], start_new_session=True)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (results / "results.sqlite").is_file() and rows(results):
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = rows(results)
+    assert 1 <= len(before) < 3, "killed before the sweep ended"
+    again = sweep(spec, results)
+    assert (again.ran, again.cached) == (3 - len(before), len(before))
+    after = {r["key"]: r for r in rows(results)}
+    assert len(after) == 3 and all(after[r["key"]] == r for r in before)
 
 
 @pytest.mark.synth
@@ -215,6 +248,7 @@ def test_a_crashing_trial_is_recorded(tmp_path, monkeypatch):
     (SPEC.replace('name = "tiny"', 'name = "a b"'), "sweep.name:"),
     (SPEC + "[generate]\nfold = 3\n", "generate: --fold 3: the number of butterfly units"),
     ("[sweep\n", "not valid TOML"),
+    (SPEC.replace("timeout = 600", 'timeout = "long"'), "fpga.timeout: 'long': give a number"),
 ])
 def test_a_bad_spec_is_one_line_exit_2(cli, tmp_path, text, message):
     spec = write_spec(tmp_path, text)

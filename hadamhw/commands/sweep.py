@@ -81,8 +81,6 @@ def run_spec(spec_path: Path, args) -> bool:
 
 def outputs(results: Path, args) -> None:
     """--csv, --plot, --markdown of the sweep in RESULTS."""
-    if not (args.csv or args.plot or args.markdown):
-        return
     from hadamhw.report.sweep.run import spec_of
     from hadamhw.report.sweep.store import SweepStore
     from hadamhw.report.sweep.tables import replace_marked
@@ -92,6 +90,9 @@ def outputs(results: Path, args) -> None:
     try:
         name, kind = spec_of(store)
         rows = store.rows()
+        if not (args.csv or args.plot or args.markdown or args.output):
+            failed = sum(r["status"] != "ok" for r in rows)
+            print(f"{results}: sweep {name}, {len(rows)} trials, {failed} failed")
         if args.csv:
             store.write_csv(args.csv)
         if args.plot:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 
 from hadamhw.report.sweep.trial import run_trial
 
@@ -30,8 +31,9 @@ def crashed(trial: dict, exc: BaseException) -> dict:
 
 def run_local(tasks: list[Task], workdir: str, finished: frozenset[str], jobs: int,
               tick: Callable[[int], None]) -> Iterator[tuple[Task, dict]]:
-    """Run the tasks in `jobs` worker processes; yield (task, result) as each ends."""
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    """Run the tasks in `jobs` worker processes; yield (task, result) as each ends. The
+    workers are spawned, not forked: the driver may hold threads (a Ray client, Optuna)."""
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(run_trial, trial, workdir, finished): (ordinal, trial)
                    for ordinal, trial in tasks}
         pending = set(futures)

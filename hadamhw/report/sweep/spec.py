@@ -257,6 +257,12 @@ def parse_search(path: Path, search: dict) -> dict:
             "seed": search.get("seed", 0), "space": space}
 
 
+NUMBER, INTEGER, TEXT = ((int, float), "a number"), ((int,), "an integer"), ((str,), "a string")
+FPGA_TYPES = {"pnr": ((bool,), "true or false"), "device": TEXT, "freq_mhz": NUMBER,
+              "pnr_seed": INTEGER, "router": TEXT, "placer": TEXT, "lut_mapper": TEXT,
+              "timeout": NUMBER, "memory_mb": INTEGER, "family": TEXT}
+
+
 def check_values(spec: SweepSpec) -> None:
     """The options' values, checked the way hadamhw generate / report check them."""
     from hadamhw.backends import GenerateOptions
@@ -266,6 +272,10 @@ def check_values(spec: SweepSpec) -> None:
             GenerateOptions(**trial["generate"]).validate()
         except (HadamhwError, TypeError) as exc:
             raise spec.fail("generate", str(exc)) from None
+        for key, value in trial["fpga"].items():
+            kinds, what = FPGA_TYPES[key]
+            if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+                raise spec.fail(f"fpga.{key}", f"{value!r}: give {what}")
     family = spec.fpga.get("family", "generic")
     if family not in ("generic", "ice40", "ecp5", "xilinx"):
         raise spec.fail("fpga.family", f"{family!r}; choose from generic, ice40, ecp5, xilinx")

@@ -70,7 +70,7 @@ class SweepStore:
         params = {k: trial[k] for k in ("model", "generate", "fpga", "verify", "chosen")
                   if k in trial}
         row = (result["key"], ordinal, result["label"], result["status"], result["reason"],
-               *numbers, result.get("seconds"), time.strftime("%Y-%m-%dT%H:%M:%S"),
+               *numbers, result.get("seconds"), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                json.dumps(params, sort_keys=True), json.dumps(result.get("tools") or {}),
                json.dumps(provenance or {}, sort_keys=True), json.dumps(record, sort_keys=True))
         with self.db:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import traceback
 from pathlib import Path
 
 from hadamhw.errors import HadamhwError
@@ -64,10 +63,11 @@ def run_trial(trial: dict, workdir: str, finished: frozenset[str] = frozenset())
     try:
         manifest, hdl = generate(trial, folder / "rtl")
     except Exception as exc:  # noqa: BLE001 -- any generator failure is this trial's result
-        return outcome(trial, failure_key(trial), exc, start)
+        key = failure_key(trial)
+        return cached(key, trial) if key in finished else outcome(trial, key, exc, start)
     key = trial_key(hdl, trial)
     if key in finished:
-        return {"key": key, "label": trial["label"], "cached": True}
+        return cached(key, trial)
     try:
         record = measure(trial, folder, manifest)
     except Exception as exc:  # noqa: BLE001 -- a tool's crash or timeout is recorded
@@ -77,11 +77,16 @@ def run_trial(trial: dict, workdir: str, finished: frozenset[str] = frozenset())
             "tools": tool_versions()}
 
 
+def cached(key: str, trial: dict) -> dict:
+    """A trial finished before: the driver counts it and stores nothing."""
+    return {"key": key, "label": trial["label"], "cached": True}
+
+
 def outcome(trial: dict, key: str, exc: BaseException, start: float) -> dict:
     """A failed trial's result: timeout where a tool ran out of time, else failed."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if not isinstance(exc, HadamhwError):
-        reason = f"{type(exc).__name__}: {reason} ({traceback.format_exc(limit=-1).split()[-1]})"
+    reason = (str(exc).strip().splitlines() or [""])[0]
+    if not isinstance(exc, HadamhwError):  # a crash: its type says more than its message
+        reason = f"{type(exc).__name__}: {reason}".rstrip(": ")
     status = "timeout" if "did not finish within" in reason else "failed"
     return {"key": key, "label": trial["label"], "status": status, "reason": reason,
             "record": {}, "seconds": round(time.monotonic() - start, 2), "tools": tool_versions()}
