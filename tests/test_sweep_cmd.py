@@ -19,6 +19,9 @@ from hadamhw.report.sweep.spec import load_spec
 from hadamhw.report.sweep.store import SweepStore
 from hadamhw.report.sweep.views import pareto_front, render_table
 
+# one xdist worker runs the module: its pool run and its Ray instance are made once
+pytestmark = pytest.mark.xdist_group("sweep_cmd")
+
 SPEC = """\
 [sweep]
 name = "tiny"
