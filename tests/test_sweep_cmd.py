@@ -302,7 +302,8 @@ def test_store_is_one_sqlite_file(tmp_path):
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS_TABLES = [("pnr_streams", "docs/hardware-cost.md"), ("sweep_hw", "docs/hardware-cost.md"),
-               ("sweep_hw_256", "docs/hardware-cost.md"), ("block_table", "docs/results.md")]
+               ("sweep_hw_256", "docs/hardware-cost.md"), ("block_table", "docs/results.md"),
+               ("fold_cost", "docs/hardware-cost.md")]
 
 
 @pytest.mark.parametrize(("name", "doc"), DOCS_TABLES)

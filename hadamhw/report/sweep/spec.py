@@ -2,7 +2,7 @@
 
     [sweep]                 # name: the docs table's markers; table: how --markdown draws it
     name = "example"
-    table = "trials"        # trials | pnr_streams | sweep_hw | block_table
+    table = "trials"        # trials | pnr_streams | sweep_hw | block_table | fold_cost
     [[models]]              # one or more: random = {n, m, seed, ...}, ir = FILE, checkpoint = FILE
     name = "r8"
     random = { n = 8, m = 4, seed = 0 }
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from hadamhw.errors import HadamhwError
 
-TABLE_KINDS = ("trials", "pnr_streams", "sweep_hw", "block_table")
+TABLE_KINDS = ("trials", "pnr_streams", "sweep_hw", "block_table", "fold_cost")
 GENERATE_KEYS = ("fold", "recurrent", "top", "cmvm", "readout_lanes", "streams", "pipeline",
                  "target_mhz")
 FPGA_KEYS = ("family", "pnr", "device", "freq_mhz", "pnr_seed", "router", "placer",
