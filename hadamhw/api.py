@@ -268,3 +268,16 @@ class Design(DesignFolder):
         from hadamhw.report import make_report
 
         return make_report(self, fpga, pnr=pnr, progress=progress, freq_mhz=freq_mhz)
+
+
+def sweep(spec: str | Path, results: str | Path, *, jobs: int = 1, engine: str = "local",
+          address: str | None = None, limit: int | None = None, quiet: bool = True,
+          retry_failed: bool = False):
+    """`hadamhw sweep SPEC -o RESULTS`: run a sweep spec's trials (docs/sweep.md) into
+    RESULTS/results.sqlite; a SweepSummary (trials run, finished before, failed, left)."""
+    from hadamhw.report.sweep.run import SweepRun, run_sweep
+    from hadamhw.report.sweep.spec import load_spec
+
+    how = SweepRun(jobs=jobs, engine=engine, address=address, limit=limit, quiet=quiet,
+                   retry_failed=retry_failed)
+    return run_sweep(load_spec(spec), results, how, lower=load)

@@ -26,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 STATUS_ONE = {
     "sim": "a mismatch between the hardware and the golden model",
     "csim": "a mismatch between the C simulation and the golden model",
+    "sweep": "a trial failed or timed out (recorded with its reason; the others ran)",
     "report": "multipliers in the design; with --pnr also: it does not fit the device, does "
               "not route, or misses the --freq clock",
 }

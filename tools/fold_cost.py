@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import hadamhw.report.sweep as sw
+import hadamhw.report.sweep.folds as folds
 from hadamhw.api import load
 from hadamhw.errors import HadamhwError
 from hadamhw.report.sweep.designs import design_manifest
@@ -27,12 +28,6 @@ from hadamhw.report.sweep.designs import design_manifest
 # What docs/fold-cost.json keeps of each report: the numbers, the command and the load.
 RECORD_FIELDS = ("cycles_per_step", "family", "latency_cycles", "mul_cells", "pnr", "sweep",
                  "total", "yosys")
-HEADER = ["config", "F", "device", "logic cells placed", "LUT eq. (synth)", "FFs (synth)",
-          "block RAM placed", "vector + table bits", "DSP / $mul", "Fmax (MHz)", "cycles/step",
-          "time/sequence", "sequences/s"]
-CELLS = {"ice40": ("ICESTORM_LC", "ICESTORM_RAM"), "ecp5": ("TRELLIS_COMB", "DP16KD")}
-
-
 def fold_units(fold: str, n: int) -> int | str:
     """A --folds entry as butterfly units: a number, half (n/2) or parallel."""
     if fold in ("parallel", "half"):
@@ -130,32 +125,13 @@ def record(path: Path, rep: dict) -> dict:
 
 
 def table_row(rep: dict, out: Path) -> dict:
-    run, pnr, a, total = rep["sweep"], rep.get("pnr") or {}, rep["analytical"], rep["total"]
-    logic, ram = ((pnr.get("utilization") or {}).get(c, {}) for c in CELLS[rep["family"]])
-    plan, folder = a.get("fold_plan"), out / f"{run['config']}-F{run['units']}"
-    if plan is None:  # reports made before the analytical numbers carried the plan
-        plan = design_manifest(folder).get("fold_plan", {}) if folder.is_dir() else {}
-    cycles, fmax = a.get("cycles_per_step"), pnr.get("fmax_mhz")
-    return {"config": run["config"], "units": run["units"], "family": rep["family"],
-            "choices": sw.report_choices(rep), "device": pnr.get("device") or run["device"],
-            "logic": logic, "ram": ram, "luts": total["lut_equivalents"], "ffs": total["ffs"],
-            "bits": (plan.get("ram_bits", 0) + plan.get("rom_bits", 0)) or None,
-            "dsp": total["dsp"], "mul": rep["mul_cells"], "fmax": fmax, "cycles": cycles,
-            "seq_us": cycles * run["steps_per_sequence"] / fmax if fmax and cycles else None,
-            "status": pnr.get("status", "")}
-
-
-def cells(r: dict) -> list[str]:
-    def used(c: dict) -> str:
-        return f"{c['used']:,} / {c['available']:,}" if c else "—"
-
-    routed, seq = r["status"] == "routed", r["seq_us"]
-    device = r["device"] + (f" ({', '.join(r['choices'])})" if r["choices"] else "")
-    return [r["config"], r["units"], device, used(r["logic"]) if routed else r["status"],
-            f"{r['luts']:,}", f"{r['ffs']:,}", used(r["ram"]) if routed else "—",
-            f"{r['bits']:,}" if r["bits"] else "—", f"{r['dsp']} / {r['mul']}",
-            f"{r['fmax']:.1f}" if r["fmax"] else "—", f"{r['cycles']:,}",
-            f"{seq / 1000:.1f} ms" if seq else "—", f"{1e6 / seq:,.1f}" if seq else "—"]
+    """The table's numbers of a report; the fold plan from its design folder where reports
+    made before the analytical numbers carried the plan lack it."""
+    run, plan = rep["sweep"], None
+    folder = out / f"{run['config']}-F{run['units']}"
+    if (rep.get("analytical") or {}).get("fold_plan") is None and folder.is_dir():
+        plan = design_manifest(folder).get("fold_plan", {})
+    return folds.table_row(rep, plan)
 
 
 def table(args: argparse.Namespace) -> None:
@@ -173,8 +149,8 @@ def table(args: argparse.Namespace) -> None:
     order = {"ice40": 0, "ecp5": 1}
     rows.sort(key=lambda r: (r["config"], order.get(r["family"], 2),
                              r["units"] if isinstance(r["units"], int) else 1 << 30))
-    print(sw.markdown_table(HEADER, [cells(r) for r in rows],
-                            ["---", "--:", "---", *["--:"] * 10]), end="")
+    print(sw.markdown_table(folds.HEADER, [folds.cells(r) for r in rows], folds.ALIGN),
+          end="")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,15 +22,16 @@ from pathlib import Path
 import hadamhw.report.sweep as sw
 from hadamhw.errors import HadamhwError
 from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER, nondefault_choices
+from hadamhw.report.sweep.streams import (  # the table: the pnr_streams sweep spec's too
+    DEFAULT_MAPPER,
+    NOT_PLACED,
+    table,
+    target_for,
+)
 from hadamhw.report.synth import LUT_MAPPERS
 
-DEFAULT_MAPPER = sw.default_mapper("ecp5")
 CONFIGS = "16:4,16:16,64:4,64:64,128:4,128:128"
 MARK_BEGIN, MARK_END = sw.markers("pnr_streams")
-NOT_PLACED = "not placed (--synth-only)"
-HEADER = ["n", "m", "P", "target (MHz)", "loop depth", "cycles / step", "latency (cycles)",
-          "LUT eq.", "FFs", "RAM bits", "$mul", "est. Fmax (MHz)",
-          "Fmax by nextpnr seed (MHz)", "M steps / s (best seed)", "target met"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,10 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write all rows here")
     p.add_argument("--markdown", type=Path, help="replace the marked pnr_streams table here")
     return p.parse_args(argv)
-
-
-def target_for(n: int, given: float | None) -> float:
-    return given if given is not None else (200.0 if n <= 32 else 150.0)
 
 
 def design_ir(n: int, m: int, seed: int):
@@ -139,31 +136,6 @@ def run_seeds(row: dict, seeds: list[int], args: argparse.Namespace) -> dict:
                              router=row.get("router", DEFAULT_ROUTER),
                              placer=row.get("placer", DEFAULT_PLACER))
     return {**row, "fmax_by_seed": by_seed}
-
-
-def table_cells(r: dict) -> list:
-    if r.get("missing"):
-        return [r["n"], r["m"], r["streams_option"], *["–"] * 11, "not measured"]
-    by_seed = sorted((int(k), v) for k, v in r["fmax_by_seed"].items())
-    unplaced, auto = r.get("pnr_status") == NOT_PLACED, r["streams_option"] == "auto"
-    fmax, seed = max([(v, k) for k, v in by_seed if v and not unplaced] or [(None, None)])
-    met = ("–" if fmax is None else f"yes (seed {seed})" if r["cycles_per_step"] == 1
-           and fmax >= (200.0 if r["n"] <= 32 else 150.0) else "no")
-    seeds = "not placed" if unplaced else ", ".join(
-        [f"{v:.1f} ({k})" if v else f"– ({k})" for k, v in by_seed] + nondefault_choices(
-            r.get("router", DEFAULT_ROUTER), r.get("placer", DEFAULT_PLACER)))
-    mapper = r.get("lut_mapper", DEFAULT_MAPPER)  # rows cached before the option: abc9
-    lut_eq = f"{r['lut_equivalents']:,}" + (f" ({mapper})" if mapper != DEFAULT_MAPPER else "")
-    rate = "–" if not fmax else f"{fmax * 1e6 / r['cycles_per_step'] / 1e6:.1f}"
-    return [r["n"], r["m"], f"{r['streams']}" + (" (auto)" if auto else ""),
-            f"{r['target_mhz']:g}" if r["streams_option"] != "1" else "–", r["loop_depth"],
-            r["cycles_per_step"], r["latency_cycles"], lut_eq, f"{r['ffs']:,}",
-            f"{r['memory_bits']:,}", r["mul_cells"], r["estimated_fmax_mhz"] or "–", seeds,
-            rate, met]
-
-
-def table(rows: list[dict]) -> str:
-    return sw.markdown_table(HEADER, [table_cells(r) for r in rows]).rstrip("\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "hadamhw.commands.csim",
     "hadamhw.commands.prove",
     "hadamhw.commands.report",
+    "hadamhw.commands.sweep",
     "hadamhw.commands.import_ref",
     "hadamhw.commands.data",
     "hadamhw.commands.board",

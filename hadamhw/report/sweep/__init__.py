@@ -8,7 +8,11 @@
   markers) and ONE JSON record writer;
 - options: ONE declaration of the place-and-route options (device, clock, seeds, router,
   placer, LUT mapper) with hadamhw report's defaults, and the argparse helper that adds them;
-- results: what a sweep keeps of a report, and a placed netlist's further nextpnr seeds.
+- results: what a sweep keeps of a report, and a placed netlist's further nextpnr seeds;
+- `hadamhw sweep` (docs/sweep.md): spec (the TOML spec), trial (one trial, keyed by its RTL),
+  engines (local pool, Ray; the progress line), run (the driver, resuming), store (the one
+  SQLite results file), search (Optuna), views (table kinds, Pareto fronts); streams, folds,
+  blocks, compare: the docs tables' own rows.
 """
 
 from __future__ import annotations

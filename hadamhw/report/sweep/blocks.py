@@ -41,3 +41,15 @@ def render(results: dict, tasks: list[str], blocks: list[int], n: int, state_bit
                 f"{_fmt(ev.get('argmax_agreement'), '.3%')} | "
                 f"{_fmt(hw.get('core_luts'), ',')} | {_whole(hw, '')} | {_whole(hw, '_abc')} |")
     return "\n".join(lines) + "\n"
+
+
+def render_records(records: list[dict]) -> str:
+    """The table over a sweep's rows, one a model: {task, m, n, state_bits, eval, hw} (the
+    tool's results.json entries with their model's place in the table)."""
+    if not records:
+        return render({}, [], [], 0, 0)
+    first = records[0]
+    results = {model_name(r["task"], r["m"], r["n"]): r for r in records}
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    blocks = list(dict.fromkeys(r["m"] for r in records))
+    return render(results, tasks, blocks, first["n"], first["state_bits"])

@@ -249,3 +249,12 @@ def plot(table: list[dict], family: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown_present(table: list[dict]) -> str:
+    """The table's columns that its rows hold (records of older runs lack the datapath
+    columns), without the family and command line (the docs name them beside the table)."""
+    columns = [c for c in MD_COLUMNS if table and c[1] in table[0]]
+    cells = [[_cell(float(row[key]) if digits and row[key] is not None else row[key], digits)
+              for _, key, digits in columns] for row in table]
+    return markdown_table([c for c, _, _ in columns], cells)
