@@ -11,6 +11,7 @@ divider is a parameter of the top) so that a simulated frame takes microseconds 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,6 +54,38 @@ def build_model(design, build_dir: str | Path, *, board: str = "icebreaker",
            "src/hadamhw_board.v", *[f"src/{f.name}" for f in view.hdl_files], f"src/{BRIDGE}"]
     return verilator_build(cmd, build, build / "obj" / EXECUTABLE, "the board top",
                            BUILD_TIMEOUT_S)
+
+
+BENCH_MODULE = "board_uart_tb"  # sim/board_uart_tb.py: a bit-level UART at the top's pins
+BENCH_REPLY_TIMEOUT = 200_000  # clocks
+
+
+def run_uart_bench(design, script: list[dict], work_dir: str | Path, *,
+                   board: str = "icebreaker", simulator: str = "verilator",
+                   clks_per_bit: int = SIM_CLKS_PER_BIT) -> list[bytes]:
+    """Play `script` (sim/board_uart_tb.py: send / reply / reset / idle steps) at the pins of
+    the board top around `design` in cocotb; the frames the board sent back, in order."""
+    from hadamhw.board.protocol import SYNC
+    from hadamhw.verify.cocotb_sim import run_bench
+
+    work = Path(work_dir).resolve()
+    src = work / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    spec = get_board(board)
+    view = core_view(design)
+    (src / "hadamhw_board.v").write_text(
+        render_top(view, spec, clock_hz=SIM_CLOCK_HZ, baud=115200, pll=False,
+                   clks_per_bit=clks_per_bit))
+    sources = [src / "hadamhw_board.v"]
+    for f in view.hdl_files:
+        shutil.copyfile(f, src / f.name)
+        sources.append(src / f.name)
+    results = work / "frames.json"
+    config = {"clks_per_bit": clks_per_bit, "button_active_low": spec.button_active_low,
+              "sync": SYNC, "script": script, "reply_timeout": BENCH_REPLY_TIMEOUT,
+              "results": str(results)}
+    run_bench(sources, TOP, BENCH_MODULE, config, work, simulator=simulator)
+    return [bytes.fromhex(f) for f in json.loads(results.read_text())["frames"]]
 
 
 class SimulatedBoard:

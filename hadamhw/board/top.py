@@ -130,7 +130,7 @@ def counter_widths(view: CoreView, clks_per_bit: int, idle: int, out_buf: int) -
     if cw > 16:
         raise HadamhwError(f"a frame of {longest} bytes does not fit the 16-bit length field")
     pad = 16 - cw
-    return {"cw": cw, "uart_bits": max(1, (clks_per_bit - 1).bit_length()),
+    return {"cw": cw, "uart_bits": clks_per_bit.bit_length(),  # CLKS_PER_BIT itself fits
             "idle_bits": idle.bit_length(),
             "rlen16": f"{{{pad}'d0, rlen}}" if pad else "rlen"}
 

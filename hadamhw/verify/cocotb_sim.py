@@ -307,6 +307,43 @@ def run_cycle_replay(design_dir: str | Path | DesignFolder, cycles_file: Path,
                            f"{_first_error(log)} (full log: {log})")
 
 
+def run_bench(sources: list[Path], top: str, module: str, config: dict, work_dir: Path, *,
+              simulator: str = "verilator", timeout: float | None = 600) -> None:
+    """Build `sources` (top module `top`) in `work_dir` and run the cocotb test module
+    `module` of sim/ on it; the bench reads `config` (written to work_dir/bench.json) from
+    the environment variable HADAMHW_<MODULE>, e.g. HADAMHW_BOARD_UART_TB. Not cached: a
+    bench of a design that is not a design folder (the board top around a core)."""
+    reason = simulator_available(simulator)
+    if reason:
+        raise HadamhwError(reason)
+    work_dir = Path(work_dir).resolve()
+    build_dir = work_dir / "build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    job = {"action": "build", "simulator": simulator, "top": top, "waves": None,
+           "sources": [str(Path(f).resolve()) for f in sources], "build_dir": str(build_dir)}
+    if _run_child(job, _simulator_env(simulator), work_dir / "build.log", 1800) != 0:
+        raise HadamhwError(f"{simulator} build of {top} failed: "
+                           f"{_first_error(work_dir / 'build.log')}")
+    config_file = work_dir / "bench.json"
+    config_file.write_text(json.dumps(config, indent=1))
+    env = _simulator_env(simulator)
+    env[f"HADAMHW_{module.upper()}"] = str(config_file)
+    env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+    job = {"action": "test", "simulator": simulator, "top": top, "build_dir": str(build_dir),
+           "test_dir": str(work_dir), "results_xml": str(work_dir / "results.xml"),
+           "tests": None, "seed": 0, "waves": None, "module": module}
+    _run_child(job, env, work_dir / "bench.log", timeout)
+    verdicts = _parse_results_xml(work_dir / "results.xml") \
+        if (work_dir / "results.xml").is_file() else {}
+    failures = [f"{name}: {v['failure']}" for name, v in verdicts.items() if v["failure"]]
+    if not verdicts or failures:
+        why = failures[0] if failures else _first_error(work_dir / "bench.log")
+        raise HadamhwError(f"cocotb bench {module} on {top} did not pass: {why[:300]} "
+                           f"(log: {work_dir / 'bench.log'})")
+
+
 @contextmanager
 def _run_folder(keep: str | Path | None):
     """The folder of one run: `keep`, or a temporary one removed after a normal exit."""
