@@ -24,11 +24,11 @@ def trials_table(rows: list[dict]) -> str:
 
 
 def render_table(kind: str, rows: list[dict]) -> str:
-    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows. The sweep_hw,
-    block_table and fold_cost tables hold what one trial does not make (the FWHT design
-    beside the dense one; accuracy beside cost; notes written by hand): they are drawn from
-    imported rows of their form, and a sweep that measured its trials gets the trials
-    table."""
+    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows. The pnr_streams and
+    fold_cost tables are drawn from measured trials and imported rows alike; the sweep_hw
+    and block_table tables hold what one trial does not make (the FWHT design beside the
+    dense one; accuracy beside cost): they are drawn from imported rows of their form, and a
+    sweep that measured its trials gets the trials table."""
     from hadamhw.report.sweep import blocks, compare, folds, streams
 
     ok = [r for r in rows if r["status"] == "ok"]
@@ -39,8 +39,8 @@ def render_table(kind: str, rows: list[dict]) -> str:
         return blocks.render_records(records)
     if kind == "sweep_hw" and records and all("core_luts_fwht" in r for r in records):
         return compare.markdown_present(records)
-    if kind == "fold_cost" and records and all("sweep" in r or "cells" in r for r in records):
-        return folds.table(records)
+    if kind == "fold_cost":
+        return folds.table(ok)
     return trials_table(rows)
 
 
