@@ -81,7 +81,8 @@ def test_placer_and_router_reach_the_report_and_the_table(tmp_path, monkeypatch)
                  "memory_bits": 1536, "other_types": {}}
         pnr = {"status": "routed", "fmax_mhz": 201.5, "device": "LFE5U-25F"}
         return {"total": total, "pnr": pnr, "mul_cells": 0, "family": family,
-                "lut_mapper": "abc9", "analytical": {}, "yosys": "Yosys"}
+                "lut_mapper": "abc9", "analytical": {}, "yosys": "Yosys", "top": "hadamrnn",
+                "modules": []}
 
     monkeypatch.setattr(hadamhw.report, "make_report", fake_report)
     spec = _spec(16, 4, {"pnr_seed": [2]}, {"router": "router2", "placer": "static"})

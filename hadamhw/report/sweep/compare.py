@@ -1,8 +1,9 @@
-"""The butterfly (FWHT) against the dense recurrent core: tools/sweep_hw.py's table and plot.
+"""The butterfly (FWHT) against the dense recurrent core: the sweep_hw table and plot.
 
 A row of the sweep holds, per core ("fwht", "dense"), the synthesis numbers of the core
 alone ("core") and of the whole design ("total", absent with --cores-only), and where they
-were placed, "pnr_core" / "pnr_whole"; beside them the analytical adder counts.
+were placed, "pnr_core" / "pnr_whole"; beside them the analytical adder counts
+(cores.table_records composes such rows from a sweep's trials).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@
     fold = "parallel"
     [fpga]                  # synthesis and place and route
     family = "generic"
+    hierarchy = "whole"     # whole (the core's own cells kept) | core (the core alone)
     [verify]
     sequences = 0           # > 0: bit-exact batch simulation of that many sequences first
     [grid]                  # lists: every combination is a trial (keys of the three tables
@@ -35,7 +36,7 @@ TABLE_KINDS = ("trials", "pnr_streams", "sweep_hw", "block_table", "fold_cost")
 GENERATE_KEYS = ("fold", "recurrent", "top", "cmvm", "readout_lanes", "streams", "pipeline",
                  "target_mhz")
 FPGA_KEYS = ("family", "pnr", "device", "freq_mhz", "pnr_seed", "router", "placer",
-             "lut_mapper", "timeout", "memory_mb")
+             "lut_mapper", "timeout", "memory_mb", "hierarchy")
 FPGA_DEFAULTS = {"family": "generic", "pnr": False, "pnr_seed": 1, "timeout": 3600.0,
                  "memory_mb": 2048}
 VERIFY_KEYS = ("sequences", "max_steps", "seed")
@@ -260,12 +261,13 @@ def parse_search(path: Path, search: dict) -> dict:
 NUMBER, INTEGER, TEXT = ((int, float), "a number"), ((int,), "an integer"), ((str,), "a string")
 FPGA_TYPES = {"pnr": ((bool,), "true or false"), "device": TEXT, "freq_mhz": NUMBER,
               "pnr_seed": INTEGER, "router": TEXT, "placer": TEXT, "lut_mapper": TEXT,
-              "timeout": NUMBER, "memory_mb": INTEGER, "family": TEXT}
+              "timeout": NUMBER, "memory_mb": INTEGER, "family": TEXT, "hierarchy": TEXT}
 
 
 def check_values(spec: SweepSpec) -> None:
     """The options' values, checked the way hadamhw generate / report check them."""
     from hadamhw.backends import GenerateOptions
+    from hadamhw.report.sweep.cores import HIERARCHIES
 
     for trial in spec.trials()[:64] if not spec.search else spec.trials()[:1]:
         try:
@@ -276,6 +278,9 @@ def check_values(spec: SweepSpec) -> None:
             kinds, what = FPGA_TYPES[key]
             if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
                 raise spec.fail(f"fpga.{key}", f"{value!r}: give {what}")
+        if trial["fpga"].get("hierarchy", "whole") not in HIERARCHIES:
+            raise spec.fail("fpga.hierarchy", f"{trial['fpga']['hierarchy']!r}; choose from "
+                            f"{', '.join(HIERARCHIES)}")
     family = spec.fpga.get("family", "generic")
     if family not in ("generic", "ice40", "ecp5", "xilinx"):
         raise spec.fail("fpga.family", f"{family!r}; choose from generic, ice40, ecp5, xilinx")
