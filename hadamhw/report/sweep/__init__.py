@@ -1,4 +1,4 @@
-"""One library for configuration grids: the hardware sweeps of tools/ are thin scripts over it.
+"""One library for configuration grids: `hadamhw sweep` and the docs tables' specs.
 
 - designs: each configuration's design generated in-process through hadamhw.design, the sweep's
   fixed-seed random IRs, and the one place that reads a design's HDL files;
@@ -11,8 +11,9 @@
 - results: what a sweep keeps of a report, and a placed netlist's further nextpnr seeds;
 - `hadamhw sweep` (docs/sweep.md): spec (the TOML spec), trial (one trial, keyed by its RTL),
   engines (local pool, Ray; the progress line), run (the driver, resuming), store (the one
-  SQLite results file), search (Optuna), views (table kinds, Pareto fronts); streams, folds,
-  blocks, compare: the docs tables' own rows.
+  SQLite results file), search (Optuna), views (table kinds, Pareto fronts), models (models
+  trained, lowered and evaluated once before the trials), cores (`[fpga] hierarchy`: the
+  recurrent core's own cells); streams, folds, blocks, compare: the docs tables' own rows.
 """
 
 from __future__ import annotations

@@ -70,6 +70,8 @@ def run_trial(trial: dict, workdir: str, finished: frozenset[str] = frozenset())
         return cached(key, trial)
     try:
         record = measure(trial, folder, manifest)
+        if trial["model"].get("eval"):  # the model's accuracy (models.prepare), not the RTL's
+            record["eval"] = trial["model"]["eval"]
     except Exception as exc:  # noqa: BLE001 -- a tool's crash or timeout is recorded
         return outcome(trial, key, exc, start)
     return {"key": key, "label": trial["label"], "status": "ok", "reason": "",

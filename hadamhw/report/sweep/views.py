@@ -33,8 +33,10 @@ def render_table(kind: str, rows: list[dict]) -> str:
     records = [r["record"] for r in ok]
     if kind == "pnr_streams":
         return streams.table(streams.rows_of(ok))
-    if kind == "block_table" and records and all("eval" in r for r in records):
-        return blocks.render_records(records)
+    if kind == "block_table" and records and all("hw" in r for r in records):
+        return blocks.render_records(records)  # imported rows: the table's own form
+    if kind == "block_table" and (models := blocks.trial_records(ok)):
+        return blocks.render_records(models)
     if kind == "sweep_hw" and records and all("core_luts_fwht" in r for r in records):
         return compare.markdown_present(records)  # imported rows: the table's own form
     if kind == "sweep_hw" and (composed := cores.table_records(ok)):
