@@ -37,16 +37,14 @@ from hadamhw.report.sweep.options import (
 )
 from hadamhw.report.sweep.results import (
     decided,
-    place_seeds,
     report_choices,
     report_numbers,
     report_record,
-    was_placed,
 )
 from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked, write_json
 
 __all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
            "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table",
-           "markers", "parse_list", "parse_pairs", "place_seeds", "pnr_options", "render_design",
+           "markers", "parse_list", "parse_pairs", "pnr_options", "render_design",
            "replace_marked", "report_choices", "report_numbers", "report_record", "sweep_ir",
-           "tool_versions", "uptime", "was_placed", "write_json"]
+           "tool_versions", "uptime", "write_json"]

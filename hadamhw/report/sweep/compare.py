@@ -76,15 +76,6 @@ def analytical_row(ir: IntegerRNN, fwht: dict, dense: dict) -> dict:
             "adders_total_dense": dense["adders_per_step"]["total"]}
 
 
-def progress_line(row: dict, seconds: float) -> str:
-    """One line on a finished configuration: its core and whole-design LUTs."""
-    t = table_rows([row])[0]
-    whole = ("" if t["whole_ratio"] is None else f" whole {t['whole_luts_fwht']} vs "
-             f"{t['whole_luts_dense']} ({t['whole_ratio']:.2f}x);")
-    return (f"n={t['n']:4d} m={t['m']:4d}: core LUT eq. FWHT {t['core_luts_fwht']}, dense "
-            f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x);{whole} {seconds:.0f} s")
-
-
 def _fmax(entry: dict | None) -> float | None:
     if not entry or entry.get("status") != "routed":
         return None
