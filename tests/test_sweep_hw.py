@@ -143,6 +143,28 @@ def test_a_sweep_keeps_the_cores_own_cells(tmp_path):
                             str(dense["total"]["lut_equivalents"])]
 
 
+@pytest.mark.synth
+def test_cores_alone_are_placed_and_their_fmax_fills_the_core_columns(tmp_path):
+    """hierarchy = "core" with pnr on iCE40 (n = 8: seconds): each core alone is placed
+    and routed; the table's core Fmax columns are those placements'."""
+    from hadamhw.api import sweep
+
+    text = SPEC.replace('family = "generic"', 'family = "ice40"\npnr = true\nhierarchy = "core"')
+    text = text.replace(text[text.index("variant"):], 'recurrent = ["fwht", "dense"]\n')
+    spec = tmp_path / "hw.toml"
+    spec.write_text(textwrap.dedent(text))
+    assert sweep(spec, tmp_path / "results").failed == 0
+    rows = _rows(tmp_path)
+    fmax = [r["fmax_mhz"] for r in rows]
+    assert all(r["record"]["pnr"]["status"] == "routed" for r in rows) and all(fmax)
+    assert [r["record"]["pnr"]["fmax_mhz"] for r in rows] == fmax
+    line = next(ln for ln in render_table("sweep_hw", rows).splitlines()
+                if ln.startswith("| 8 | 4 |"))
+    values = [c.strip() for c in line.strip("|").split("|")]
+    assert values[14:16] == [f"{f:.1f}" for f in fmax]
+    assert values[9] == "–"  # no whole design measured: no whole column
+
+
 def _rows(tmp_path) -> list[dict]:
     store = SweepStore(tmp_path / "results", create=False)
     try:

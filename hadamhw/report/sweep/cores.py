@@ -48,12 +48,13 @@ def measure_core(fpga: dict, folder: Path, manifest: dict) -> dict:
                                      chunk=CHUNK, **tools)
     else:
         synth = synth_numbers(design, fpga["family"], build / "core", top=top, **tools)
-    total = synth["total"]
+    total, placed = synth["total"], place_core(design, fpga, build)
     return {"hierarchy": "core", "core": total, "lut_equivalents": total["lut_equivalents"],
             "luts": total["luts"], "ffs": total["ffs"], "memory_bits": total["memory_bits"],
             "mul_cells": total["mul"], "seconds_synth": synth["seconds_synth"],
             "family": fpga["family"], "analytical": analytical(manifest),
-            "recurrent": manifest["recurrent"], "pnr": place_core(design, fpga, build),
+            "recurrent": manifest["recurrent"], "pnr": placed,
+            "fmax_mhz": (placed or {}).get("fmax_mhz"),
             "cycles_per_step": manifest["cycles_per_step"],
             "seconds": round(time.monotonic() - started, 1)}
 
