@@ -1,5 +1,5 @@
 """hadamhw.report.sweep: the RTL-digest cache, the table and JSON writers, the
-place-and-route options and the designs of the sweeps in tools/."""
+place-and-route options and the designs of the sweep specs."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Analytical cost of the datapath around the recurrent core, choice by choice.
 
-For the sweep's fixed-seed random IRs (tools/sweep_hw.py: seed 0, 4-bit weights, 12-bit
-state, 3 four-bit inputs, 5 outputs), generates the Verilog for each requantization choice,
+For the sweep's fixed-seed random IRs (examples/sweeps/sweep_hw.toml: seed 0, 4-bit weights,
+12-bit state, 3 four-bit inputs, 5 outputs), generates the Verilog for each requantization choice,
 constant-product method and readout, and prints the manifest's adders and adder bits (the
 sum of the adders' widths: about one LUT equivalent per bit on carry-chain FPGAs) of the
 input projection, the requantization and the readout. Beside them it gives the butterfly

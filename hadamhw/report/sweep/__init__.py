@@ -1,4 +1,4 @@
-"""One library for configuration grids: the hardware sweeps of tools/ are thin scripts over it.
+"""One library for configuration grids: `hadamhw sweep` and the docs tables' specs.
 
 - designs: each configuration's design generated in-process through hadamhw.design, the sweep's
   fixed-seed random IRs, and the one place that reads a design's HDL files;
@@ -11,8 +11,9 @@
 - results: what a sweep keeps of a report, and a placed netlist's further nextpnr seeds;
 - `hadamhw sweep` (docs/sweep.md): spec (the TOML spec), trial (one trial, keyed by its RTL),
   engines (local pool, Ray; the progress line), run (the driver, resuming), store (the one
-  SQLite results file), search (Optuna), views (table kinds, Pareto fronts); streams, folds,
-  blocks, compare: the docs tables' own rows.
+  SQLite results file), search (Optuna), views (table kinds, Pareto fronts), models (models
+  trained, lowered and evaluated once before the trials), cores (`[fpga] hierarchy`: the
+  recurrent core's own cells); streams, folds, blocks, compare: the docs tables' own rows.
 """
 
 from __future__ import annotations
@@ -36,16 +37,14 @@ from hadamhw.report.sweep.options import (
 )
 from hadamhw.report.sweep.results import (
     decided,
-    place_seeds,
     report_choices,
     report_numbers,
     report_record,
-    was_placed,
 )
 from hadamhw.report.sweep.tables import markdown_table, markers, replace_marked, write_json
 
 __all__ = ["KEY", "PnrOptions", "ResultCache", "add_pnr_arguments", "decided", "default_mapper",
            "design_hdl", "generate_design", "hdl_digest", "hdl_files", "markdown_table",
-           "markers", "parse_list", "parse_pairs", "place_seeds", "pnr_options", "render_design",
+           "markers", "parse_list", "parse_pairs", "pnr_options", "render_design",
            "replace_marked", "report_choices", "report_numbers", "report_record", "sweep_ir",
-           "tool_versions", "uptime", "was_placed", "write_json"]
+           "tool_versions", "uptime", "write_json"]

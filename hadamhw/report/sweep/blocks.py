@@ -1,5 +1,7 @@
-"""The Block-HadamRNN table of docs/results.md (tools/block_table.py): accuracy and hardware
-cost of one trained model per block size m."""
+"""The Block-HadamRNN table of docs/results.md (examples/sweeps/block_table.toml): accuracy
+and hardware cost of one trained model per block size m. A sweep's trials give it: the
+model's accuracy ("eval", `[verify] accuracy = true`), the core's cells (the whole design's
+hierarchy, or `hierarchy = "core"`) and the whole design's, by LUT mapper."""
 
 from __future__ import annotations
 
@@ -53,3 +55,42 @@ def render_records(records: list[dict]) -> str:
     tasks = list(dict.fromkeys(r["task"] for r in records))
     blocks = list(dict.fromkeys(r["m"] for r in records))
     return render(results, tasks, blocks, first["n"], first["state_bits"])
+
+
+def eval_cells(report: dict) -> dict:
+    """The table's accuracy numbers of a `hadamhw eval` report: the task's own metric (the
+    copy task's recall accuracy) float and integer, and the copy task's CE ratios."""
+    integer, floating = report.get("integer") or {}, report.get("float") or {}
+    metric = "recall_accuracy" if "recall_accuracy" in integer else "accuracy"
+    out = {"float": floating.get(metric), "integer": integer.get(metric),
+           "argmax_agreement": report.get("argmax_agreement")}
+    if "ce_over_baseline" in floating and "ce_over_baseline" in integer:
+        out.update(float_ce_over_baseline=floating["ce_over_baseline"],
+                   integer_ce_over_baseline=integer["ce_over_baseline"])
+    return out
+
+
+def trial_records(rows: list[dict]) -> list[dict]:
+    """render_records' rows from a sweep's finished trials: one a model, its trials (LUT
+    mappers, a core alone) merged; trials without accuracy are left out."""
+    models: dict[str, dict] = {}
+    for row in rows:
+        record = row["record"]
+        if not record.get("eval") or not record.get("analytical"):
+            continue
+        a, report = record["analytical"], record["eval"]
+        entry = models.setdefault(row["params"]["model"]["name"], {
+            "task": report["task"], "m": a["block_size"], "n": a["hidden_size"],
+            "state_bits": report.get("state_bits"), "eval": eval_cells(report), "hw": {}})
+        add_cost(entry["hw"], record)
+    return list(models.values())
+
+
+def add_cost(hw: dict, record: dict) -> None:
+    """A trial's LUT equivalents: the core's (abc9's where both mappers ran), the whole
+    design's under its mapper's column."""
+    mapper = record.get("lut_mapper") or "abc9"
+    if record.get("core") and ("core_luts" not in hw or mapper == "abc9"):
+        hw["core_luts"] = record["core"]["lut_equivalents"]
+    if record.get("hierarchy") != "core":
+        hw["whole_luts" + ("" if mapper == "abc9" else f"_{mapper}")] = record["lut_equivalents"]

@@ -1,8 +1,9 @@
-"""The butterfly (FWHT) against the dense recurrent core: tools/sweep_hw.py's table and plot.
+"""The butterfly (FWHT) against the dense recurrent core: the sweep_hw table and plot.
 
 A row of the sweep holds, per core ("fwht", "dense"), the synthesis numbers of the core
 alone ("core") and of the whole design ("total", absent with --cores-only), and where they
-were placed, "pnr_core" / "pnr_whole"; beside them the analytical adder counts.
+were placed, "pnr_core" / "pnr_whole"; beside them the analytical adder counts
+(cores.table_records composes such rows from a sweep's trials).
 """
 
 from __future__ import annotations
@@ -73,15 +74,6 @@ def analytical_row(ir: IntegerRNN, fwht: dict, dense: dict) -> dict:
             "adders_total_fwht": fwht["adders_per_step"]["total"],
             "adders_dense": dense["adders_per_step"]["recurrent"],
             "adders_total_dense": dense["adders_per_step"]["total"]}
-
-
-def progress_line(row: dict, seconds: float) -> str:
-    """One line on a finished configuration: its core and whole-design LUTs."""
-    t = table_rows([row])[0]
-    whole = ("" if t["whole_ratio"] is None else f" whole {t['whole_luts_fwht']} vs "
-             f"{t['whole_luts_dense']} ({t['whole_ratio']:.2f}x);")
-    return (f"n={t['n']:4d} m={t['m']:4d}: core LUT eq. FWHT {t['core_luts_fwht']}, dense "
-            f"{t['core_luts_dense']} ({t['core_ratio']:.1f}x);{whole} {seconds:.0f} s")
 
 
 def _fmax(entry: dict | None) -> float | None:

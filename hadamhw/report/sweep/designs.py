@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import tempfile
 from collections import Counter
@@ -153,26 +152,6 @@ def dense_row_chunks(ir: IntegerRNN, top: str, size: int) -> list[tuple[str, str
         text = render_template(env, "rotate_dense.v.j2", chunk)
         chunks.append((f"{name}_rotate", text, {row["name"]: uses[row["name"]] for row in rows}))
     return chunks
-
-
-def add_ir_arguments(parser: argparse.ArgumentParser) -> None:
-    """A sweep's random-IR and generator options (sweep_ir, generate_design)."""
-    add = parser.add_argument
-    add("--seed", type=int, default=0, help="seed of the random IRs (default 0)")
-    add("--state-bits", type=int, default=12)
-    add("--weight-bits", type=int, default=4)
-    add("--requant", choices=("lean", "random"), default="lean",
-        help="lean (default): the lowering's constants; random: 16-bit constants")
-    add("--rotate-digits", type=int, help="CSD digits of M_r when log2 m is odd")
-    add("--readout", choices=("every", "last"), default="every")
-    add("--readout-lanes", type=int, help="serial readout lanes (readout last only)")
-    add("--cmvm", choices=("da4ml", "csd"), default="da4ml", help="constant matrix products")
-
-
-def ir_from_args(n: int, m: int, args: argparse.Namespace) -> IntegerRNN:
-    """The random IR that add_ir_arguments' options describe."""
-    return sweep_ir(n, m, args.seed, state_bits=args.state_bits, weight_bits=args.weight_bits,
-                    requant=args.requant, rotate_digits=args.rotate_digits, readout=args.readout)
 
 
 def configurations(sizes: list[int], blocks: list[str]) -> list[tuple[int, int]]:

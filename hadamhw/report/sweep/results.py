@@ -1,10 +1,6 @@
-"""What a sweep keeps of a design's hadamhw report, and its further nextpnr seeds."""
+"""What a sweep keeps of a design's hadamhw report."""
 
 from __future__ import annotations
-
-import sys
-from collections.abc import Callable
-from pathlib import Path
 
 from hadamhw.report.pnr import DEFAULT_PLACER, DEFAULT_ROUTER, nondefault_choices
 
@@ -36,33 +32,6 @@ def decided(result: dict) -> bool:
     """Whether a cached tool result stands: a failed or skipped place and route is tried
     again (the design, the limit or the machine may have changed), anything else stands."""
     return not str(result.get("status", "")).startswith(("failed", "skipped"))
-
-
-def was_placed(status: str, pnr_dir: Path) -> bool:
-    """Whether a design has a placed netlist to place again: routed, or failed after its
-    wrapped netlist was made (seed 1's placement may not route where another seed's does)."""
-    return status == "routed" or (status.startswith("failed")
-                                  and (pnr_dir / "wrapped.json").is_file())
-
-
-def place_seeds(by_seed: dict[int, float | None], seeds: list[int], pnr_dir: Path, *,
-                family: str, device: str, freq_mhz: float, timeout: float | None,
-                router: str = DEFAULT_ROUTER, placer: str = DEFAULT_PLACER,
-                done: Callable[[int, object, dict], None] = lambda *_: None) -> dict:
-    """Fmax of the netlist in pnr_dir placed with each seed that has none yet (a failed
-    seed is tried again); done(seed, result, Fmax by seed so far) after each, to keep it."""
-    from hadamhw.report.pnr import place_again
-
-    by_seed = dict(by_seed)
-    for seed in (s for s in seeds if by_seed.get(s) is None):
-        print(f"  {pnr_dir.parent.parent.name}: nextpnr seed {seed} ...", flush=True)
-        result = place_again(pnr_dir, family, device, freq_mhz, seed, timeout=timeout,
-                             router=router, placer=placer, reuse=True)
-        by_seed[seed] = result.fmax_mhz
-        if result.fmax_mhz is None:
-            print(f"  seed {seed}: {result.status}", file=sys.stderr, flush=True)
-        done(seed, result, dict(sorted(by_seed.items())))
-    return dict(sorted(by_seed.items()))
 
 
 def report_record(name: str, report: dict, fields: tuple[str, ...]) -> dict:

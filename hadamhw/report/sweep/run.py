@@ -86,21 +86,13 @@ def remember_spec(store: SweepStore, spec: SweepSpec) -> None:
 
 def resolved_models(spec: SweepSpec, results: Path,
                     lower: Callable[[str], object] | None) -> dict[str, dict]:
-    """Each model as a trial takes it: checkpoints lowered once, here, to an IR file."""
-    out = {}
-    for model in spec.models:
-        model = dict(model)
-        if model.get("checkpoint"):
-            if lower is None:
-                raise spec.fail("models", "checkpoint models need hadamhw.api (hadamhw sweep)")
-            ir_path = results / "models" / f"{model['name']}.ir.json"
-            ir_path.parent.mkdir(parents=True, exist_ok=True)
-            lower(model.pop("checkpoint")).save(ir_path)
-            model["ir"] = str(ir_path)
-        elif model.get("ir") and not Path(model["ir"]).is_file():
-            raise spec.fail("models", f"{model['ir']}: no such IR file")
-        out[model["name"]] = model
-    return out
+    """Each model as a trial takes it (models.prepare: trained, lowered, evaluated)."""
+    from hadamhw.report.sweep.models import prepare
+
+    try:
+        return prepare(spec.models, spec.verify, results / "models", lower)
+    except HadamhwError as exc:
+        raise spec.fail("models", str(exc)) from None
 
 
 def execute(tasks: list[Task], store: SweepStore, how: SweepRun) -> SweepSummary:

@@ -4,14 +4,17 @@
     name = "example"
     table = "trials"        # trials | pnr_streams | sweep_hw | block_table | fold_cost
     [[models]]              # one or more: random = {n, m, seed, ...}, ir = FILE, checkpoint = FILE
+                            # (train = {task = "copy", ...}: trained into it when missing)
     name = "r8"
     random = { n = 8, m = 4, seed = 0 }
     [generate]              # hadamhw generate's options (fixed for every trial)
     fold = "parallel"
     [fpga]                  # synthesis and place and route
     family = "generic"
+    hierarchy = "whole"     # whole (the core's own cells kept) | core (the core alone)
     [verify]
     sequences = 0           # > 0: bit-exact batch simulation of that many sequences first
+    accuracy = false        # true: each model's float and integer accuracy (test split)
     [grid]                  # lists: every combination is a trial (keys of the three tables
     n = [4, 8]              # above, or random-model keys: n, m, seed, state_bits, ...)
     [search]                # optional: Optuna over `space` instead of the whole grid
@@ -35,10 +38,10 @@ TABLE_KINDS = ("trials", "pnr_streams", "sweep_hw", "block_table", "fold_cost")
 GENERATE_KEYS = ("fold", "recurrent", "top", "cmvm", "readout_lanes", "streams", "pipeline",
                  "target_mhz")
 FPGA_KEYS = ("family", "pnr", "device", "freq_mhz", "pnr_seed", "router", "placer",
-             "lut_mapper", "timeout", "memory_mb")
+             "lut_mapper", "timeout", "memory_mb", "hierarchy")
 FPGA_DEFAULTS = {"family": "generic", "pnr": False, "pnr_seed": 1, "timeout": 3600.0,
                  "memory_mb": 2048}
-VERIFY_KEYS = ("sequences", "max_steps", "seed")
+VERIFY_KEYS = ("sequences", "max_steps", "seed", "accuracy", "accuracy_limit")
 RANDOM_KEYS = ("n", "m", "seed", "state_bits", "weight_bits", "input_kind", "input_size",
                "input_bits", "output_size", "readout", "requant", "rotate_digits")
 SECTIONS = ("sweep", "models", "generate", "fpga", "verify", "grid", "search")
@@ -190,17 +193,33 @@ def parse_models(path: Path, models) -> list[dict]:
         if not isinstance(model, dict):
             raise spec_error(path, where, "must be a table")
         known(path, where, model, ("name", "random", "ir", "checkpoint", "steps", "generate",
-                                   "fpga"))
+                                   "fpga", "train"))
         sources = [k for k in ("random", "ir", "checkpoint") if k in model]
         if len(sources) != 1:
             raise spec_error(path, where, "give exactly one of random, ir, checkpoint")
         out.append(parse_model(path, where, model, sources[0]))
+        if (train := parse_train(path, where, model)) is not None:
+            out[-1]["train"] = train
         for section, keys in (("generate", GENERATE_KEYS), ("fpga", FPGA_KEYS)):
             out[-1][section] = checked_table(path, model, section, keys, f"{where}.{section}")
         if out[-1]["name"] in names:
             raise spec_error(path, f"{where}.name", f"{out[-1]['name']!r} is used twice")
         names.add(out[-1]["name"])
     return out
+
+
+def parse_train(path: Path, where: str, model: dict) -> dict | None:
+    """A model's `hadamhw train` options: trained into its checkpoint when that is missing."""
+    train = model.get("train")
+    if train is None:
+        return None
+    if not isinstance(train, dict) or "checkpoint" not in model:
+        raise spec_error(path, f"{where}.train", "a table of hadamhw train options, with the "
+                         "model's checkpoint = FILE to train into")
+    for key, value in train.items():
+        if isinstance(value, (list, dict)) or value is False:
+            raise spec_error(path, f"{where}.train.{key}", "one value (true: the flag alone)")
+    return dict(train)
 
 
 def parse_model(path: Path, where: str, model: dict, source: str) -> dict:
@@ -260,12 +279,13 @@ def parse_search(path: Path, search: dict) -> dict:
 NUMBER, INTEGER, TEXT = ((int, float), "a number"), ((int,), "an integer"), ((str,), "a string")
 FPGA_TYPES = {"pnr": ((bool,), "true or false"), "device": TEXT, "freq_mhz": NUMBER,
               "pnr_seed": INTEGER, "router": TEXT, "placer": TEXT, "lut_mapper": TEXT,
-              "timeout": NUMBER, "memory_mb": INTEGER, "family": TEXT}
+              "timeout": NUMBER, "memory_mb": INTEGER, "family": TEXT, "hierarchy": TEXT}
 
 
 def check_values(spec: SweepSpec) -> None:
     """The options' values, checked the way hadamhw generate / report check them."""
     from hadamhw.backends import GenerateOptions
+    from hadamhw.report.sweep.cores import HIERARCHIES
 
     for trial in spec.trials()[:64] if not spec.search else spec.trials()[:1]:
         try:
@@ -276,6 +296,9 @@ def check_values(spec: SweepSpec) -> None:
             kinds, what = FPGA_TYPES[key]
             if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
                 raise spec.fail(f"fpga.{key}", f"{value!r}: give {what}")
+        if trial["fpga"].get("hierarchy", "whole") not in HIERARCHIES:
+            raise spec.fail("fpga.hierarchy", f"{trial['fpga']['hierarchy']!r}; choose from "
+                            f"{', '.join(HIERARCHIES)}")
     family = spec.fpga.get("family", "generic")
     if family not in ("generic", "ice40", "ecp5", "xilinx"):
         raise spec.fail("fpga.family", f"{family!r}; choose from generic, ice40, ecp5, xilinx")

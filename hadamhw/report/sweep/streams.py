@@ -1,5 +1,6 @@
-"""The pnr_streams table of docs/hardware-cost.md (tools/pnr_streams.py, the pnr_streams
-sweep spec): one stream against interleaved, pipelined streams, placed on ECP5."""
+"""The pnr_streams table of docs/hardware-cost.md (the pnr_streams sweep spec,
+examples/sweeps/pnr_streams.toml): one stream against interleaved, pipelined streams,
+placed on ECP5."""
 
 from __future__ import annotations
 

@@ -70,6 +70,8 @@ def run_trial(trial: dict, workdir: str, finished: frozenset[str] = frozenset())
         return cached(key, trial)
     try:
         record = measure(trial, folder, manifest)
+        if trial["model"].get("eval"):  # the model's accuracy (models.prepare), not the RTL's
+            record["eval"] = trial["model"]["eval"]
     except Exception as exc:  # noqa: BLE001 -- a tool's crash or timeout is recorded
         return outcome(trial, key, exc, start)
     return {"key": key, "label": trial["label"], "status": "ok", "reason": "",
@@ -100,12 +102,16 @@ def generate(trial: dict, folder: Path) -> tuple[dict, dict[str, bytes]]:
 
 
 def measure(trial: dict, folder: Path, manifest: dict) -> dict:
-    """Simulate (when asked), then hadamhw report's synthesis and place and route."""
+    """Simulate (when asked), then hadamhw report's synthesis and place and route; with
+    `hierarchy = "core"` those of the recurrent core alone (cores.measure_core)."""
     from hadamhw.report import make_report
+    from hadamhw.report.sweep.cores import measure_core, whole_cells
     from hadamhw.report.sweep.results import report_numbers
 
     verify = simulate(folder / "rtl", trial["verify"])
     fpga = trial["fpga"]
+    if fpga.get("hierarchy") == "core":
+        return {**measure_core(fpga, folder, manifest), "simulation": verify}
     pnr = bool(fpga.get("pnr"))
     report = make_report(folder / "rtl", fpga["family"], pnr=pnr, build_dir=folder / "build",
                          progress=False, timeout=fpga.get("timeout"),
@@ -117,7 +123,7 @@ def measure(trial: dict, folder: Path, manifest: dict) -> dict:
     return {**report_numbers(report, manifest), "family": report["family"],
             "lut_mapper": report["lut_mapper"], "total": report["total"],
             "analytical": report["analytical"], "pnr": pnr_entry or None,
-            "yosys": report["yosys"], "simulation": verify,
+            "yosys": report["yosys"], "simulation": verify, **whole_cells(report),
             "fold_plan": manifest.get("fold_plan")}
 
 

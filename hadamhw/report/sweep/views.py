@@ -24,23 +24,25 @@ def trials_table(rows: list[dict]) -> str:
 
 
 def render_table(kind: str, rows: list[dict]) -> str:
-    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows. The sweep_hw,
-    block_table and fold_cost tables hold what one trial does not make (the FWHT design
-    beside the dense one; accuracy beside cost; notes written by hand): they are drawn from
-    imported rows of their form, and a sweep that measured its trials gets the trials
-    table."""
-    from hadamhw.report.sweep import blocks, compare, folds, streams
+    """The sweep's table of `kind` (spec.TABLE_KINDS) over its rows, measured trials or
+    imported rows alike: sweep_hw pairs a model's FWHT and dense trials (cores.py); a kind
+    whose rows are not there gets the trials table."""
+    from hadamhw.report.sweep import blocks, compare, cores, folds, streams
 
     ok = [r for r in rows if r["status"] == "ok"]
     records = [r["record"] for r in ok]
     if kind == "pnr_streams":
         return streams.table(streams.rows_of(ok))
-    if kind == "block_table" and records and all("eval" in r for r in records):
-        return blocks.render_records(records)
+    if kind == "block_table" and records and all("hw" in r for r in records):
+        return blocks.render_records(records)  # imported rows: the table's own form
+    if kind == "block_table" and (models := blocks.trial_records(ok)):
+        return blocks.render_records(models)
     if kind == "sweep_hw" and records and all("core_luts_fwht" in r for r in records):
-        return compare.markdown_present(records)
-    if kind == "fold_cost" and records and all("sweep" in r or "cells" in r for r in records):
-        return folds.table(records)
+        return compare.markdown_present(records)  # imported rows: the table's own form
+    if kind == "sweep_hw" and (composed := cores.table_records(ok)):
+        return compare.markdown_present(composed)
+    if kind == "fold_cost":
+        return folds.table(ok)
     return trials_table(rows)
 
 
