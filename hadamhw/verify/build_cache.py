@@ -1,4 +1,4 @@
-"""One build cache for every compiled artifact: simulators, C simulations, sweep results.
+"""One build cache for every compiled artifact: simulators and C simulations.
 
 An entry is a folder `<root>/<name>` holding the files a build made plus a stamp
 (`hadamhw-build.json`) that records the key and the size and SHA-256 of each output. The
@@ -17,8 +17,9 @@ the caller bumps), the tool versions and the source contents (`content_key`).
 
 Where the caches live (docs/ir-format.md, "Build caches"): `$HADAMHW_CACHE_DIR/<kind>`,
 else `~/.cache/hadamhw/<kind>`, for the cocotb and Verilator batch builds; a C simulation
-builds under its design folder (`DESIGN/csim`) unless given a folder; the hardware sweep
-under its --out folder. Removing any of these folders is always safe between runs.
+builds under its design folder (`DESIGN/csim`) unless given a folder. (Sweep results are
+not builds: `hadamhw sweep` keys its trials itself, hadamhw.report.sweep.) Removing any of
+these folders is always safe between runs.
 
 The shared caches are bounded (`max_bytes`, from `$HADAMHW_CACHE_MAX_MB`, default
 4096 MB a kind): each new build deletes the least recently used entries until the kind fits.
