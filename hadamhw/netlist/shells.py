@@ -5,13 +5,20 @@ state registers and the output FIFO (templates/verilog/top.v.j2 and parts/); for
 single-cycle core (fold parallel, one stream, no pipeline, FWHT rotation) the datapath
 inside them comes from `single_cycle.build`, printed node by node:
 
-- input: a token ROM packed as one `d_rom` word per token, or the input graph's nodes as
-  kept wires `in_n<k>`; each drive aliased `d_<i>`;
-- rotation (module <top>_rotate): the butterfly nodes as slices of the stage vectors;
-- requantization: `r_<i>` (slices of r), the nodes `rq_n<k>`, then v_<i> (alias), q_<i>,
-  hn_<i>;
-- readout: z_<i>, the nodes `ro_n<k>`, y_<o> (alias), the output requantization, out_<o>;
-  the argmax tree's names (the template prints its comparisons).
+The arithmetic sits in three combinational block modules that the core instantiates, so
+that the sequential structure (state register, handshake, FIFO) can be proved apart from
+the arithmetic (hadamhw.prove.structure) and each block by what it is
+(hadamhw.prove.printed); their ports carry IR quantities at the IR's widths
+(`block_ports`):
+
+- <top>_rotate (h -> r): the butterfly nodes as slices of the stage vectors;
+- <top>_update (x, r -> hn): the input drive (a token ROM packed as one `d_rom` word per
+  token, or the input graph's nodes `in_n<k>`; each drive aliased `d_<i>`), `r_<i>`
+  (slices of r), the requantization's nodes `rq_n<k>`, v_<i> (alias), q_<i>, hn_<i>;
+- <top>_readout (z -> out): the nodes `ro_n<k>`, y_<o> (alias), the output
+  requantization, out_<o>;
+- the core: z_<i> = relu(h_<i>) packed into z, the output words out_<o> read back from the
+  readout block, the argmax tree's names (the template prints its comparisons).
 
 The contexts have the shape the templates read (the same keys as
 hadamhw.backends.verilog's section builders); nothing here imports a backend.
@@ -198,7 +205,8 @@ def update_block(s: Sections, top: str) -> dict:
     unused = s.unread_in("update") + unread(s.p, {"x": ports["x"]})
     s.scope = "top"
     requant = {"decls": decls, "elements": elements, "h_next": None, "in_block": True}
-    return {"module": f"{top}_update", "input": inp, "requant": requant, "hn_pack": hn_pack, "x_msb": ports["x"] - 1, "r_msb": n * wr - 1,
+    return {"module": f"{top}_update", "input": inp, "requant": requant, "hn_pack": hn_pack,
+            "x_msb": ports["x"] - 1, "r_msb": n * wr - 1,
             "hn_msb": n * ports["hn"] - 1, "unused": unused, "adders": s.adders("requant"),
             "ports": ports, "adder_bits": s.adder_bits("requant")}
 
