@@ -137,7 +137,8 @@ def unbounded_property(view: DesignView, work: Path, timeout: int) -> PropertyRe
         msg = structure.check_structure(view, work / "unbounded", timeout)
     except HadamhwError as exc:
         msg = str(exc)
-    return PropertyResult("equivalence.unbounded", "failed" if msg else "proved",
+    status = "timeout" if "timed out" in msg else "failed" if msg else "proved"
+    return PropertyResult("equivalence.unbounded", status,
                           "all depths (blocks shared, proved separately)",
                           time.monotonic() - start, msg)
 
