@@ -297,18 +297,18 @@ def test_changed_hdl_is_named_strict_refuses_and_sim_sees_it(cli, ir_file, tmp_p
     out = hadamhw.generate(ir_file, tmp_path / "d").path
     code, stdout, err = cli("sim", out, "--batch", "--sequences", "20", "--json")
     assert code == 0 and json.loads(stdout)["modified_files"] == [] and "changed" not in err
-    _one_byte_change(out / "hadamrnn.v")
+    _one_byte_change(out / "hadamrnn_update.v")
     code, stdout, err = cli("sim", out, "--batch", "--sequences", "20", "--json")
     assert code == 1  # the changed RTL is simulated as it is, and its mismatch reported
-    assert json.loads(stdout)["modified_files"] == ["hadamrnn.v"]
-    assert "'hadamrnn.v' changed since 'hadamhw generate'" in err
+    assert json.loads(stdout)["modified_files"] == ["hadamrnn_update.v"]
+    assert "'hadamrnn_update.v' changed since 'hadamhw generate'" in err
     for command in (["sim", out, "--batch"], ["report", out, "--quiet"]):
         code, _, err = cli(*command, "--strict")
-        assert code == 2 and "--strict" in err and "hadamrnn.v" in err
-    with pytest.warns(UserWarning, match="hadamrnn.v"):
+        assert code == 2 and "--strict" in err and "hadamrnn_update.v" in err
+    with pytest.warns(UserWarning, match="hadamrnn_update.v"):
         design = hadamhw.open_design(out)
-    assert design.modified_files == ["hadamrnn.v"]
-    with pytest.raises(HadamhwError, match="hadamrnn.v"):
+    assert design.modified_files == ["hadamrnn_update.v"]
+    with pytest.raises(HadamhwError, match="hadamrnn_update.v"):
         hadamhw.open_design(out, strict=True)
 
 

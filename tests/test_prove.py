@@ -4,6 +4,7 @@ property has a corrupted design (or netlist) that breaks it and a proof that fai
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from hadamhw.backends import GenerateOptions
 from hadamhw.backends import verilog as vg
 from hadamhw.ir.random import random_ir
+from hadamhw.ir.schema import IntegerRNN
 from hadamhw.netlist import single_cycle as sc
 from hadamhw.prove import blocks
 from hadamhw.prove.run import (
@@ -26,8 +28,10 @@ from hadamhw.prove.run import (
     design_view,
     equivalence_property,
     induction_property,
+    printed_block_properties,
     prove,
     rotation_property,
+    unbounded_property,
 )
 from hadamhw.prove.sby import tool_env
 from tests.test_netlist import PAIRWISE, make_ir
@@ -125,16 +129,25 @@ def test_n16_m4_design_is_proved(design, tmp_path):
         "\n".join(r.line() for r in results)
     names = {r.name for r in results}
     assert {"linear_map.state_update", "linear_map.readout", "overflow.design_wires",
-            "equivalence.rotation_module", "equivalence.bmc", "axi.rules"} <= names
+            "equivalence.rotation_module", "equivalence.bmc", "axi.rules", "block.update",
+            "block.readout", "equivalence.unbounded"} <= names
+
+
+def _flipped_drive_adder(design: Path, tmp_path: Path) -> Path:
+    """The design with the first input-drive adder's sign flipped (in its update block)."""
+    text = (design / "hadamrnn_update.v").read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("  assign in_n0 = "))
+    flipped = line.replace(" + ", " - ", 1) if " + " in line else line.replace(" - ", " + ", 1)
+    return _corrupt(design, tmp_path, "hadamrnn_update.v", line, flipped)
 
 
 @pytest.mark.synth
 def test_a_narrowed_wire_fails_the_overflow_proof(design, tmp_path):
     _need_prove_tools()
-    text = (design / "hadamrnn.v").read_text()
+    text = (design / "hadamrnn_update.v").read_text()
     line = next(ln for ln in text.splitlines() if "] v_3 = " in ln)
     narrow = line.split("]", 1)[1]
-    bad = _corrupt(design, tmp_path, "hadamrnn.v", line, "  wire [9:0" + "]" + narrow)
+    bad = _corrupt(design, tmp_path, "hadamrnn_update.v", line, "  wire [9:0" + "]" + narrow)
     view, man = design_view(bad)
     results = block_properties(view, sc.build(view.ir, man["cmvm"]), tmp_path / "work")
     wires = next(r for r in results if r.name == "overflow.design_wires")
@@ -155,10 +168,7 @@ def test_a_flipped_butterfly_fails_the_rotation_proof(design, tmp_path):
 @pytest.mark.synth
 def test_a_flipped_adder_fails_the_equivalence(design, tmp_path):
     _need_prove_tools()
-    text = (design / "hadamrnn.v").read_text()
-    line = next(ln for ln in text.splitlines() if ln.startswith("  assign in_n0 = "))
-    flipped = line.replace(" + ", " - ", 1) if " + " in line else line.replace(" - ", " + ", 1)
-    bad = _corrupt(design, tmp_path, "hadamrnn.v", line, flipped)
+    bad = _flipped_drive_adder(design, tmp_path)
     view, _ = design_view(bad)
     res = equivalence_property(view, tmp_path / "work", 4, "yices", 300)
     assert res.status == "failed" and res.message.startswith("assertion eq_"), res.line()
@@ -235,3 +245,124 @@ def test_a_flipped_butterfly_is_not_proved_by_induction(small_design, tmp_path):
     view, _ = design_view(bad)
     res = induction_property(view, tmp_path / "work", "yices", 300)
     assert res.status in ("failed", "unknown"), res.line()
+
+
+# -- unbounded equivalence: the blocks and the cores ------------------------------------------
+def _weights(ir, kind: str):
+    """The IR with binary (+-1) or ternary (-1, 0, 1) weights, everything else kept."""
+    to = (lambda w: np.where(w >= 0, 1, -1)) if kind == "binary" else (lambda w: np.clip(w, -1, 1))
+    return IntegerRNN.build(
+        state_bits=ir.widths.state, hidden_size=ir.hidden_size, block_size=ir.block_size,
+        output_size=ir.output_size, mode=ir.mode, readout=ir.readout, input=ir.input,
+        signs=ir.signs, input_weight=to(np.asarray(ir.input_weight)), input_bias=ir.input_bias,
+        output_weight=to(np.asarray(ir.output_weight)), output_bias=ir.output_bias,
+        requant=ir.requant, output_requant=ir.output_requant, meta=ir.meta)
+
+
+UNBOUNDED_FACTORS = {"m": (4, 16), "weights": ("binary", "ternary"),
+                     "mode": ("linear", "vanilla"), "input": ("int", "token"),
+                     "cmvm": ("da4ml", "csd")}
+
+
+def _unbounded_rows() -> list[dict]:
+    """Every pair of option values in some row (greedy covering array, 6 rows)."""
+    names = list(UNBOUNDED_FACTORS)
+    rows = [dict(zip(names, v, strict=True))
+            for v in itertools.product(*UNBOUNDED_FACTORS.values())]
+
+    def pairs(r: dict) -> set:
+        return {(a, r[a], b, r[b]) for a, b in itertools.combinations(names, 2)}
+
+    todo = set().union(*(pairs(r) for r in rows))
+    table = []
+    while todo:
+        best = max(rows, key=lambda r: len(pairs(r) & todo))
+        table.append(best)
+        todo -= pairs(best)
+    return table
+
+
+UNBOUNDED_ROWS = _unbounded_rows()
+
+
+def test_unbounded_rows_are_pairwise():
+    assert len(UNBOUNDED_ROWS) <= 7
+    for a, b in itertools.combinations(UNBOUNDED_FACTORS, 2):
+        need = set(itertools.product(UNBOUNDED_FACTORS[a], UNBOUNDED_FACTORS[b]))
+        assert need <= {(r[a], r[b]) for r in UNBOUNDED_ROWS}, (a, b)
+
+
+def _unbounded_design(row: dict, folder: Path) -> Path:
+    extra = ({"input_kind": "token", "input_size": 10} if row["input"] == "token"
+             else {"input_kind": "int", "input_size": 3})
+    ir = random_ir(np.random.default_rng(UNBOUNDED_ROWS.index(row)), 16, row["m"],
+                   mode=row["mode"], readout="every", output_size=5, output_bits=8,
+                   weight_bits=2, **extra)
+    ir = _weights(ir, row["weights"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in vg.render(ir, GenerateOptions(cmvm=row["cmvm"])).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _unbounded(folder: Path, work: Path) -> list:
+    view, man = design_view(folder)
+    nl = sc.build(view.ir, man["cmvm"])
+    return printed_block_properties(view, nl, work) + [unbounded_property(view, work, 300)]
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("row", UNBOUNDED_ROWS, ids=row_id)
+def test_unbounded_equivalence_at_n16(row, tmp_path):
+    _need_prove_tools()
+    results = _unbounded(_unbounded_design(row, tmp_path / "design"), tmp_path / "work")
+    assert [r.status for r in results] == ["proved"] * 3, "\n".join(r.line() for r in results)
+    assert results[-1].scope.startswith("all depths")
+
+
+def _one(folder: Path, work: Path, name: str):
+    """One block's property of the design in `folder`."""
+    view, man = design_view(folder)
+    results = printed_block_properties(view, sc.build(view.ir, man["cmvm"]), work)
+    return next(r for r in results if r.name == name)
+
+
+@pytest.mark.synth
+def test_a_wrong_coefficient_fails_the_update_block(design, tmp_path):
+    _need_prove_tools()
+    res = _one(_flipped_drive_adder(design, tmp_path), tmp_path / "w", "block.update")
+    assert res.status == "failed" and "hadamrnn_update: v_" in res.message, res.line()
+    assert "the IR's" in res.message
+
+
+@pytest.mark.synth
+def test_a_wrong_clamp_fails_the_update_block(design, tmp_path):
+    _need_prove_tools()
+    text = (design / "hadamrnn_update.v").read_text()
+    line = next(ln for ln in text.splitlines() if "wire [11:0] hn_0 = " in ln)
+    bad = _corrupt(design, tmp_path, "hadamrnn_update.v", line, line.replace("12'h7ff", "12'h7fe"))
+    res = _one(bad, tmp_path / "w", "block.update")
+    assert res.status == "failed" and "the tail of hadamrnn_update" in res.message, res.line()
+
+
+@pytest.mark.synth
+def test_swapped_output_ports_fail_the_readout_block(design, tmp_path):
+    _need_prove_tools()
+    bad = _corrupt(design, tmp_path, "hadamrnn_readout.v", "out_2, out_1, out_0}",
+                   "out_2, out_0, out_1}")
+    res = _one(bad, tmp_path / "w", "block.readout")
+    assert res.status == "failed" and "the tail of hadamrnn_readout" in res.message, res.line()
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("old,new", [
+    ("fresh_q   <= step_last;", "fresh_q   <= 1'b0;"),  # a wrong register update
+    ("rd_valid_q <= step_done;", "rd_valid_q <= step_done & ~fresh_q;"),  # a wrong enable
+    ("z_2, z_1, z_0};", "z_2, z_0, z_1};"),  # swapped block inputs
+], ids=["register", "enable", "swapped-block-inputs"])
+def test_a_wrong_sequential_part_fails_the_unbounded_equivalence(design, tmp_path, old, new):
+    _need_prove_tools()
+    bad = _corrupt(design, tmp_path, "hadamrnn.v", old, new)
+    view, _ = design_view(bad)
+    res = unbounded_property(view, tmp_path / "w", 300)
+    assert res.status == "failed" and "unproven" in res.message, res.line()

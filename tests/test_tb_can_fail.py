@@ -151,7 +151,8 @@ def test_stimulus_drives_the_drive_past_one_bit_less():
     ir = _ir()
     plan = requant_plan(ir)
     assert plan.round_const > 0
-    text = render(ir, GenerateOptions())["hadamrnn.v"]
+    files = render(ir, GenerateOptions())
+    text = files["hadamrnn.v"] + files.get("hadamrnn_update.v", "")  # d_i: the update block
     widths = {int(i): int(msb) + 1 for msb, i in re.findall(r"wire \[(\d+):0\] d_(\d+) =", text)}
     x = np.concatenate(_stimulus().sequences)
     d = (x @ ir.input_weight.T + ir.input_bias) * plan.input + plan.round_const
@@ -166,7 +167,9 @@ def test_variants_target_the_nodes_they_name():
     from hadamhw.backends.verilog import render
 
     for kind, fold in (("every", "parallel"), ("every", "stage")):
-        text = render(_ir(kind), GenerateOptions(fold=fold))["hadamrnn.v"]
+        files = render(_ir(kind), GenerateOptions(fold=fold))
+        # the single-cycle core's adder nodes live in its update and readout blocks
+        text = "".join(files.get(f"hadamrnn{b}.v", "") for b in ("", "_update", "_readout"))
         for name in ("rq_n0", "in_n0", "ro_n0"):
             assert re.search(rf"assign {name} = [^;]* [+-] ", text), name
 

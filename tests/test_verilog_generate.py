@@ -110,7 +110,9 @@ def test_manifest_contents(tmp_path):
     assert text == json.dumps(on_disk, indent=2, sort_keys=True) + "\n"
     assert man["format"] == "hadamhw-design" and man["version"] == 1
     assert man["target"] == "verilog" and man["top"] == "hadamrnn"
-    assert man["hdl_files"] == ["hadamrnn_rotate.v", "hadamrnn.v"]
+    # the core and its arithmetic blocks (rotation, state update, readout), blocks first
+    assert man["hdl_files"] == ["hadamrnn_rotate.v", "hadamrnn_update.v", "hadamrnn_readout.v",
+                                "hadamrnn.v"]
     assert man["ir"] == "model.ir.json"
     assert IntegerRNN.load(tmp_path / "model.ir.json").equals(ir)
     assert man["fold"] == "parallel" and man["recurrent"] == "fwht"
@@ -182,7 +184,9 @@ def test_sums_are_trees_of_kept_two_input_adders(m, cmvm, lanes):
     shifted copy or a constant has none), and they add up to the manifest's count."""
     ir = _ir(6, 16, m, requant="lean", readout="last" if lanes else "every", output_bits=7)
     files = vg.render(ir, GenerateOptions(cmvm=cmvm, readout_lanes=lanes))
-    text = files["hadamrnn.v"]
+    # the core and its update/readout blocks (the single-cycle core's adders live there)
+    hdl = json.loads(files["manifest.json"])["hdl_files"]
+    text = "".join(files[f] for f in hdl if not f.endswith("_rotate.v"))
     nodes = _kept_nodes(text)
     assert nodes
     ops = [len(re.findall(r" [+-] ", expr)) for _, expr in nodes]
@@ -220,7 +224,7 @@ def test_token_rom_holds_the_requantized_drive(size, bits):
     get the bias-only drive, b M_a' + round (no input, as if U's column were zero)."""
     ir = _ir(4, 8, 4, input_kind="token", input_size=size, requant="random")
     assert ir.input.bits == max(1, (size - 1).bit_length())
-    text = vg.render(ir)["hadamrnn.v"]
+    text = vg.render(ir)["hadamrnn_update.v"]  # the token ROM lives in the update block
     plan = requant_plan(ir)
     assert plan.common > 0 or plan.input == ir.requant.input_mult
     width = int(re.search(r"reg  \[(\d+):0\] d_rom;", text).group(1)) + 1

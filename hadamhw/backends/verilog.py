@@ -257,6 +257,11 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2", rot_ctx or
                                                rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
+    for kind, block in (ctx.get("blocks") or {}).items():  # the arithmetic blocks' modules
+        files[f"{block['module']}.v"] = render_template(
+            env, "block.v.j2", {**ctx, "kind": kind, "block": block, "ports": block["ports"],
+                                "out_requant": block.get("out_requant", False)})
+        hdl.append(f"{block['module']}.v")
     files[f"{top}.v"] = render_template(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
     man = manifest(ir, options, hdl, costs, stream)

@@ -5,13 +5,20 @@ state registers and the output FIFO (templates/verilog/top.v.j2 and parts/); for
 single-cycle core (fold parallel, one stream, no pipeline, FWHT rotation) the datapath
 inside them comes from `single_cycle.build`, printed node by node:
 
-- input: a token ROM packed as one `d_rom` word per token, or the input graph's nodes as
-  kept wires `in_n<k>`; each drive aliased `d_<i>`;
-- rotation (module <top>_rotate): the butterfly nodes as slices of the stage vectors;
-- requantization: `r_<i>` (slices of r), the nodes `rq_n<k>`, then v_<i> (alias), q_<i>,
-  hn_<i>;
-- readout: z_<i>, the nodes `ro_n<k>`, y_<o> (alias), the output requantization, out_<o>;
-  the argmax tree's names (the template prints its comparisons).
+The arithmetic sits in three combinational block modules that the core instantiates, so
+that the sequential structure (state register, handshake, FIFO) can be proved apart from
+the arithmetic (hadamhw.prove.structure) and each block by what it is
+(hadamhw.prove.printed); their ports carry IR quantities at the IR's widths
+(`block_ports`):
+
+- <top>_rotate (h -> r): the butterfly nodes as slices of the stage vectors;
+- <top>_update (x, r -> hn): the input drive (a token ROM packed as one `d_rom` word per
+  token, or the input graph's nodes `in_n<k>`; each drive aliased `d_<i>`), `r_<i>`
+  (slices of r), the requantization's nodes `rq_n<k>`, v_<i> (alias), q_<i>, hn_<i>;
+- <top>_readout (z -> out): the nodes `ro_n<k>`, y_<o> (alias), the output
+  requantization, out_<o>;
+- the core: z_<i> = relu(h_<i>) packed into z, the output words out_<o> read back from the
+  readout block, the argmax tree's names (the template prints its comparisons).
 
 The contexts have the shape the templates read (the same keys as
 hadamhw.backends.verilog's section builders); nothing here imports a backend.
@@ -57,6 +64,9 @@ class Sections:
         self.nl = nl
         self.p = Printer(nl)
         self.declared: dict[str, int] = {}  # every wire printed here -> its width
+        self.scope = "top"  # the module being printed: "top" or a block's name
+        self.scoped: dict[str, dict[str, int]] = {}  # module -> the wires it declares
+        self.nodes_of: dict[str, dict[str, int]] = {}  # module -> wire -> the node it holds
         self.template_reads: set[str] = set()  # names the templates read whole
         self.count = dict.fromkeys(PREFIX, 0)
 
@@ -65,6 +75,12 @@ class Sections:
         width = self.nl[i].width if width is None else width
         self.p.place[i] = (name, 0, width, True)
         self.declared[name] = width
+        self.scoped.setdefault(self.scope, {})[name] = width
+        self.nodes_of.setdefault(self.scope, {})[name] = i
+
+    def unread_in(self, scope: str) -> list[str]:
+        """The wires of one module of which some bit is never read."""
+        return unread(self.p, self.scoped.get(scope, {}))
 
     def alias(self, i: int, name: str, width: int | None = None, signed: bool = False) -> dict:
         """`wire name = <node i>`; node i is read through `name` from then on."""
@@ -110,21 +126,23 @@ def _place_vector(s: Sections, nodes: list[int], vector: str, slot: int) -> None
         s.p.place[i] = (vector, e * slot, slot, False)
 
 
-def input_section(s: Sections) -> dict:
+def input_section(s: Sections, vector: str = "s_axis_tdata") -> dict:
+    """The input drive d, reading the input words (or the token id) from `vector`."""
     ir, nl = s.ir, s.nl
     ports = list(nl.inputs().values())
     _place_vector(s, [i for i in ports if nl[i].name not in ("fire", "last")],
-                  "s_axis_tdata", ir.input.bits)
+                  vector, ir.input.bits)
     drive = nl.tags["drive"]
     if ir.input.kind == "token":
-        return _rom_section(s, drive, ir.input.bits)
+        return _rom_section(s, drive, ir.input.bits, vector)
     decls = s.graph("input")
     aliases = [s.alias(d, f"d_{e}") for e, d in enumerate(drive)]
     return {"rom": None, "decls": decls, "adders": s.adders("input"), "unused": [],
             "drive_decls": aliases, "adder_bits": s.adder_bits("input")}
 
 
-def _rom_section(s: Sections, drive: list[int], word_bits: int) -> dict:
+def _rom_section(s: Sections, drive: list[int], word_bits: int,
+                 vector: str = "s_axis_tdata") -> dict:
     """One packed ROM word per token: element i at [i*W +: W]."""
     ir, nl = s.ir, s.nl
     roms = [nl[d] for d in drive]
@@ -139,8 +157,8 @@ def _rom_section(s: Sections, drive: list[int], word_bits: int) -> dict:
     size = ir.input.size
     entries = [{"token": lit(t, word_bits), "value": packed([r.table[t] for r in roms])}
                for t in range(size)]
-    s.p.mark("s_axis_tdata", 0, word_bits)
-    rom = {"select": "s_axis_tdata", "msb": n * wd - 1, "entries": entries,
+    s.p.mark(vector, 0, word_bits)
+    rom = {"select": vector, "msb": n * wd - 1, "entries": entries,
            "complete": size == 1 << word_bits, "default": packed([r.default for r in roms])}
     aliases = []
     for e, d in enumerate(drive):
@@ -150,11 +168,29 @@ def _rom_section(s: Sections, drive: list[int], word_bits: int) -> dict:
             "adder_bits": 0}
 
 
-def requant_section(s: Sections) -> dict:
+def pack(parts: list[str]) -> str:
+    """A Verilog concatenation of element strings, element 0 in the low bits."""
+    return "{" + ", ".join(reversed(parts)) + "}"
+
+
+def block_ports(ir: IntegerRNN) -> dict:
+    """The widths of the arithmetic blocks' ports, from the IR alone (the spec's blocks
+    have the same), per element: x (all words), r, hn (the next state), z and out."""
+    w = ir.widths
+    in_bits = ir.input.bits * (1 if ir.input.kind == "token" else ir.input.size)
+    return {"x": in_bits, "r": w.rotated, "hn": w.state, "z": w.readout_in, "out": w.output}
+
+
+def update_block(s: Sections, top: str) -> dict:
+    """Module <top>_update: (x, r) -> hn, the input drive, the requantization's sum, its
+    shift and clamp (the next state). Its outputs are the IR's quantities at the IR's widths,
+    so the core around it exploits no interval of theirs."""
     ir, nl = s.ir, s.nl
-    wr = ir.widths.rotated
-    decls = [_decl(f"r_{e}", wr, f"r[{e * wr + wr - 1}:{e * wr}]")
-             for e in range(ir.hidden_size)]
+    ports = block_ports(ir)
+    s.scope = "update"
+    inp = input_section(s, "x")
+    wr, n = ports["r"], ir.hidden_size
+    decls = [_decl(f"r_{e}", wr, f"r[{e * wr + wr - 1}:{e * wr}]") for e in range(n)]
     for e, i in enumerate(nl.tags["rotated"]):
         s.declare(i, f"r_{e}", wr)
     decls += s.graph("requant")
@@ -162,33 +198,83 @@ def requant_section(s: Sections) -> dict:
     for e, (v, q, hn) in enumerate(zip(nl.tags["requant_sum"], nl.tags["shifted"],
                                        nl.tags["hn"], strict=True)):
         elements.append({"v": s.alias(v, f"v_{e}"), "q": s.node(q, f"q_{e}"),
-                         "h": {**s.node(hn, f"hn_{e}", ir.widths.state), "kind": "saturate"}})
-        s.template_reads.add(f"hn_{e}")
-    h_next = "{" + ", ".join(f"hn_{e}" for e in reversed(range(ir.hidden_size))) + "}"
-    return {"decls": decls, "elements": elements, "adders": s.adders("requant"),
-            "unused": [], "h_next": h_next, "adder_bits": s.adder_bits("requant")}
+                         "h": {**s.node(hn, f"hn_{e}", ports["hn"]), "kind": "saturate"}})
+    hn_pack = pack([f"hn_{e}" for e in range(n)])
+    for e in range(n):
+        s.p.mark(f"hn_{e}", 0, ports["hn"])
+    unused = s.unread_in("update") + unread(s.p, {"x": ports["x"]})
+    s.scope = "top"
+    requant = {"decls": decls, "elements": elements, "h_next": None, "in_block": True}
+    return {"module": f"{top}_update", "input": inp, "requant": requant, "hn_pack": hn_pack,
+            "x_msb": ports["x"] - 1, "r_msb": n * wr - 1,
+            "hn_msb": n * ports["hn"] - 1, "unused": unused, "adders": s.adders("requant"),
+            "ports": ports, "adder_bits": s.adder_bits("requant")}
 
 
-def readout_section(s: Sections) -> dict:
+def requant_section(s: Sections, block: dict) -> dict:
+    """The core's part of the state update: the update block's instance (h_next)."""
+    return {"decls": [], "elements": [], "adders": block["adders"], "unused": [],
+            "h_next": None, "adder_bits": block["adder_bits"],
+            "block": {"module": block["module"], "hn_msb": block["hn_msb"]}}
+
+
+def readout_block(s: Sections, top: str) -> dict:
+    """Module <top>_readout: z -> out, the readout y = V z + c and the output
+    requantization (shift and clamp), each output word at the IR's output width."""
     ir, nl = s.ir, s.nl
-    w = ir.widths
-    _place_vector(s, [i for i in nl.registers() if nl[i].group == "state"], "h_q", w.state)
-    decls = [s.node(z, f"z_{e}") for e, z in _z_nodes(s)]
+    ports = block_ports(ir)
+    wz, wo = ports["z"], ports["out"]
+    zs = _z_nodes(s)
+    s.scope = "readout"
+    for e, z in zs:
+        s.p.place[z] = ("z", e * wz, wz, False)
     rows = nl.tags["output_acc"]
     split = max(rows) + 1  # the readout's graph, then the output requantization's
-    decls += s.graph("readout", 0, split)
+    decls = s.graph("readout", 0, split)
     decls += [s.alias(y, f"y_{o}") for o, y in enumerate(rows)]
     decls += s.graph("readout", split)
     for o, out in enumerate(nl.tags["output"]):
         nd = nl[out]
         if isinstance(nd, Clamp):
             decls.append(s.node(nd.a, f"pq_{o}"))
-            decls.append({**s.node(out, f"out_{o}", w.output, signed=True), "kind": "saturate"})
+            decls.append({**s.node(out, f"out_{o}", wo, signed=True), "kind": "saturate"})
         else:
-            decls.append(s.alias(out, f"out_{o}", w.output, signed=True))
+            decls.append(s.alias(out, f"out_{o}", wo, signed=True))
+        s.p.mark(f"out_{o}", 0, wo)
+    out_pack = pack([f"out_{o}" for o in range(ir.output_size)])
+    unused = s.unread_in("readout") + unread(s.p, {"z": ir.hidden_size * wz})
+    s.scope = "top"
+    return {"module": f"{top}_readout", "decls": decls, "out_pack": out_pack,
+            "z_msb": ir.hidden_size * wz - 1, "out_msb": ir.output_size * wo - 1,
+            "unused": unused, "adders": s.adders("readout"), "ports": ports,
+            "out_requant": ir.output_requant is not None,
+            "adder_bits": s.adder_bits("readout")}
+
+
+def readout_section(s: Sections, top: str) -> tuple[dict, dict]:
+    """(the core's readout part: z = relu(h) and the readout block's instance, whose
+    output words the argmax and the beat read as out_<o>; the readout block)."""
+    ir, nl = s.ir, s.nl
+    w = ir.widths
+    wz = block_ports(ir)["z"]
+    _place_vector(s, [i for i in nl.registers() if nl[i].group == "state"], "h_q", w.state)
+    zs = _z_nodes(s)
+    decls = [s.node(z, f"z_{e}") for e, z in zs]
+    by_element = dict(zs)
+    parts = [s.p.ext(by_element[e], wz) if e in by_element else lit(0, wz)
+             for e in range(ir.hidden_size)]
+    decls.append(_decl("z", ir.hidden_size * wz, pack(parts)))
+    block = readout_block(s, top)
+    wo = block["ports"]["out"]
+    after = []
+    for o, out in enumerate(nl.tags["output"]):
+        after.append(_decl(f"out_{o}", wo, f"out[{o * wo + wo - 1}:{o * wo}]", signed=True))
+        s.declare(out, f"out_{o}", wo)
         s.template_reads.add(f"out_{o}")
-    return {"decls": decls, "adders": s.adders("readout"), "unused": [], "serial": None,
-            "cycles": 0, "adder_bits": s.adder_bits("readout")}
+    part = {"decls": decls, "after": after, "adders": block["adders"], "unused": [],
+            "serial": None, "cycles": 0, "adder_bits": block["adder_bits"],
+            "block": {"module": block["module"], "out_msb": block["out_msb"]}}
+    return part, block
 
 
 def _z_nodes(s: Sections) -> list[tuple[int, int]]:
@@ -257,6 +343,15 @@ def _place_vector_p(p: Printer, nodes: list[int], vector: str, slot: int) -> Non
         p.place[i] = (vector, e * slot, slot, False)
 
 
+def block_wire_nodes(ir: IntegerRNN, nl: Netlist, top: str) -> dict[str, dict[str, int]]:
+    """Per block ("update", "readout"): every wire its module declares -> the netlist node
+    it holds (what `hadamhw prove` checks the printed widths against)."""
+    s = Sections(ir, nl)
+    update_block(s, top)
+    readout_section(s, top)
+    return {b: s.nodes_of.get(b, {}) for b in ("update", "readout")}
+
+
 def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurrent: str,
                          interface: dict) -> tuple[dict, dict, dict]:
     """(top module context, analytical costs, rotate module context) of the single-cycle
@@ -264,15 +359,14 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
     nl = build(ir, cmvm)
     plan = requant_plan(ir)
     s = Sections(ir, nl)
-    inp = input_section(s)
-    req = requant_section(s)
-    rd = readout_section(s)
+    update = update_block(s, top)
+    inp = {**update["input"], "block": True}
+    req = requant_section(s, update)
+    rd, readout = readout_section(s, top)
     am = argmax_section(s)
     for name in s.template_reads:
         s.p.mark(name, 0, s.declared[name])
-    declared = {**s.declared, "s_axis_tdata": ir.input.bits * (
-        1 if ir.input.kind == "token" else ir.input.size)}
-    unused = unread(s.p, declared) + am["unused"]
+    unused = s.unread_in("top") + am["unused"]
     w = ir.widths
     n = ir.hidden_size
     ctx = {
@@ -284,6 +378,7 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
         "every": ir.readout == "every", "input": inp, "requant": req, "readout_part": rd,
         "argmax": am, "bank": None, "plan": plan, **interface,
         "unused": sorted(set(unused), key=unused.index), "streamed": False, "tid_bits": 0,
+        "blocks": {"update": update, "readout": readout},
     }
     costs = {"adders": {"input": inp["adders"], "requant": req["adders"],
                         "readout": rd["adders"]},

@@ -15,6 +15,11 @@ readout all at once). The properties:
   inputs and back-pressure, bounded model checking from reset to `depth` cycles;
 - equivalence.induction (on request): the same miter for all depths, by k-induction over
   the registers of both (Yosys's `expose -dff`), where the solver closes it;
+- block.update, block.readout: the design's printed arithmetic blocks equal the IR's
+  (coefficients by Yosys `eval`, wire widths, the tail by SAT: hadamhw.prove.printed);
+- equivalence.unbounded: the design's core and the spec's core equal for all cycles, the
+  blocks shared black boxes (hadamhw.prove.structure); with the blocks' own proofs, the
+  design equals the spec for all depths;
 - axi.rules: AXI4-Stream rules of the design alone, bounded model checking.
 """
 
@@ -30,7 +35,7 @@ from hadamhw.ir.schema import IntegerRNN
 from hadamhw.netlist import single_cycle
 from hadamhw.netlist.nodes import Netlist
 from hadamhw.netlist.verilog import print_module
-from hadamhw.prove import blocks, counterexample
+from hadamhw.prove import blocks, counterexample, printed, structure
 from hadamhw.prove.harness import (
     DesignView,
     write_axi,
@@ -39,6 +44,7 @@ from hadamhw.prove.harness import (
     write_rotation,
 )
 from hadamhw.prove.sby import SbyResult, check_tools, run_sby
+from hadamhw.prove.spec import BLOCKS
 from hadamhw.prove.yosys import wire_widths
 
 AXI_DEPTH = 10  # cycles: the 4-slot FIFO fills, stalls and drains within it
@@ -101,11 +107,43 @@ def block_properties(view: DesignView, nl: Netlist, work: Path) -> list[Property
     out.append(_finding("overflow.printed_netlist", lambda: blocks.compare_widths(
         blocks.node_widths(nl), wire_widths([printed], "netlist_core", printed.parent),
         "the printed netlist")))
-    files = [view.folder / f for f in view.hdl_files]
     out.append(_finding("overflow.design_wires", lambda: blocks.compare_widths(
-        blocks.design_wire_needs(nl), wire_widths(files, view.top, work / "design"),
+        blocks.design_wire_needs(nl), design_widths(view, work / "design"),
         f"design {view.top}")))
     return out
+
+
+def design_widths(view: DesignView, work: Path) -> dict[str, int]:
+    """The declared wire widths of the core and of its block modules, merged by name."""
+    files = [view.folder / f for f in view.hdl_files]
+    have: dict[str, int] = {}
+    for module in [view.top] + [f"{view.top}_{b}" for b in BLOCKS if b != "rotate"]:
+        have.update(wire_widths(files, module, work))
+    return have
+
+
+def printed_block_properties(view: DesignView, nl: Netlist, work: Path) -> list[PropertyResult]:
+    """block.update, block.readout: each printed block against the IR, for all inputs."""
+    out = []
+    for kind, block in printed.design_blocks(view.ir, nl, view.top).items():
+        files = [view.folder / f"{block.module}.v"]
+        found, seconds = printed.prove_block(view.ir, nl, block, files, work / "blocks" / kind)
+        out.append(PropertyResult(f"block.{kind}", "proved" if found.ok else "failed",
+                                  "all inputs in the IR's ranges", seconds, found.message))
+    return out
+
+
+def unbounded_property(view: DesignView, work: Path, timeout: int) -> PropertyResult:
+    """equivalence.unbounded: the cores equal for all cycles, the blocks shared."""
+    start = time.monotonic()
+    try:
+        msg = structure.check_structure(view, work / "unbounded", timeout)
+    except HadamhwError as exc:
+        msg = str(exc)
+    status = "timeout" if "timed out" in msg else "failed" if msg else "proved"
+    return PropertyResult("equivalence.unbounded", status,
+                          "all depths (blocks shared, proved separately)",
+                          time.monotonic() - start, msg)
 
 
 def _sby_property(name: str, res: SbyResult, scope: str, outputs: str) -> PropertyResult:
@@ -153,10 +191,12 @@ def axi_property(view: DesignView, work: Path, solver: str, timeout: int) -> Pro
 
 
 def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str = "yices",
-          work: str | Path | None = None, induction: bool = False) -> list[PropertyResult]:
+          work: str | Path | None = None, induction: bool = False,
+          unbounded: bool = True) -> list[PropertyResult]:
     """Every property of the design in `folder`; the sby/Yosys runs (and traces) go into
     `work` (default: `folder`/prove). induction: also try unbounded equivalence by
-    k-induction (closes at n = 4; at n = 16 it does not within minutes)."""
+    k-induction (closes at n = 4; at n = 16 it does not within minutes); unbounded: the
+    blocks' proofs and the cores' equivalence with the blocks shared (all depths)."""
     if depth < 1:
         raise HadamhwError(f"--depth {depth}: must be at least 1")
     check_tools(solver)
@@ -166,6 +206,9 @@ def prove(folder: str | Path, *, depth: int = 4, timeout: int = 600, solver: str
     nl = single_cycle.build(view.ir, man["cmvm"])
     results = block_properties(view, nl, work)
     results.append(rotation_property(view, work, solver, timeout))
+    if unbounded:
+        results += printed_block_properties(view, nl, work)
+        results.append(unbounded_property(view, work, timeout))
     results.append(equivalence_property(view, work, depth, solver, timeout))
     if induction:
         results.append(induction_property(view, work, solver, timeout))

