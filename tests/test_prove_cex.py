@@ -228,10 +228,11 @@ def test_stimulus_is_checked_against_the_design(tmp_path):
 
 # -- every corrupted design of tests/test_prove.py: proof fails, counterexample replays ---------
 def _adder_flip(folder: Path) -> tuple[str, str, str]:
-    text = (folder / "hadamrnn.v").read_text()
+    """The first input-drive adder's sign flipped (it lives in the update block)."""
+    text = (folder / "hadamrnn_update.v").read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("  assign in_n0 = "))
     flipped = line.replace(" + ", " - ", 1) if " + " in line else line.replace(" - ", " + ", 1)
-    return "hadamrnn.v", line, flipped
+    return "hadamrnn_update.v", line, flipped
 
 
 def _butterfly_flip(folder: Path) -> tuple[str, str, str]:
