@@ -175,6 +175,19 @@ class Rom(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Bound(Node):
+    """a itself, declared to lie in [lo, hi] by an argument the interval arithmetic cannot
+    make (a loop whose range depends on the phase: a folded bank after pass j holds stage
+    j). The builder that places one proves its range; the evaluator counts every value
+    outside it as a violation; the printer keeps the bits the range needs."""
+
+    a: int
+
+    def operands(self) -> tuple[int, ...]:
+        return (self.a,)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Output(Node):
     a: int
 
@@ -291,7 +304,7 @@ def _interval(nl: Netlist, node: Node) -> tuple[int, int]:
     def span(i: int) -> tuple[int, int]:
         return nl.nodes[i].lo, nl.nodes[i].hi
 
-    if isinstance(node, (Input, Reg)):
+    if isinstance(node, (Input, Reg, Bound)):
         return node.lo, node.hi
     if isinstance(node, RoundShift):
         half = (1 << (node.shift - 1)) if node.round and node.shift > 0 else 0
