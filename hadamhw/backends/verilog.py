@@ -56,6 +56,7 @@ from hadamhw.ir.schema import IntegerRNN
 from hadamhw.netlist.plan import requant_plan
 from hadamhw.netlist.shells import single_cycle_context
 from hadamhw.netlist.shells_dense import dense_context
+from hadamhw.netlist.shells_stage import stage_context
 from hadamhw.resources import templates_dir
 
 
@@ -246,6 +247,8 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             ir, options):  # the dense baseline: the same, with the dense rotate module
         ctx, costs, dense_nl = dense_context(ir, options.cmvm, top,
                                              interface_section(ir, options))
+    elif options.fold == "stage" and not has_serial_readout(ir, options):
+        ctx, costs, _ = stage_context(ir, options.cmvm, top, interface_section(ir, options))
     else:
         ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}

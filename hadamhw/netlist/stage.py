@@ -9,7 +9,7 @@ rotation.v.j2, requant.v.j2, control.v.j2), as nodes:
 - control registers `busy` (passes 2..k run), `phase` (the pass the bank ran last, k >= 3;
   a counter that saturates at k - 1), `last_q` (the step's tlast) and `fresh`;
 - pipeline registers `x_q<j>` (the input word of the step in flight) and `bank_q<i>` (the
-  bank's output, taken on `fire` and while `busy`);
+  bank's output, taken on `fire` and while `busy`; max(widths.fwht) bits each);
 - the bank: bank_in = busy ? bank_q : h_cur, one Pease stage (inside each block
   (i, i + m/2) -> (2i, 2i + 1): sum and difference); k passes give FWHT_m in natural order.
   Pass j holds stage j, a range the interval arithmetic of the loop cannot see: each bank
@@ -40,13 +40,13 @@ from hadamhw.netlist.nodes import (
     Bound,
     Clamp,
     Const,
-    Greater,
     Input,
     Mux,
     Netlist,
     Operand,
     Output,
     Reg,
+    Rom,
     RoundShift,
     check_registers,
 )
@@ -117,8 +117,8 @@ def _control(nl: Netlist, g: _Gates, k: int, fire: int) -> tuple[int, int]:
         done = busy
     else:
         phase = _reg(nl, "phase", 0, k - 1, "control")
-        at_end = nl.add(Greater(a=phase, b=nl.add(Const(value=k - 2, group="control")),
-                                group="control"))
+        # phase = k - 1 as a table over the phase (no Greater: those are the argmax's)
+        at_end = nl.add(Rom(addr=phase, table=(0,) * (k - 1) + (1,), group="control"))
         done = g.both(busy, at_end)
         inc = nl.add(Clamp(a=nl.add(Add(a=Operand(phase), b=Operand(g.one), group="control")),
                            low=0, high=k - 1, group="control"))
@@ -135,8 +135,10 @@ def bank(nl: Netlist, ir: IntegerRNN, g: _Gates, h_cur: list[int], busy: int,
     """The bank's outputs (one Pease pass of bank_in), each bounded by `bank_ranges`."""
     n, k = ir.hidden_size, ir.k
     ranges = bank_ranges(ir)
-    regs = [] if k == 1 else [_reg(nl, f"bank_q{i}", lo, hi, "pipeline")
-                              for i, (lo, hi) in enumerate(ranges)]
+    # the bank register is max(widths.fwht) bits per element, as the template declares it
+    wb_lo, wb_hi = signed_range(max(ir.widths.fwht))
+    regs = [] if k == 1 else [_reg(nl, f"bank_q{i}", wb_lo, wb_hi, "pipeline")
+                              for i in range(n)]
     bank_in = h_cur if k == 1 else [
         nl.add(Mux(sel=busy, if1=q, if0=h, group="recurrent")) for q, h in zip(
             regs, h_cur, strict=True)]
