@@ -99,6 +99,14 @@ def test_stage_evaluator_sees_a_wrong_builder(monkeypatch):
 
     monkeypatch.setattr(stage, "requantization", unsigned)
     assert not golden_equal(stage.build(ir, row["cmvm"]), ir, 0)
+    monkeypatch.undo()
+    real_bank = stage.bank
+
+    def unfed(nl, ir_, g, h_cur, busy, fire):
+        return real_bank(nl, ir_, g, h_cur, g.zero, fire)
+
+    monkeypatch.setattr(stage, "bank", unfed)
+    assert not golden_equal(stage.build(ir, row["cmvm"]), ir, 0)
 
 
 def _unsigned(ir):
