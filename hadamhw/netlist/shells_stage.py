@@ -37,9 +37,9 @@ def _decl(name: str, width: int, expr: str) -> dict:
     return {"name": name, "msb": width - 1, "expr": expr, "signed": False, "keep": False}
 
 
-def _bank_nodes(nl: Netlist) -> tuple[list[int], list[int]]:
+def _bank_nodes(ir: IntegerRNN, nl: Netlist) -> tuple[list[int], list[int]]:
     """(bank_out adders, their Bound nodes) in element order (the fwht[k-1] tag)."""
-    bounds = nl.tags[next(t for t in nl.tags if t.startswith("fwht["))]
+    bounds = nl.tags[f"fwht[{ir.k - 1}]"]
     adds = [nl[b].a for b in bounds]  # type: ignore[attr-defined]
     assert all(isinstance(nl[b], Bound) and isinstance(nl[a], Add)
                for a, b in zip(adds, bounds, strict=True))
@@ -56,7 +56,7 @@ def bank_section(s: Sections) -> dict:
         p.place[i] = ("h_cur", e * bh, bh, False)
     init = [{"lhs": f"bank_init[{e * wb + wb - 1}:{e * wb}]", "expr": p.ext(i, wb)}
             for e, i in enumerate(h_cur)]
-    adds, _ = _bank_nodes(nl)
+    adds, _ = _bank_nodes(ir, nl)
     ins = sorted({op for a in adds for op in nl[a].operands()})
     for e, i in enumerate(ins):  # bank_in's elements: the muxes, or h_cur itself (k = 1)
         assert k == 1 or isinstance(nl[i], Mux)
@@ -77,7 +77,7 @@ def requant_section(s: Sections) -> dict:
     """f_<i> (the bank's last pass), the requantization graph, v_<i>, q_<i>, hn_<i>."""
     ir, nl = s.ir, s.nl
     wb = max(ir.widths.fwht)
-    _, bounds = _bank_nodes(nl)
+    _, bounds = _bank_nodes(ir, nl)
     decls = []
     for e, b in enumerate(bounds):
         width = nl[b].width
