@@ -55,6 +55,8 @@ from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.netlist.plan import requant_plan
 from hadamhw.netlist.shells import single_cycle_context
+from hadamhw.netlist.shells_dense import dense_context
+from hadamhw.netlist.shells_stage import stage_context
 from hadamhw.resources import templates_dir
 
 
@@ -228,6 +230,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
     stream = None
     rot_ctx = None
     rotate_registered: frozenset[int] | None = None
+    dense_nl = None
     if options.streamed:
         from hadamhw.backends.verilog_stream import stream_context
 
@@ -240,6 +243,12 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
         ctx, costs, rot_ctx = single_cycle_context(ir, options.cmvm, top, options.fold,
                                                    options.recurrent,
                                                    interface_section(ir, options))
+    elif options.fold == "parallel" and options.recurrent == "dense" and not has_serial_readout(
+            ir, options):  # the dense baseline: the same, with the dense rotate module
+        ctx, costs, dense_nl = dense_context(ir, options.cmvm, top,
+                                             interface_section(ir, options))
+    elif options.fold == "stage" and not has_serial_readout(ir, options):
+        ctx, costs, _ = stage_context(ir, options.cmvm, top, interface_section(ir, options))
     else:
         ctx, costs = _top_context(ir, options)
     files: dict[str, str] = {}
@@ -251,7 +260,7 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
                                    "(hadamhw.backends.verilog_dense)")
             from hadamhw.backends import verilog_dense  # the dense baseline's own module
 
-            rot_ctx = verilog_dense.dense_rotate_context(ir, top)
+            rot_ctx = verilog_dense.dense_rotate_context(ir, top, dense_nl)
             files[f"{top}_rotate.v"] = render_template(env, "rotate_dense.v.j2", rot_ctx)
         else:
             files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2", rot_ctx or

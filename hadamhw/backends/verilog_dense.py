@@ -16,137 +16,89 @@ a row into one multi-operand $macc of LUT full adders instead of a carry-chain a
 node. Either would stop the baseline from being the dense product whose cost n·(m - 1)
 states. A row lists its positive terms first, then its negative ones, in index order.
 
-Every tree node is sized from the exact interval of the sum it holds (terms of
+The trees are the nodes of hadamhw.netlist.dense's netlist (the same netlist whose other
+sections hadamhw.netlist.shells_dense prints into the top module); this module only prints
+them. Every tree node is sized from the exact interval of the sum it holds (terms of
 widths.state bits); the root is widths.rotated bits, which holds every row's worst case.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
 from hadamhw.backends.verilog_text import bit_slice, lit, resize
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
-from hadamhw.ir.widths import signed_bits, signed_range
+from hadamhw.ir.widths import signed_bits
+from hadamhw.netlist import dense
+from hadamhw.netlist.dense import dense_matrix, row_cone, row_pattern, sylvester
+from hadamhw.netlist.nodes import Add, Netlist
+
+__all__ = ["dense_matrix", "dense_rotate_context", "sylvester"]
 
 
-def sylvester(m: int) -> np.ndarray:
-    """The m x m Sylvester Hadamard matrix (entries ±1), m a power of two."""
-    h = np.ones((1, 1), dtype=np.int64)
-    while h.shape[0] < m:
-        h = np.block([[h, h], [h, -h]])
-    return h
-
-
-def dense_matrix(ir: IntegerRNN) -> np.ndarray:
-    """W·sqrt(m) = diag(s) · blockdiag(H_m, ..., H_m): n x n, entries ±1 and 0."""
-    n, m = ir.hidden_size, ir.block_size
-    w = np.zeros((n, n), dtype=np.int64)
-    hm = sylvester(m)
-    for base in range(0, n, m):
-        w[base:base + m, base:base + m] = hm
-    return ir.signs.astype(np.int64)[:, None] * w
-
-
-@dataclass
-class _Node:
-    expr: str  # a plain wire name or a slice of h
-    width: int
-    lo: int  # interval of the node's value (before its polarity is applied)
-    hi: int
-    negative: bool  # the row needs -value
-
-
-class _RowBuilder:
-    def __init__(self, pattern: int, bh: int, root_width: int, root_lhs: str) -> None:
-        self.pattern = pattern
-        self.bh = bh
-        self.root_width = root_width
-        self.root_lhs = root_lhs
-        self.nodes: list[dict] = []
-
-    def leaf(self, j: int, coeff: int) -> _Node:
-        lo, hi = signed_range(self.bh)
-        return _Node(bit_slice("h", j * self.bh, self.bh), self.bh, lo, hi, coeff < 0)
-
-    @staticmethod
-    def _operand(node: _Node, width: int) -> str:
-        return resize(node.expr, _msb(node.expr, node.width), node.width, width)
-
-    def combine(self, a: _Node, b: _Node, root: bool) -> _Node:
-        if a.negative and not b.negative:
-            a, b = b, a
-        if a.negative == b.negative and not (root and a.negative):
-            lo, hi, negative, op = a.lo + b.lo, a.hi + b.hi, a.negative, "+"
-        elif a.negative:  # root of an all-negative row: -(a + b) in one expression
-            lo, hi, negative, op = -a.hi - b.hi, -a.lo - b.lo, False, "neg"
-        else:  # a positive, b negative
-            lo, hi, negative, op = a.lo - b.hi, a.hi - b.lo, False, "-"
-        width = signed_bits(lo, hi)
-        if root:
-            if width > self.root_width:
-                raise HadamhwError(f"internal: row pattern {self.pattern} of the dense core "
-                                   f"needs {width} bits, more than widths.rotated = "
-                                   f"{self.root_width}")
-            width, name = self.root_width, self.root_lhs
+def _row_nodes(nl: Netlist, root: int, leaves: dict[int, int], bh: int, br: int,
+               pattern: int) -> list[dict]:
+    """One row's tree as the row module's wires: leaves are slices of the block `h`
+    (element j at [j*bh +: bh]), inner nodes n<k>, the root `r` (br bits)."""
+    names: dict[int, tuple[str, str, int]] = {  # node -> (expr, its top bit, width)
+        i: (bit_slice("h", j * bh, bh), bit_slice("h", j * bh + bh - 1, 1), bh)
+        for i, j in leaves.items()}
+    out = []
+    for i in row_cone(nl, root):
+        nd = nl[i]
+        assert isinstance(nd, Add) and nd.b is not None
+        width = signed_bits(nd.lo, nd.hi)
+        if i == root:
+            if width > br:
+                raise HadamhwError(f"internal: row pattern {pattern} of the dense core needs "
+                                   f"{width} bits, more than widths.rotated = {br}")
+            name, width = "r", br
         else:
-            name = f"n{len(self.nodes)}"
-        ea, eb = self._operand(a, width), self._operand(b, width)
-        expr = {"+": f"{ea} + {eb}", "-": f"{ea} - {eb}",
-                "neg": f"{lit(0, width)} - {ea} - {eb}"}[op]
-        self.nodes.append({"name": name, "msb": width - 1, "expr": expr, "root": root})
-        return _Node(name, width, lo, hi, negative)
-
-    def tree(self, leaves: list[_Node], root: bool = True) -> _Node:
-        if len(leaves) == 1:
-            return leaves[0]
-        half = len(leaves) // 2
-        left = self.tree(leaves[:half], root=False)
-        right = self.tree(leaves[half:], root=False)
-        return self.combine(left, right, root)
+            name = f"n{len(out)}"
+        ea, eb = (resize(names[op.node][0], names[op.node][1], names[op.node][2], width)
+                  for op in (nd.a, nd.b))
+        if nd.a.sign < 0:
+            expr = f"{lit(0, width)} - {ea} - {eb}"
+        else:
+            expr = f"{ea} {'+' if nd.b.sign > 0 else '-'} {eb}"
+        out.append({"name": name, "msb": width - 1, "expr": expr, "root": i == root})
+        names[i] = (name, bit_slice(name, width - 1, 1), width)
+    return out
 
 
-def _msb(expr: str, width: int) -> str:
-    """The top bit of a plain wire name or of a slice name[msb:lsb]."""
-    if expr.endswith("]") and ":" in expr:
-        name, sel = expr[:-1].split("[", 1)
-        return f"{name}[{int(sel.split(':')[0])}]"
-    return f"{expr}[{width - 1}]"
-
-
-def dense_rotate_context(ir: IntegerRNN, top: str) -> dict:
-    """Context of templates/verilog/rotate_dense.v.j2: one adder tree per row of W·sqrt(m).
+def dense_rotate_context(ir: IntegerRNN, top: str, nl: Netlist | None = None) -> dict:
+    """Context of templates/verilog/rotate_dense.v.j2: one adder tree per row of W·sqrt(m),
+    printed from the dense netlist `nl` (built here when None).
 
     Rows with the same coefficients on their block (the same H_m row and sign in different
-    blocks) share one row module; each row is its own instance.
+    blocks) share one row module, printed from the first such row; each row is its own
+    instance. Every row's tree must print the same as its module's (checked).
     """
+    nl = dense.build(ir) if nl is None else nl
     n, m = ir.hidden_size, ir.block_size
     bh, br = ir.widths.state, ir.widths.rotated
     w = dense_matrix(ir)
+    h_cur = nl.tags["h_cur"]
     modules: dict[tuple[int, ...], dict] = {}
     instances = []
-    for i in range(n):
+    for i, root in enumerate(nl.tags["rotated"]):
         base = (i // m) * m
-        coeffs = tuple(int(c) for c in w[i, base:base + m])
+        coeffs = row_pattern(ir, w, i)
+        index = modules[coeffs]["index"] if coeffs in modules else len(modules)
+        leaves = {h_cur[base + j]: j for j in range(m)}
+        nodes = _row_nodes(nl, root, leaves, bh, br, index)
         if coeffs not in modules:
-            index = len(modules)
-            builder = _RowBuilder(index, bh, br, "r")
-            ordered = [j for j in range(m) if coeffs[j] > 0] + \
-                      [j for j in range(m) if coeffs[j] < 0]
-            builder.tree([builder.leaf(j, coeffs[j]) for j in ordered])
             modules[coeffs] = {
                 "name": f"{top}_rotate_row_pattern{index}", "index": index,
                 "positive": [j for j in range(m) if coeffs[j] > 0],
-                "negative": [j for j in range(m) if coeffs[j] < 0],
-                "nodes": builder.nodes}
+                "negative": [j for j in range(m) if coeffs[j] < 0], "nodes": nodes}
+        elif nodes != modules[coeffs]["nodes"]:
+            raise HadamhwError(f"internal: row {i} of the dense core differs from its row "
+                               f"module {index}")
         instances.append({"row": i, "module": modules[coeffs]["name"],
                           "h": bit_slice("h", base * bh, m * bh),
                           "r": bit_slice("r", i * br, br)})
     row_modules = sorted(modules.values(), key=lambda r: r["index"])
-    adders = sum(len(modules[tuple(int(c) for c in w[i, (i // m) * m:(i // m) * m + m])]
-                         ["nodes"]) for i in range(n))
+    adders = sum(len(row_cone(nl, root)) for root in nl.tags["rotated"])
     return {"top": top, "n": n, "m": m, "k": ir.k, "row_modules": row_modules,
             "instances": instances, "adders": adders, "state_bits": bh, "rotated_bits": br,
             "state_msb": n * bh - 1, "rotated_msb": n * br - 1, "block_msb": m * bh - 1,

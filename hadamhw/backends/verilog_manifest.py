@@ -123,6 +123,9 @@ def manifest(ir: IntegerRNN, options: GenerateOptions, hdl_files: list[str],
             "bits": ir.output_requant.bits, "product_bits": output_product_bits(ir)},
         "output_fifo_depth": MAX_PENDING + 1,
     }
+    if "register_bits" in costs:  # the datapath netlist's registers by purpose
+        out["register_bits"] = {**costs["register_bits"],
+                                "total": sum(costs["register_bits"].values())}
     if stream is None:
         return out
     # interleaving and pipelining (docs/hardware-cost.md, "Streams and pipelining")

@@ -14,6 +14,7 @@ import numpy as np
 from hadamhw.errors import HadamhwError
 from hadamhw.netlist.nodes import (
     Add,
+    Bound,
     Clamp,
     Const,
     Greater,
@@ -147,6 +148,6 @@ def combinational(nd: Node, values: list[np.ndarray]) -> np.ndarray:
         table = np.array([*nd.table, nd.default], dtype=np.int64)
         addr = values[nd.addr]
         return table[np.where((addr >= 0) & (addr < len(nd.table)), addr, len(nd.table))]
-    if isinstance(nd, Output):
+    if isinstance(nd, (Output, Bound)):
         return values[nd.a]
     raise HadamhwError(f"netlist evaluator: no rule for {type(nd).__name__}")

@@ -149,11 +149,17 @@ class Greater(Node):
 @dataclass(frozen=True, kw_only=True)
 class Reg(Node):
     """A register: takes d at the clock edge where enable is 1 (always when None); holds
-    init after reset. lo/hi are declared and must contain init and d's interval."""
+    init after reset. lo/hi are declared and must contain init and d's interval.
+    `purpose` says why it exists (one of PURPOSES): the recurrent state, a pipeline or
+    delay stage a pass or builder placed, or control (phase, first-step flags)."""
 
     d: int = -1  # set by Netlist.connect once the data node exists
     enable: int | None = None
     init: int = 0
+    purpose: str = ""
+
+
+PURPOSES = ("state", "pipeline", "control")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +172,19 @@ class Rom(Node):
 
     def operands(self) -> tuple[int, ...]:
         return (self.addr,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bound(Node):
+    """a itself, declared to lie in [lo, hi] by an argument the interval arithmetic cannot
+    make (a loop whose range depends on the phase: a folded bank after pass j holds stage
+    j). The builder that places one proves its range; the evaluator counts every value
+    outside it as a violation; the printer keeps the bits the range needs."""
+
+    a: int
+
+    def operands(self) -> tuple[int, ...]:
+        return (self.a,)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +304,7 @@ def _interval(nl: Netlist, node: Node) -> tuple[int, int]:
     def span(i: int) -> tuple[int, int]:
         return nl.nodes[i].lo, nl.nodes[i].hi
 
-    if isinstance(node, (Input, Reg)):
+    if isinstance(node, (Input, Reg, Bound)):
         return node.lo, node.hi
     if isinstance(node, RoundShift):
         half = (1 << (node.shift - 1)) if node.round and node.shift > 0 else 0
@@ -344,4 +363,19 @@ def adders_by_group(nl: Netlist) -> dict[str, int]:
     for nd in nl.nodes:
         if is_adder(nd):
             out[nd.group] = out.get(nd.group, 0) + 1
+    return out
+
+
+def register_bits(nl: Netlist) -> dict[str, int]:
+    """Flip-flops per register purpose ("state", "pipeline", "control"): the widths of the
+    netlist's registers. A register without a purpose is refused (every builder and pass
+    says why it places one)."""
+    out = dict.fromkeys(PURPOSES, 0)
+    for i in nl.registers():
+        reg = nl.nodes[i]
+        assert isinstance(reg, Reg)
+        if reg.purpose not in out:
+            raise HadamhwError(f"internal: register {i} ({reg.name}) has purpose "
+                               f"{reg.purpose!r}, not one of {', '.join(PURPOSES)}")
+        out[reg.purpose] += reg.width
     return out

@@ -143,7 +143,7 @@ def pipeline_readout(nl: Netlist, levels_per_stage: int, group: str = "pipeline"
             prev = seen(j, depth - 1)
             nd = nodes[prev]
             nodes.append(Reg(d=prev, lo=nd.lo, hi=nd.hi, init=min(max(0, nd.lo), nd.hi),
-                             group=group, name=f"p{j}_{depth}"))
+                             group=group, name=f"p{j}_{depth}", purpose="pipeline"))
             delayed[j, depth] = len(nodes) - 1
         return delayed[j, depth]
 

@@ -40,6 +40,7 @@ from hadamhw.netlist.nodes import (
     Rom,
     adders_by_group,
     is_adder,
+    register_bits,
 )
 from hadamhw.netlist.plan import requant_plan
 from hadamhw.netlist.single_cycle import build
@@ -384,6 +385,6 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
                         "readout": rd["adders"]},
              "adder_bits": {"input": inp["adder_bits"], "requant": req["adder_bits"],
                             "readout": rd["adder_bits"]},
-             "readout_cycles": 0}
+             "readout_cycles": 0, "register_bits": register_bits(nl)}
     return ctx, costs, rotate_context(ir, nl, top)
 

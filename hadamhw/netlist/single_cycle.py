@@ -52,10 +52,11 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     fire = nl.add(Input(name="fire", lo=0, hi=1, group="control"))
     last = nl.add(Input(name="last", lo=0, hi=1, group="control"))
     x = _input_ports(nl, ir)
-    fresh = nl.add(Reg(name="fresh", lo=0, hi=1, init=1, group="control"))
+    fresh = nl.add(Reg(name="fresh", lo=0, hi=1, init=1, group="control",
+                       purpose="control"))
     nl.connect(fresh, last, fire)
     lo, hi = signed_range(ir.widths.state)
-    h = [nl.add(Reg(name=f"h{i}", lo=lo, hi=hi, group="state"))
+    h = [nl.add(Reg(name=f"h{i}", lo=lo, hi=hi, group="state", purpose="state"))
          for i in range(ir.hidden_size)]
     zero = nl.add(Const(value=0, group="control"))
     h_cur = [nl.add(Mux(sel=fresh, if1=zero, if0=hi_, group="control")) for hi_ in h]

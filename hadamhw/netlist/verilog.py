@@ -17,6 +17,7 @@ from __future__ import annotations
 from hadamhw.errors import HadamhwError
 from hadamhw.netlist.nodes import (
     Add,
+    Bound,
     Clamp,
     Const,
     Greater,
@@ -125,7 +126,7 @@ class Printer:
         if isinstance(nd, Greater):
             cw = max(_cmp_width(self.nl[nd.a]), _cmp_width(self.nl[nd.b]))
             return f"{self.signed_cmp(nd.a, cw)} > {self.signed_cmp(nd.b, cw)}"
-        if isinstance(nd, Output):
+        if isinstance(nd, (Output, Bound)):
             return self.ext(nd.a, w)
         raise HadamhwError(f"internal: no Verilog rule for {type(nd).__name__}")
 
