@@ -219,6 +219,30 @@ def requant_section(s: Sections, block: dict) -> dict:
             "block": {"module": block["module"], "hn_msb": block["hn_msb"]}}
 
 
+def readout_inline_section(s: Sections) -> dict:
+    """The readout printed in the core itself (a core without blocks: the stage fold):
+    z_<i>, the nodes ro_n<k>, y_<o>, the output requantization, out_<o>."""
+    ir, nl = s.ir, s.nl
+    w = ir.widths
+    _place_vector(s, [i for i in nl.registers() if nl[i].group == "state"], "h_q", w.state)
+    decls = [s.node(z, f"z_{e}") for e, z in _z_nodes(s)]
+    rows = nl.tags["output_acc"]
+    split = max(rows) + 1  # the readout's graph, then the output requantization's
+    decls += s.graph("readout", 0, split)
+    decls += [s.alias(y, f"y_{o}") for o, y in enumerate(rows)]
+    decls += s.graph("readout", split)
+    for o, out in enumerate(nl.tags["output"]):
+        nd = nl[out]
+        if isinstance(nd, Clamp):
+            decls.append(s.node(nd.a, f"pq_{o}"))
+            decls.append({**s.node(out, f"out_{o}", w.output, signed=True), "kind": "saturate"})
+        else:
+            decls.append(s.alias(out, f"out_{o}", w.output, signed=True))
+        s.template_reads.add(f"out_{o}")
+    return {"decls": decls, "adders": s.adders("readout"), "unused": [], "serial": None,
+            "cycles": 0, "adder_bits": s.adder_bits("readout")}
+
+
 def readout_block(s: Sections, top: str) -> dict:
     """Module <top>_readout: z -> out, the readout y = V z + c and the output
     requantization (shift and clamp), each output word at the IR's output width."""
@@ -358,7 +382,15 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
     """(top module context, analytical costs, rotate module context) of the single-cycle
     core; `interface` is the AXI4-Stream section's context (beat, FIFO, ports)."""
     nl = build(ir, cmvm)
-    plan = requant_plan(ir)
+    ctx, costs = core_context(ir, nl, cmvm, top, fold, recurrent, interface)
+    return ctx, costs, rotate_context(ir, nl, top)
+
+
+def core_context(ir: IntegerRNN, nl: Netlist, cmvm: str, top: str, fold: str,
+                 recurrent: str, interface: dict) -> tuple[dict, dict]:
+    """(top module context, analytical costs) of a one-step-a-cycle core built as `nl`
+    (single_cycle.build, or dense.build: the same core around another rotation), with its
+    update and readout blocks."""
     s = Sections(ir, nl)
     update = update_block(s, top)
     inp = {**update["input"], "block": True}
@@ -377,7 +409,7 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
         "state_msb": n * w.state - 1, "state_zero": lit(0, n * w.state),
         "rotated_msb": n * w.rotated - 1, "stage_fold": False, "single_stage": False,
         "every": ir.readout == "every", "input": inp, "requant": req, "readout_part": rd,
-        "argmax": am, "bank": None, "plan": plan, **interface,
+        "argmax": am, "bank": None, "plan": requant_plan(ir), **interface,
         "unused": sorted(set(unused), key=unused.index), "streamed": False, "tid_bits": 0,
         "blocks": {"update": update, "readout": readout},
     }
@@ -386,5 +418,4 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
              "adder_bits": {"input": inp["adder_bits"], "requant": req["adder_bits"],
                             "readout": rd["adder_bits"]},
              "readout_cycles": 0, "register_bits": register_bits(nl)}
-    return ctx, costs, rotate_context(ir, nl, top)
-
+    return ctx, costs

@@ -28,7 +28,7 @@ from hadamhw.netlist.shells import (
     argmax_section,
     clog2,
     input_section,
-    readout_section,
+    readout_inline_section,
 )
 from hadamhw.netlist.verilog import lit, unread
 
@@ -121,7 +121,7 @@ def stage_context(ir: IntegerRNN, cmvm: str, top: str, interface: dict
         s.p.mark(src, 0, ir.input.bits)
     bank = bank_section(s)
     req = requant_section(s)
-    rd = readout_section(s)
+    rd = readout_inline_section(s)
     am = argmax_section(s)
     for name in s.template_reads:
         s.p.mark(name, 0, s.declared[name])
