@@ -212,9 +212,14 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
 
 
 def render(ir: IntegerRNN, options: GenerateOptions | None = None,
-           template_dir: Path | None = None) -> dict[str, str]:
-    """Every file of the design: file name -> text (Verilog, README.md, manifest, IR)."""
+           template_dir: Path | None = None) -> dict[str, str | bytes]:
+    """Every file of the design: file name -> text (Verilog, README.md, manifest, IR; an
+    external token table's image as bytes)."""
     options = resolve_fold(ir, options or GenerateOptions())
+    if options.token_table == "external":
+        from hadamhw.backends import verilog_token_axi  # the AXI4 read master's generator
+
+        return verilog_token_axi.render(ir, options, template_dir)
     if isinstance(options.fold, int):
         from hadamhw.backends import verilog_fold  # the deep fold's own generator
 

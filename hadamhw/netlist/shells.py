@@ -112,6 +112,8 @@ def _place_vector(s: Sections, nodes: list[int], vector: str, slot: int) -> None
 
 def input_section(s: Sections) -> dict:
     ir, nl = s.ir, s.nl
+    if "d0" in nl.inputs():  # the drive row arrives on s_axis_tdata (external token table)
+        return drive_row_section(s, nl.tags["drive"])
     ports = list(nl.inputs().values())
     _place_vector(s, [i for i in ports if nl[i].name not in ("fire", "last")],
                   "s_axis_tdata", ir.input.bits)
@@ -148,6 +150,20 @@ def _rom_section(s: Sections, drive: list[int], word_bits: int) -> dict:
         s.declare(d, f"d_{e}", wd)
     return {"rom": rom, "decls": [], "adders": 0, "unused": [], "drive_decls": aliases,
             "adder_bits": 0}
+
+
+def drive_row_section(s: Sections, drive: list[int]) -> dict:
+    """The drive row as s_axis_tdata, packed like a ROM word: element i at [i*W +: W]
+    (W the signed width of every element's interval); `tdata_bits` is n W."""
+    nl = s.nl
+    wd = signed_bits(min(nl[d].lo for d in drive), max(nl[d].hi for d in drive))
+    aliases = []
+    for e, d in enumerate(drive):
+        aliases.append(_decl(f"d_{e}", wd, f"s_axis_tdata[{e * wd + wd - 1}:{e * wd}]"))
+        s.declare(d, f"d_{e}", wd)
+    s.p.mark("s_axis_tdata", 0, len(drive) * wd)
+    return {"rom": None, "decls": [], "adders": 0, "unused": [], "drive_decls": aliases,
+            "adder_bits": 0, "tdata_bits": len(drive) * wd}
 
 
 def requant_section(s: Sections) -> dict:
@@ -258,10 +274,11 @@ def _place_vector_p(p: Printer, nodes: list[int], vector: str, slot: int) -> Non
 
 
 def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurrent: str,
-                         interface: dict) -> tuple[dict, dict, dict]:
+                         interface: dict, drive_port: bool = False) -> tuple[dict, dict, dict]:
     """(top module context, analytical costs, rotate module context) of the single-cycle
-    core; `interface` is the AXI4-Stream section's context (beat, FIFO, ports)."""
-    nl = build(ir, cmvm)
+    core; `interface` is the AXI4-Stream section's context (beat, FIFO, ports). drive_port:
+    s_axis_tdata carries the token's drive row (external token table), not the token."""
+    nl = build(ir, cmvm, drive_port)
     plan = requant_plan(ir)
     s = Sections(ir, nl)
     inp = input_section(s)
@@ -270,7 +287,7 @@ def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurre
     am = argmax_section(s)
     for name in s.template_reads:
         s.p.mark(name, 0, s.declared[name])
-    declared = {**s.declared, "s_axis_tdata": ir.input.bits * (
+    declared = {**s.declared, "s_axis_tdata": inp.get("tdata_bits") or ir.input.bits * (
         1 if ir.input.kind == "token" else ir.input.size)}
     unused = unread(s.p, declared) + am["unused"]
     w = ir.widths
