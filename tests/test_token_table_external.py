@@ -160,6 +160,37 @@ def test_lint_clean(tmp_path):
     assert lint(tmp_path / "d32") == []  # one beat a row: no shift register
 
 
+def _vocab_ir(vocab: int):
+    return random_ir(np.random.default_rng(7), 8, 8, input_kind="token", input_size=vocab,
+                     output_size=3, readout="every", requant="lean")
+
+
+@pytest.mark.needs("verilator")
+@pytest.mark.parametrize("vocab", [1, 2, 16])
+def test_lint_clean_at_vocabulary_edges(tmp_path, vocab):
+    """One id; a port that carries no out-of-vocabulary id (2, 16: the row index is one bit
+    wider than the id, row V unused)."""
+    from hadamhw.verify.tools import lint
+
+    generate(_vocab_ir(vocab), tmp_path / "d", GenerateOptions(token_table="external",
+                                                               axi_data_bits=32))
+    assert lint(tmp_path / "d") == []
+
+
+@pytest.mark.sim
+@pytest.mark.needs("verilator")
+@pytest.mark.parametrize("vocab", [1, 16])
+def test_cocotb_vocabulary_edges(tmp_path, vocab):
+    from hadamhw.verify.cocotb_sim import TESTS, run_cocotb
+
+    ir = _vocab_ir(vocab)
+    generate(ir, tmp_path / "d", GenerateOptions(token_table="external", axi_data_bits=32))
+    stim = make_stimulus(ir, sequences=4, seed=2, min_steps=2, max_steps=8)
+    result = run_cocotb(tmp_path / "d", stim, seed=1, memory="slow", tests=TESTS[3:5],
+                        build_dir=tmp_path / "cache")
+    assert result.mismatches == [] and result.outputs_checked > 0
+
+
 @pytest.mark.synth
 def test_no_multipliers(tmp_path):
     from hadamhw.report import make_report
