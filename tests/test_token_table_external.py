@@ -121,6 +121,11 @@ def test_refused_combinations(ir_kind, options, target, words):
     assert "--token-table" in str(err.value) or words.startswith("--")
 
 
+def test_external_options_need_the_external_table():
+    with pytest.raises(HadamhwError, match="--axi-data-bits 128: applies to --token-table"):
+        GenerateOptions(axi_data_bits=128).validate()
+
+
 def test_cli_refuses_in_one_line(tmp_path):
     ir_path = tmp_path / "m.ir.json"
     ir_path.write_text(_ir().to_json())

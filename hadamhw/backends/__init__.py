@@ -90,6 +90,13 @@ class GenerateOptions:
         if self.token_table not in TOKEN_TABLES:
             raise HadamhwError(f"--token-table must be one of {TOKEN_TABLES}, "
                                f"got {self.token_table!r}")
+        if self.token_table == "rom":
+            for name, value, default in (("axi-data-bits", self.axi_data_bits, 64),
+                                         ("token-table-base", self.token_table_base, 0),
+                                         ("mem-gbps", self.mem_gbps, 12.8)):
+                if value != default:
+                    raise HadamhwError(f"--{name} {value}: applies to --token-table external "
+                                       "only")
         if isinstance(self.fold, int) and self.streams != 1:
             raise HadamhwError(f"--streams {self.streams}: --fold {self.fold} keeps one "
                                "sequence's state in block RAM; use --fold stage or parallel "
