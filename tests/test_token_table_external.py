@@ -206,6 +206,10 @@ def test_no_multipliers(tmp_path):
     t = report["token_table"]
     assert t["mem_gbps"] == 25.6 and t["steps_per_second"] == pytest.approx(
         25.6e9 / t["bytes_per_step"], rel=1e-6)
+    from hadamhw.report.render import render_text
+
+    text = render_text(report)
+    assert "bytes read per time step" in text and "at 25.6 GB/s (computed)" in text
 
 
 def _run(design: Path, memory: str, tmp_path: Path):
