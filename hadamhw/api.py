@@ -138,7 +138,9 @@ def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *
              top: str = "hadamrnn", streams: int | str = 1, pipeline: int | str = "none",
              target_mhz: float | None = None, cmvm: str = "da4ml",
              readout_lanes: int | None = None, force: bool = False,
-             max_memory_gb: float | None = None) -> Design:
+             max_memory_gb: float | None = None, token_table: str = "rom",
+             axi_data_bits: int = 64, token_table_base: int = 0,
+             mem_gbps: float = 12.8) -> Design:
     """Generate Verilog or HLS C++ for an IR (or an IR file, or a checkpoint).
 
     output: the design folder, written atomically (hadamhw.design); None writes into a
@@ -148,6 +150,8 @@ def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *
     pipeline, target_mhz, cmvm, readout_lanes: as `hadamhw generate --streams P --pipeline
     none|auto|N --target-mhz F --cmvm C --readout-lanes L`. max_memory_gb: refuse a design
     whose estimated generator memory is larger (default hadamhw.design.MAX_MEMORY_GB).
+    token_table, axi_data_bits, token_table_base, mem_gbps: as `hadamhw generate
+    --token-table rom|external --axi-data-bits D --token-table-base ADDR --mem-gbps G`.
     """
     from hadamhw.backends import TARGET_MHZ, GenerateOptions
     from hadamhw.design import (
@@ -163,7 +167,9 @@ def generate(model: IntegerRNN | str | Path, output: str | Path | None = None, *
     ir = _as_ir(model)
     options = GenerateOptions(fold=fold, recurrent=recurrent, top=top, streams=streams,
                               pipeline=pipeline, cmvm=cmvm, readout_lanes=readout_lanes,
-                              target_mhz=TARGET_MHZ if target_mhz is None else target_mhz)
+                              target_mhz=TARGET_MHZ if target_mhz is None else target_mhz,
+                              token_table=token_table, axi_data_bits=axi_data_bits,
+                              token_table_base=token_table_base, mem_gbps=mem_gbps)
     options.validate()
     check_top_name(top, target)
     check_size(ir, target, options, max_memory_gb)

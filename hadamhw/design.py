@@ -176,7 +176,7 @@ def render_design(ir: IntegerRNN, target: str, options,
             files = {p.relative_to(tmp).as_posix(): p.read_bytes()
                      for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
     else:
-        files = {name: text.encode("utf-8")
+        files = {name: text if isinstance(text, bytes) else text.encode("utf-8")
                  for name, text in backend.render(ir, options, template_dir).items()}
     return with_digests(files)
 

@@ -25,6 +25,12 @@ HADAMHW_COCOTB_CONFIG: the path of a JSON file with
     max_gap      longest such idle run, in cycles
     stall_prob   probability of m_axis_tready = 0 in a cycle
     reset_sequences  sequences checked after the mid-stream reset
+    memory       designs with an external token table (manifest `token_table`): "fast" (the
+                 AXI RAM answers every cycle) or "slow" (random AR back-pressure, and the R
+                 channel paused in runs of 1..16 cycles: memory latency and rvalid gaps)
+
+A design with an external token table (`--token-table external`) gets cocotbext-axi's
+AxiRamRead on its m_axi_ar*/r* ports, the table image loaded at TOKEN_TABLE_BASE.
 """
 
 from __future__ import annotations
@@ -392,6 +398,33 @@ class InterfaceMonitor:
                                     f"{waiting} (the core stalled)"))
 
 
+def memory_pauses(rng: random.Random, prob: float, max_run: int) -> Iterator[bool]:
+    """Pauses of a slow memory channel: a run of 1..max_run paused cycles starts with `prob`."""
+    while True:
+        if rng.random() < prob:
+            yield from itertools.repeat(True, rng.randint(1, max_run))
+        yield False
+
+
+def token_memory(dut, manifest: dict, config: dict, seed: str):
+    """The AXI RAM holding an external token table's image (None without one)."""
+    table = manifest.get("token_table")
+    if not table:
+        return None
+    from cocotbext.axi import AxiRamRead, AxiReadBus
+
+    image = (Path(config["design_dir"]) / table["image"]).read_bytes()
+    base = int(table["base_default"])
+    size = -(-(base + len(image)) // 4096) * 4096
+    ram = AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=size)
+    ram.write(base, image)
+    if config.get("memory", "fast") == "slow":
+        rng = random.Random(seed)
+        ram.ar_channel.set_pause_generator(random_stalls(rng, 0.5))
+        ram.r_channel.set_pause_generator(memory_pauses(rng, 0.15, 16))
+    return ram
+
+
 class Bench:
     def __init__(self, dut, config: dict, name: str) -> None:
         self.dut = dut
@@ -412,6 +445,7 @@ class Bench:
         # core's outputs are undefined before its first reset).
         self.source.assert_reset(True)
         self.sink.assert_reset(True)
+        self.memory = token_memory(dut, manifest, config, f"{self.seed}:{name}:memory")
         self.scoreboard = Scoreboard.single(self.layout, [])
         self.monitor = InterfaceMonitor(self)
         self.failed = Event()

@@ -26,6 +26,7 @@ PIPELINE_MODES = ("none", "auto")  # or a loop depth (an integer >= 1)
 MAX_STREAMS = 256  # AXI4-Stream TID is at most 8 bits
 MAX_LOOP_DEPTH = 64
 TARGET_MHZ = 150.0
+TOKEN_TABLES = ("rom", "external")  # where a token input's drive table lives
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ class GenerateOptions:
     # allow), or an integer: that loop depth, the feed-forward parts as "auto"
     pipeline: str | int = "none"
     target_mhz: float = TARGET_MHZ
+    # token inputs: the drive table in an on-chip ROM ("rom") or in external memory read over
+    # AXI4 ("external", hadamhw.backends.verilog_token_axi): its AXI data width, the default
+    # of its base address (Verilog parameter TOKEN_TABLE_BASE) and the memory bandwidth
+    # (GB/s) of the manifest's steps-per-second figure
+    token_table: str = "rom"
+    axi_data_bits: int = 64
+    token_table_base: int = 0
+    mem_gbps: float = 12.8
 
     def validate(self) -> None:
         from hadamhw.backends.fold import parse_fold
@@ -78,6 +87,16 @@ class GenerateOptions:
                 or not 0 < self.target_mhz <= 1000):
             raise HadamhwError(f"--target-mhz must be a number in (0, 1000], "
                                f"got {self.target_mhz!r}")
+        if self.token_table not in TOKEN_TABLES:
+            raise HadamhwError(f"--token-table must be one of {TOKEN_TABLES}, "
+                               f"got {self.token_table!r}")
+        if self.token_table == "rom":
+            for name, value, default in (("axi-data-bits", self.axi_data_bits, 64),
+                                         ("token-table-base", self.token_table_base, 0),
+                                         ("mem-gbps", self.mem_gbps, 12.8)):
+                if value != default:
+                    raise HadamhwError(f"--{name} {value}: applies to --token-table external "
+                                       "only")
         if isinstance(self.fold, int) and self.streams != 1:
             raise HadamhwError(f"--streams {self.streams}: --fold {self.fold} keeps one "
                                "sequence's state in block RAM; use --fold stage or parallel "

@@ -313,6 +313,9 @@ def render(ir: IntegerRNN, out_dir: str | Path, options: GenerateOptions | None 
     """Write the HLS design into out_dir from the templates in template_dir (default: the
     shipped templates/hls); returns the manifest."""
     options = options or GenerateOptions()
+    if options.token_table != "rom":
+        raise HadamhwError("--token-table external: Verilog target only (the HLS target "
+                           "keeps the table in the design)")
     ctx = build_context(ir, options)
     tdir = Path(template_dir) if template_dir is not None else hls_templates_dir()
     if not tdir.is_dir():

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from hadamhw.backends import GenerateOptions, render_template, template_environment
 from hadamhw.backends.fold import resolve_fold
+from hadamhw.backends.verilog_blocks import render_blocks
 from hadamhw.backends.verilog_manifest import integration_files, manifest, step_timing
 from hadamhw.backends.verilog_sections import (
     argmax_section,
@@ -214,9 +215,14 @@ def check_supported(ir: IntegerRNN, options: GenerateOptions) -> None:
 
 
 def render(ir: IntegerRNN, options: GenerateOptions | None = None,
-           template_dir: Path | None = None) -> dict[str, str]:
-    """Every file of the design: file name -> text (Verilog, README.md, manifest, IR)."""
+           template_dir: Path | None = None) -> dict[str, str | bytes]:
+    """Every file of the design: file name -> text (Verilog, README.md, manifest, IR; an
+    external token table's image as bytes)."""
     options = resolve_fold(ir, options or GenerateOptions())
+    if options.token_table == "external":
+        from hadamhw.backends import verilog_token_axi  # the AXI4 read master's generator
+
+        return verilog_token_axi.render(ir, options, template_dir)
     if isinstance(options.fold, int):
         from hadamhw.backends import verilog_fold  # the deep fold's own generator
 
@@ -266,11 +272,9 @@ def render(ir: IntegerRNN, options: GenerateOptions | None = None,
             files[f"{top}_rotate.v"] = render_template(env, "rotate_fwht.v.j2", rot_ctx or
                                                rotate_fwht_context(ir, top, rotate_registered))
         hdl.append(f"{top}_rotate.v")
-    for kind, block in (ctx.get("blocks") or {}).items():  # the arithmetic blocks' modules
-        files[f"{block['module']}.v"] = render_template(
-            env, "block.v.j2", {**ctx, "kind": kind, "block": block, "ports": block["ports"],
-                                "out_requant": block.get("out_requant", False)})
-        hdl.append(f"{block['module']}.v")
+    blocks = render_blocks(env, ctx)  # the arithmetic blocks' modules
+    files.update(blocks)
+    hdl.extend(blocks)
     files[f"{top}.v"] = render_template(env, "top.v.j2", ctx)
     hdl.append(f"{top}.v")
     man = manifest(ir, options, hdl, costs, stream)

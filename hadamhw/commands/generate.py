@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 from hadamhw.commands.common import add_lowering_arguments, load_ir
-from hadamhw.commands.options import COUNT, float_range, fold_option, int_or_word
+from hadamhw.commands.options import (
+    COUNT,
+    address,
+    float_range,
+    fold_option,
+    int_or_word,
+    power_of_two,
+)
 from hadamhw.commands.paths import check_output_folder, user_path
 
 
@@ -17,6 +24,7 @@ def register(sub) -> None:
         RECURRENT_CORES,
         TARGET_MHZ,
         TARGETS,
+        TOKEN_TABLES,
     )
 
     p = sub.add_parser("generate", help="generate Verilog RTL or HLS C++ from a model",
@@ -73,6 +81,20 @@ def register(sub) -> None:
     p.add_argument("--top", default="hadamrnn",
                    help="name of the top module (default hadamrnn): an ASCII identifier, "
                         "not a Verilog / SystemVerilog (or, for HLS, C++) keyword")
+    p.add_argument("--token-table", choices=TOKEN_TABLES, default="rom",
+                   help="token inputs (Verilog, one stream, fold parallel): rom (default) "
+                        "keeps the per-token drive table on chip; external reads each "
+                        "token's row from memory over an AXI4 read master and writes the "
+                        "table image token_table.bin (layout in the manifest)")
+    p.add_argument("--axi-data-bits", type=power_of_two(32), default=64, metavar="D",
+                   help="--token-table external: AXI4 data width in bits (32 to 1024, "
+                        "default 64)")
+    p.add_argument("--token-table-base", type=address, default=0, metavar="ADDR",
+                   help="--token-table external: default of the Verilog parameter "
+                        "TOKEN_TABLE_BASE, a 4 KiB-aligned byte address (default 0)")
+    p.add_argument("--mem-gbps", type=float_range(0), default=12.8, metavar="GB/S",
+                   help="--token-table external: memory bandwidth of the manifest's "
+                        "steps-per-second figure (default 12.8 GB/s)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     add_lowering_arguments(p)
     p.set_defaults(func=run)
@@ -92,7 +114,10 @@ def run(args) -> int:
     options = GenerateOptions(fold=args.fold, recurrent=args.recurrent, top=args.top,
                               cmvm=args.cmvm, readout_lanes=args.readout_lanes,
                               streams=args.streams, pipeline=args.pipeline,
-                              target_mhz=args.target_mhz)
+                              target_mhz=args.target_mhz, token_table=args.token_table,
+                              axi_data_bits=args.axi_data_bits,
+                              token_table_base=args.token_table_base,
+                              mem_gbps=args.mem_gbps)
     options.validate()
     check_top_name(args.top, args.target)
     out = check_design_folder(check_output_folder(args.output, "design folder"),
@@ -129,6 +154,11 @@ def _summary(args, ir, options, out, manifest: dict) -> None:
                     " (the loop needs more streams"
             print(f"  pipeline: {pipe['mode']}, target {pipe['target_mhz']:g} MHz, estimated "
                   f"{pipe['estimated_fmax_mhz']:g} MHz{met}{')' if met else ''}")
+        if manifest.get("token_table"):
+            t = manifest["token_table"]
+            print(f"  token table: external, {t['image']} ({t['rows']} rows of "
+                  f"{t['row_stride_bytes']} bytes), {t['bytes_per_step']} bytes read per step, "
+                  f"{t['steps_per_second']:,.0f} steps/s at {t['mem_gbps']:g} GB/s")
         if manifest.get("readout_lanes"):
             print(f"  serial readout: {manifest['readout_lanes']} lane(s), "
                   f"{manifest['readout_cycles']} cycles per sequence")

@@ -104,6 +104,21 @@ def int_or_word(words: tuple[str, ...], low: int, high: int) -> Callable[[str], 
     return parse
 
 
+def address(text: str) -> int:
+    """A byte address: decimal or 0x-prefixed hexadecimal, >= 0."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a byte address (e.g. 0x80000000), "
+                                         f"got {text!r}")
+    return value
+
+
+address.__name__ = "address"
+
+
 # The ranges shared by several commands.
 COUNT = int_range(1)  # sequences, steps, epochs, samples: at least one
 SEED = int_range(0, 2**32 - 1)  # numpy's and torch's generators take unsigned 32-bit seeds

@@ -51,6 +51,9 @@ def register(sub) -> None:
                         "default) or abc (generic; on ecp5 too: area-oriented, seconds instead "
                         "of an hour on an unpipelined n = 128 design, LUT4s within a few per "
                         "cent, the same carry cells)")
+    p.add_argument("--mem-gbps", type=float_range(0), default=None, metavar="GB/S",
+                   help="a design with an external token table: the memory bandwidth of its "
+                        "computed steps per second (default: the manifest's)")
     p.add_argument("--top", default=None, help="top module (default: the manifest's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -116,7 +119,7 @@ def run(args) -> int:
                          build_dir=args.build_dir, progress=not args.quiet,
                          freq_mhz=args.freq, timeout=args.timeout, device=args.device,
                          seed=args.seed, router=args.router, placer=args.placer,
-                         lut_mapper=args.lut_mapper)
+                         lut_mapper=args.lut_mapper, mem_gbps=args.mem_gbps)
     if args.json:
         sys.stdout.write(render_json(report))
         warning = mul_warning(report)

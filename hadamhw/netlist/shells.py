@@ -130,6 +130,8 @@ def _place_vector(s: Sections, nodes: list[int], vector: str, slot: int) -> None
 def input_section(s: Sections, vector: str = "s_axis_tdata") -> dict:
     """The input drive d, reading the input words (or the token id) from `vector`."""
     ir, nl = s.ir, s.nl
+    if "d0" in nl.inputs():  # the drive row arrives on s_axis_tdata (external token table)
+        return drive_row_section(s, nl.tags["drive"], vector)
     ports = list(nl.inputs().values())
     _place_vector(s, [i for i in ports if nl[i].name not in ("fire", "last")],
                   vector, ir.input.bits)
@@ -169,6 +171,20 @@ def _rom_section(s: Sections, drive: list[int], word_bits: int,
             "adder_bits": 0}
 
 
+def drive_row_section(s: Sections, drive: list[int], vector: str = "s_axis_tdata") -> dict:
+    """The drive row read from `vector`, packed like a ROM word: element i at [i*W +: W]
+    (W the signed width of every element's interval); `tdata_bits` is n W."""
+    nl = s.nl
+    wd = signed_bits(min(nl[d].lo for d in drive), max(nl[d].hi for d in drive))
+    aliases = []
+    for e, d in enumerate(drive):
+        aliases.append(_decl(f"d_{e}", wd, f"{vector}[{e * wd + wd - 1}:{e * wd}]"))
+        s.declare(d, f"d_{e}", wd)
+    s.p.mark(vector, 0, len(drive) * wd)
+    return {"rom": None, "decls": [], "adders": 0, "unused": [], "drive_decls": aliases,
+            "adder_bits": 0, "tdata_bits": len(drive) * wd}
+
+
 def pack(parts: list[str]) -> str:
     """A Verilog concatenation of element strings, element 0 in the low bits."""
     return "{" + ", ".join(reversed(parts)) + "}"
@@ -190,6 +206,8 @@ def update_block(s: Sections, top: str) -> dict:
     ports = block_ports(ir)
     s.scope = "update"
     inp = input_section(s, "x")
+    if inp.get("tdata_bits"):  # x carries the token's drive row (external token table)
+        ports = {**ports, "x": inp["tdata_bits"]}
     wr, n = ports["r"], ir.hidden_size
     decls = [_decl(f"r_{e}", wr, f"r[{e * wr + wr - 1}:{e * wr}]") for e in range(n)]
     for e, i in enumerate(nl.tags["rotated"]):
@@ -378,10 +396,11 @@ def block_wire_nodes(ir: IntegerRNN, nl: Netlist, top: str) -> dict[str, dict[st
 
 
 def single_cycle_context(ir: IntegerRNN, cmvm: str, top: str, fold: str, recurrent: str,
-                         interface: dict) -> tuple[dict, dict, dict]:
+                         interface: dict, drive_port: bool = False) -> tuple[dict, dict, dict]:
     """(top module context, analytical costs, rotate module context) of the single-cycle
-    core; `interface` is the AXI4-Stream section's context (beat, FIFO, ports)."""
-    nl = build(ir, cmvm)
+    core; `interface` is the AXI4-Stream section's context (beat, FIFO, ports). drive_port:
+    s_axis_tdata carries the token's drive row (external token table), not the token."""
+    nl = build(ir, cmvm, drive_port)
     ctx, costs = core_context(ir, nl, cmvm, top, fold, recurrent, interface)
     return ctx, costs, rotate_context(ir, nl, top)
 

@@ -2,8 +2,9 @@
 
 The datapath of hadamhw.backends.verilog's single-cycle core, as nodes:
 
-- ports: the input words `x0..` (or the token id `token`), `fire` (a step is taken this
-  cycle) and `last` (it ends its sequence);
+- ports: the input words `x0..` (or the token id `token`; or, with `drive_port`, the token's
+  drive row `d0..` read from an external table), `fire` (a step is taken this cycle) and
+  `last` (it ends its sequence);
 - state: registers `h<i>` (enable fire, reset 0) and `fresh` (the next step starts from
   h = 0: set by reset and by a last step); the step reads h_cur = fresh ? 0 : h;
 - input drive d = (U x + b) M_a' + round: a ROM over tokens, or a constant matrix-vector
@@ -45,13 +46,15 @@ from hadamhw.netlist.nodes import (
 from hadamhw.netlist.plan import RequantPlan, butterflies, drive_table, requant_plan
 
 
-def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
-    """The single-cycle core's datapath of `ir`; constant products by `cmvm`."""
+def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False) -> Netlist:
+    """The single-cycle core's datapath of `ir`; constant products by `cmvm`. drive_port
+    (token inputs): the drive row arrives on input ports `d<i>` (each with its ROM's
+    interval) instead of being read from a ROM."""
     nl = Netlist()
     plan = requant_plan(ir)
     fire = nl.add(Input(name="fire", lo=0, hi=1, group="control"))
     last = nl.add(Input(name="last", lo=0, hi=1, group="control"))
-    x = _input_ports(nl, ir)
+    x = _drive_ports(nl, ir, plan) if drive_port else _input_ports(nl, ir)
     fresh = nl.add(Reg(name="fresh", lo=0, hi=1, init=1, group="control",
                        purpose="control"))
     nl.connect(fresh, last, fire)
@@ -60,7 +63,7 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
          for i in range(ir.hidden_size)]
     zero = nl.add(Const(value=0, group="control"))
     h_cur = [nl.add(Mux(sel=fresh, if1=zero, if0=hi_, group="control")) for hi_ in h]
-    drive = input_drive(nl, ir, plan, x, cmvm)
+    drive = x if drive_port else input_drive(nl, ir, plan, x, cmvm)
     r = rotation(nl, ir, h_cur)
     h_next = requantization(nl, ir, plan, r, drive, cmvm)
     for reg, d in zip(h, h_next, strict=True):
@@ -81,6 +84,14 @@ def _input_ports(nl: Netlist, ir: IntegerRNN) -> list[int]:
         return [nl.add(Input(name="token", lo=lo, hi=hi, group="input"))]
     return [nl.add(Input(name=f"x{j}", lo=lo, hi=hi, group="input"))
             for j in range(ir.input.size)]
+
+
+def _drive_ports(nl: Netlist, ir: IntegerRNN, plan: RequantPlan) -> list[int]:
+    if ir.input.kind != "token":
+        raise HadamhwError("an external drive table needs token inputs")
+    table = drive_table(ir, plan)
+    return [nl.add(Input(name=f"d{i}", lo=int(min(row)), hi=int(max(row)), group="input"))
+            for i, row in enumerate(table)]
 
 
 def input_drive(nl: Netlist, ir: IntegerRNN, plan: RequantPlan, x: list[int],

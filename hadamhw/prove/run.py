@@ -76,6 +76,9 @@ def design_view(folder: Path) -> tuple[DesignView, dict]:
     man = read_design_manifest(folder, target="verilog", purpose="hadamhw prove",
                                fields=("top", "hdl_files", "latency_cycles", "cmvm"),
                                file_fields=("hdl_files", "ir"))
+    if man.get("token_table"):
+        raise HadamhwError(f"{folder}: hadamhw prove does not cover --token-table external "
+                           "(the AXI4 read master); `hadamhw sim` checks it in cocotb")
     arch = (man.get("fold"), man.get("recurrent"), man.get("streams", 1),
             man.get("readout_lanes"), man.get("cycles_per_step"))
     if arch != ("parallel", "fwht", 1, None, 1) or man.get("pipeline") not in (None, "none"):

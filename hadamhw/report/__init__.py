@@ -59,14 +59,16 @@ def make_report(design_path: str | Path | DesignFolder, family: str = "generic",
                 pnr: bool = False, build_dir: str | Path | None = None, progress: bool = True,
                 freq_mhz: float | None = None, timeout: float | None = None,
                 device: str | None = None, seed: int = 1, router: str | None = None,
-                placer: str | None = None, lut_mapper: str | None = None) -> dict:
+                placer: str | None = None, lut_mapper: str | None = None,
+                mem_gbps: float | None = None) -> dict:
     """Synthesize (and with `pnr` place and route) a design folder; a JSON-ready report.
 
     device: place and route on this device (hadamhw.report.pnr.NAMED_DEVICES, e.g. up5k)
     instead of the smallest one that holds the design. seed: nextpnr's placement seed.
     router: nextpnr's router (router1, its default, or router2). placer: nextpnr's placer
     (heap, its default on ice40 and ecp5, sa or static). lut_mapper: Yosys's LUT
-    mapping (synth.LUT_MAPPERS; default the family's own, abc9 on ecp5)."""
+    mapping (synth.LUT_MAPPERS; default the family's own, abc9 on ecp5). mem_gbps: the
+    memory bandwidth (GB/s) of an external token table's figures (default the manifest's)."""
     from hadamhw.errors import HadamhwError
     from hadamhw.report.pnr import (
         DEFAULT_FREQ_MHZ,
@@ -132,4 +134,19 @@ def make_report(design_path: str | Path | DesignFolder, family: str = "generic",
             else None)
         report["pnr"] = entry
         report["seconds"]["pnr"] = round(result.seconds, 2)
+    table = design.manifest.get("token_table")
+    if table:
+        report["token_table"] = token_table_figures(table, mem_gbps, report["pnr"])
     return report
+
+
+def token_table_figures(table: dict, mem_gbps: float | None, pnr: dict | None) -> dict:
+    """An external token table's bytes per step and steps per second at a memory bandwidth
+    (computed, not measured), bounded by the clock when the design was placed and routed."""
+    from hadamhw.backends.verilog_token_axi import bandwidth_figures
+
+    fmax = pnr.get("fmax_mhz") if pnr else None
+    figures = bandwidth_figures(table, table["mem_gbps"] if mem_gbps is None else mem_gbps,
+                                fmax)
+    return {"bytes_per_step": table["bytes_per_step"], "beats_per_row": table["beats_per_row"],
+            "data_bits": table["data_bits"], **figures}

@@ -87,6 +87,16 @@ def summary_items(report: dict) -> list[tuple[str, str]]:
                       f"{plan['ideal_cycles_per_step']} + {plan['overhead_cycles']}"))
         items.append(("vector RAM bits / constant ROM bits (analytical)",
                       f"{plan['ram_bits']} / {plan['rom_bits']}"))
+    table = report.get("token_table")
+    if table:
+        items.append(("external token table: bytes read per time step",
+                      f"{table['bytes_per_step']} ({table['beats_per_row']} beat(s) of "
+                      f"{table['data_bits']} bits)"))
+        items.append((f"time steps per second at {table['mem_gbps']:g} GB/s (computed)",
+                      f"{table['steps_per_second']:.4g}"))
+        if table.get("steps_per_second_bound") is not None:
+            items.append(("time steps per second, memory and Fmax bound",
+                          f"{table['steps_per_second_bound']:.4g}"))
     pnr = report.get("pnr")
     if pnr is not None:
         if pnr["status"] == "routed":

@@ -219,7 +219,7 @@ def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
                waves: str | Path | None = None,
                build_dir: str | Path | None = None, tests: tuple[str, ...] | None = None,
                reset_sequences: int = 4, timeout: float | None = 3600,
-               keep: str | Path | None = None) -> CheckResult:
+               keep: str | Path | None = None, memory: str = "fast") -> CheckResult:
     """Simulate the stimulus on the design with the cocotb bench; bit-exact comparison.
 
     tests: names from TESTS (default: all of them; FULL_RATE_TESTS without gaps).
@@ -228,6 +228,8 @@ def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
     a .vcd/.fst file to write.
     build_dir: cache root for compiled simulations. keep: folder to keep the run's files in
     (vectors, logs, results.xml); by default a temporary folder that is removed.
+    memory: a design with an external token table reads it from an AXI RAM that answers
+    every cycle ("fast") or with random latency, gaps and AR back-pressure ("slow").
     """
     design = read_bench_design(design_dir)
     design_dir, manifest = design.path.resolve(), design.manifest
@@ -249,7 +251,8 @@ def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
         config = {"design_dir": str(design_dir), "vectors": str(vectors),
                   "result_dir": str(run_dir / "results"), "seed": seed,
                   "gap_prob": 0.3 if gaps else 0.0, "max_gap": 3 if gaps else 0,
-                  "stall_prob": 0.3 if gaps else 0.0, "reset_sequences": reset_sequences}
+                  "stall_prob": 0.3 if gaps else 0.0, "reset_sequences": reset_sequences,
+                  "memory": memory}
         config_file = run_dir / "bench.json"
         config_file.write_text(json.dumps(config, indent=1))
         env = _simulator_env(simulator)

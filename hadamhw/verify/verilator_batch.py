@@ -72,8 +72,13 @@ def _verilator_version() -> str:
 
 
 def _design(design_dir: str | Path | DesignFolder) -> DesignFolder:
-    return read_design(design_dir, target="verilog", purpose="the Verilator harness",
-                       file_fields=("hdl_files",))
+    design = read_design(design_dir, target="verilog", purpose="the Verilator harness",
+                         file_fields=("hdl_files",))
+    if design.manifest.get("token_table"):
+        raise HadamhwError(f"{design.path}: the Verilator batch harness has no model of the "
+                           "external token table's memory (--token-table external); run "
+                           "`hadamhw sim` without --batch (cocotb with an AXI RAM)")
+    return design
 
 
 def _flags(design: DesignFolder) -> tuple[str, ...]:
