@@ -377,3 +377,26 @@ def test_replay_refuses_an_architecture_the_spec_model_does_not_state(tmp_path):
     stim = CycleStimulus(None, _stream(ir, [(1, 2, 3)]))
     with pytest.raises(HadamhwError, match="single-cycle design only"):
         replay.replay_batch(folder, stim)
+
+
+def test_a_base_case_failure_is_read_from_the_base_case_lines(tmp_path):
+    """In prove mode sby runs the base case and the induction step at once; the induction's
+    lines may come first (a loaded machine): the step, the assertion and the trace are the
+    base case's."""
+    from hadamhw.prove.sby import read_verdict
+
+    job = tmp_path / "induct"
+    (job / "engine_0").mkdir(parents=True)
+    for name in ("trace.vcd", "trace_induct.vcd"):
+        (job / "engine_0" / name).write_text("")
+    tag = "SBY 06:00:00 [induct] engine_0"
+    log = "\n".join([
+        f"{tag}.induction: ##   0:00:00  Checking assertions in step 3..",
+        f"{tag}.induction: ##   0:00:00  Assert failed in miter: same_h_q",
+        f"{tag}.basecase: ##   0:00:00  Checking assertions in step 0..",
+        f"{tag}.basecase: ##   0:00:00  Checking assertions in step 1..",
+        f"{tag}.basecase: ##   0:00:00  Assert failed in miter: eq_m_axis_tvalid",
+        "SBY 06:00:01 [induct] DONE (FAIL, rc=2)"])
+    res = read_verdict(log, job, 1.0)
+    assert (res.status, res.step, res.assertion) == ("fail", 1, "eq_m_axis_tvalid")
+    assert res.vcd.endswith("engine_0/trace.vcd")

@@ -93,7 +93,12 @@ def read_verdict(log: str, jobdir: Path, seconds: float) -> SbyResult:
 
 
 def _failure(lines: list[str], jobdir: Path, seconds: float) -> SbyResult:
-    """The first failed assertion's label, the step it failed in, the trace."""
+    """The first failed assertion's label, the step it failed in, the trace. In prove
+    mode the base case and the induction step run at once and their lines interleave in
+    whatever order they finish: only the base case's lines (and trace) say what failed
+    from a reset."""
+    base = [ln for ln in lines if ".basecase: " in ln]
+    lines = base or lines
     step = None
     label = ""
     for ln in lines:
@@ -102,7 +107,8 @@ def _failure(lines: list[str], jobdir: Path, seconds: float) -> SbyResult:
         if "Assert failed in " in ln and not label:
             label = _label(ln.split("Assert failed in ", 1)[1])
             break
-    vcds = sorted(jobdir.glob("engine_*/trace*.vcd"))
+    vcds = sorted(v for v in jobdir.glob("engine_*/trace*.vcd")
+                  if not (base and "induct" in v.stem))
     return SbyResult("fail", seconds, assertion=label.rsplit(".", 1)[-1], step=step,
                      vcd=str(vcds[0]) if vcds else "")
 
