@@ -24,20 +24,12 @@ import numpy as np
 
 from hadamhw.errors import HadamhwError
 from hadamhw.ir.schema import IntegerRNN
-from hadamhw.ir.widths import signed_range
+from hadamhw.netlist import single_cycle
 from hadamhw.netlist.nodes import (
     Add,
-    Const,
-    Input,
-    Mux,
     Netlist,
     Operand,
-    Output,
-    Reg,
-    check_registers,
 )
-from hadamhw.netlist.plan import requant_plan
-from hadamhw.netlist.single_cycle import argmax, input_drive, readout, requantization
 
 
 def sylvester(m: int) -> np.ndarray:
@@ -125,38 +117,4 @@ def row_cone(nl: Netlist, root: int) -> list[int]:
 def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     """The dense baseline's datapath of `ir`; constant products by `cmvm`. The same ports,
     registers and sections as single_cycle.build, with the dense rotation."""
-    nl = Netlist()
-    plan = requant_plan(ir)
-    fire = nl.add(Input(name="fire", lo=0, hi=1, group="control"))
-    last = nl.add(Input(name="last", lo=0, hi=1, group="control"))
-    x = input_ports(nl, ir)
-    fresh = nl.add(Reg(name="fresh", lo=0, hi=1, init=1, group="control",
-                       purpose="control"))
-    nl.connect(fresh, last, fire)
-    lo, hi = signed_range(ir.widths.state)
-    h = [nl.add(Reg(name=f"h{i}", lo=lo, hi=hi, group="state", purpose="state"))
-         for i in range(ir.hidden_size)]
-    zero = nl.add(Const(value=0, group="control"))
-    h_cur = [nl.add(Mux(sel=fresh, if1=zero, if0=hi_, group="control")) for hi_ in h]
-    drive = input_drive(nl, ir, plan, x, cmvm)
-    r = rotation(nl, ir, h_cur)
-    h_next = requantization(nl, ir, plan, r, drive, cmvm)
-    for reg, d in zip(h, h_next, strict=True):
-        nl.connect(reg, d, fire)
-    nl.tags.setdefault("state", []).extend(h + h_next)
-    nl.tags.update({"h_cur": h_cur, "drive": drive, "hn": h_next})
-    outs = readout(nl, ir, h, cmvm)
-    for o, y in enumerate(outs):
-        nl.add(Output(a=y, name=f"y{o}", group="readout"))
-    nl.add(Output(a=argmax(nl, outs), name="argmax", group="argmax"))
-    check_registers(nl)
-    return nl
-
-
-def input_ports(nl: Netlist, ir: IntegerRNN) -> list[int]:
-    """`token`, or the input words `x<j>` (the single-cycle core's input ports)."""
-    lo, hi = ir.input.range()
-    if ir.input.kind == "token":
-        return [nl.add(Input(name="token", lo=lo, hi=hi, group="input"))]
-    return [nl.add(Input(name=f"x{j}", lo=lo, hi=hi, group="input"))
-            for j in range(ir.input.size)]
+    return single_cycle.build(ir, cmvm, rotate=rotation)

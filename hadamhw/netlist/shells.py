@@ -237,40 +237,10 @@ def requant_section(s: Sections, block: dict) -> dict:
             "block": {"module": block["module"], "hn_msb": block["hn_msb"]}}
 
 
-def readout_inline_section(s: Sections) -> dict:
-    """The readout printed in the core itself (a core without blocks: the stage fold):
-    z_<i>, the nodes ro_n<k>, y_<o>, the output requantization, out_<o>."""
-    ir, nl = s.ir, s.nl
-    w = ir.widths
-    _place_vector(s, [i for i in nl.registers() if nl[i].group == "state"], "h_q", w.state)
-    decls = [s.node(z, f"z_{e}") for e, z in _z_nodes(s)]
-    rows = nl.tags["output_acc"]
-    split = max(rows) + 1  # the readout's graph, then the output requantization's
-    decls += s.graph("readout", 0, split)
-    decls += [s.alias(y, f"y_{o}") for o, y in enumerate(rows)]
-    decls += s.graph("readout", split)
-    for o, out in enumerate(nl.tags["output"]):
-        nd = nl[out]
-        if isinstance(nd, Clamp):
-            decls.append(s.node(nd.a, f"pq_{o}"))
-            decls.append({**s.node(out, f"out_{o}", w.output, signed=True), "kind": "saturate"})
-        else:
-            decls.append(s.alias(out, f"out_{o}", w.output, signed=True))
-        s.template_reads.add(f"out_{o}")
-    return {"decls": decls, "adders": s.adders("readout"), "unused": [], "serial": None,
-            "cycles": 0, "adder_bits": s.adder_bits("readout")}
-
-
-def readout_block(s: Sections, top: str) -> dict:
-    """Module <top>_readout: z -> out, the readout y = V z + c and the output
-    requantization (shift and clamp), each output word at the IR's output width."""
-    ir, nl = s.ir, s.nl
-    ports = block_ports(ir)
-    wz, wo = ports["z"], ports["out"]
-    zs = _z_nodes(s)
-    s.scope = "readout"
-    for e, z in zs:
-        s.p.place[z] = ("z", e * wz, wz, False)
+def readout_graph(s: Sections, out_bits: int) -> list[dict]:
+    """The readout's nodes ro_n<k>, y_<o> (alias), the output requantization's nodes and
+    out_<o> (each `out_bits` wide, signed)."""
+    nl = s.nl
     rows = nl.tags["output_acc"]
     split = max(rows) + 1  # the readout's graph, then the output requantization's
     decls = s.graph("readout", 0, split)
@@ -280,9 +250,39 @@ def readout_block(s: Sections, top: str) -> dict:
         nd = nl[out]
         if isinstance(nd, Clamp):
             decls.append(s.node(nd.a, f"pq_{o}"))
-            decls.append({**s.node(out, f"out_{o}", wo, signed=True), "kind": "saturate"})
+            decls.append({**s.node(out, f"out_{o}", out_bits, signed=True),
+                          "kind": "saturate"})
         else:
-            decls.append(s.alias(out, f"out_{o}", wo, signed=True))
+            decls.append(s.alias(out, f"out_{o}", out_bits, signed=True))
+    return decls
+
+
+def readout_inline_section(s: Sections) -> dict:
+    """The readout printed in the core itself (a core without blocks: the stage fold):
+    z_<i>, the nodes ro_n<k>, y_<o>, the output requantization, out_<o>."""
+    ir, nl = s.ir, s.nl
+    w = ir.widths
+    _place_vector(s, [i for i in nl.registers() if nl[i].group == "state"], "h_q", w.state)
+    decls = [s.node(z, f"z_{e}") for e, z in _z_nodes(s)]
+    decls += readout_graph(s, w.output)
+    for o in range(ir.output_size):
+        s.template_reads.add(f"out_{o}")
+    return {"decls": decls, "adders": s.adders("readout"), "unused": [], "serial": None,
+            "cycles": 0, "adder_bits": s.adder_bits("readout")}
+
+
+def readout_block(s: Sections, top: str) -> dict:
+    """Module <top>_readout: z -> out, the readout y = V z + c and the output
+    requantization (shift and clamp), each output word at the IR's output width."""
+    ir = s.ir
+    ports = block_ports(ir)
+    wz, wo = ports["z"], ports["out"]
+    zs = _z_nodes(s)
+    s.scope = "readout"
+    for e, z in zs:
+        s.p.place[z] = ("z", e * wz, wz, False)
+    decls = readout_graph(s, wo)
+    for o in range(ir.output_size):
         s.p.mark(f"out_{o}", 0, wo)
     out_pack = pack([f"out_{o}" for o in range(ir.output_size)])
     unused = s.unread_in("readout") + unread(s.p, {"z": ir.hidden_size * wz})

@@ -20,6 +20,8 @@ A step taken in cycle c shows its outputs in cycle c + 1 (the readout reads the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from hadamhw.errors import HadamhwError
@@ -45,16 +47,20 @@ from hadamhw.netlist.nodes import (
 )
 from hadamhw.netlist.plan import RequantPlan, butterflies, drive_table, requant_plan
 
+Rotation = Callable[[Netlist, IntegerRNN, list[int]], list[int]]
 
-def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False) -> Netlist:
+
+def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False,
+          rotate: Rotation | None = None) -> Netlist:
     """The single-cycle core's datapath of `ir`; constant products by `cmvm`. drive_port
     (token inputs): the drive row arrives on input ports `d<i>` (each with its ROM's
-    interval) instead of being read from a ROM."""
+    interval) instead of being read from a ROM. rotate: the rotation's builder (default the
+    butterflies, `rotation`; hadamhw.netlist.dense gives its row trees)."""
     nl = Netlist()
     plan = requant_plan(ir)
     fire = nl.add(Input(name="fire", lo=0, hi=1, group="control"))
     last = nl.add(Input(name="last", lo=0, hi=1, group="control"))
-    x = _drive_ports(nl, ir, plan) if drive_port else _input_ports(nl, ir)
+    x = _drive_ports(nl, ir, plan) if drive_port else input_ports(nl, ir)
     fresh = nl.add(Reg(name="fresh", lo=0, hi=1, init=1, group="control",
                        purpose="control"))
     nl.connect(fresh, last, fire)
@@ -64,7 +70,7 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False) -> Netl
     zero = nl.add(Const(value=0, group="control"))
     h_cur = [nl.add(Mux(sel=fresh, if1=zero, if0=hi_, group="control")) for hi_ in h]
     drive = x if drive_port else input_drive(nl, ir, plan, x, cmvm)
-    r = rotation(nl, ir, h_cur)
+    r = (rotate or rotation)(nl, ir, h_cur)
     h_next = requantization(nl, ir, plan, r, drive, cmvm)
     for reg, d in zip(h, h_next, strict=True):
         nl.connect(reg, d, fire)
@@ -78,7 +84,8 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False) -> Netl
     return nl
 
 
-def _input_ports(nl: Netlist, ir: IntegerRNN) -> list[int]:
+def input_ports(nl: Netlist, ir: IntegerRNN) -> list[int]:
+    """`token`, or the input words `x<j>` (the one-step-a-cycle cores' input ports)."""
     lo, hi = ir.input.range()
     if ir.input.kind == "token":
         return [nl.add(Input(name="token", lo=lo, hi=hi, group="input"))]

@@ -33,7 +33,6 @@ from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import signed_range
 from hadamhw.netlist.adders import Builder, Term, check_rows, da4ml_rows
-from hadamhw.netlist.dense import input_ports
 from hadamhw.netlist.evaluate import Simulator
 from hadamhw.netlist.nodes import (
     Add,
@@ -51,7 +50,7 @@ from hadamhw.netlist.nodes import (
     check_registers,
 )
 from hadamhw.netlist.plan import RequantPlan, requant_plan
-from hadamhw.netlist.single_cycle import argmax, input_drive, port_values, readout
+from hadamhw.netlist.single_cycle import argmax, input_drive, input_ports, port_values, readout
 
 
 def pease_butterflies(n: int, m: int) -> list[tuple[int, int, int, int]]:

@@ -253,13 +253,7 @@ def run_cocotb(design_dir: str | Path | DesignFolder, stimulus: Stimulus, *,
                   "gap_prob": 0.3 if gaps else 0.0, "max_gap": 3 if gaps else 0,
                   "stall_prob": 0.3 if gaps else 0.0, "reset_sequences": reset_sequences,
                   "memory": memory}
-        config_file = run_dir / "bench.json"
-        config_file.write_text(json.dumps(config, indent=1))
-        env = _simulator_env(simulator)
-        env["HADAMHW_COCOTB_CONFIG"] = str(config_file)
-        env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+        env = _bench_env(simulator, "HADAMHW_COCOTB_CONFIG", config, run_dir / "bench.json")
         results_xml = run_dir / "results.xml"
         job = {"action": "test", "simulator": simulator, "top": manifest["top"],
                "build_dir": str(out), "test_dir": str(run_dir), "results_xml": str(results_xml),
@@ -292,13 +286,7 @@ def run_cycle_replay(design_dir: str | Path | DesignFolder, cycles_file: Path,
               "in_word_bits": int(manifest["input"]["word_bits"]),
               "out_word_bits": int(manifest["output"]["word_bits"]),
               "out_words": int(manifest["output"]["words"])}
-    config_file = run_dir / "replay.json"
-    config_file.write_text(json.dumps(config, indent=1))
-    env = _simulator_env(simulator)
-    env["HADAMHW_COCOTB_CONFIG"] = str(config_file)
-    env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+    env = _bench_env(simulator, "HADAMHW_COCOTB_CONFIG", config, run_dir / "replay.json")
     job = {"action": "test", "simulator": simulator, "top": manifest["top"],
            "build_dir": str(out), "test_dir": str(run_dir),
            "results_xml": str(run_dir / "results.xml"), "tests": ["test_replay"], "seed": 0,
@@ -308,6 +296,19 @@ def run_cycle_replay(design_dir: str | Path | DesignFolder, cycles_file: Path,
     if not Path(results_file).is_file():
         raise HadamhwError(f"{simulator} replay ended (exit {rc}) without its records: "
                            f"{_first_error(log)} (full log: {log})")
+
+
+def _bench_env(simulator: str, variable: str, config: dict, config_file: Path
+               ) -> dict[str, str]:
+    """The environment of a cocotb test run: the simulator's, the bench's configuration
+    (written to config_file) named by `variable`, sim/ on the Python path."""
+    config_file.write_text(json.dumps(config, indent=1))
+    env = _simulator_env(simulator)
+    env[variable] = str(config_file)
+    env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def run_bench(sources: list[Path], top: str, module: str, config: dict, work_dir: Path, *,
@@ -327,13 +328,7 @@ def run_bench(sources: list[Path], top: str, module: str, config: dict, work_dir
     if _run_child(job, _simulator_env(simulator), work_dir / "build.log", 1800) != 0:
         raise HadamhwError(f"{simulator} build of {top} failed: "
                            f"{_first_error(work_dir / 'build.log')}")
-    config_file = work_dir / "bench.json"
-    config_file.write_text(json.dumps(config, indent=1))
-    env = _simulator_env(simulator)
-    env[f"HADAMHW_{module.upper()}"] = str(config_file)
-    env.setdefault("COCOTB_LOG_LEVEL", "WARNING")
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_sim_dir()), env.get("PYTHONPATH", "")) if p)
+    env = _bench_env(simulator, f"HADAMHW_{module.upper()}", config, work_dir / "bench.json")
     job = {"action": "test", "simulator": simulator, "top": top, "build_dir": str(build_dir),
            "test_dir": str(work_dir), "results_xml": str(work_dir / "results.xml"),
            "tests": None, "seed": 0, "waves": None, "module": module}
