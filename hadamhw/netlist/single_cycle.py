@@ -72,8 +72,15 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml", drive_port: bool = False,
     drive = x if drive_port else input_drive(nl, ir, plan, x, cmvm)
     r = (rotate or rotation)(nl, ir, h_cur)
     h_next = requantization(nl, ir, plan, r, drive, cmvm)
+    return close_loop(nl, ir, cmvm, h, h_cur, drive, h_next, fire)
+
+
+def close_loop(nl: Netlist, ir: IntegerRNN, cmvm: str, h: list[int], h_cur: list[int],
+               drive: list[int], h_next: list[int], enable: int) -> Netlist:
+    """What every core does with its next state h_next: the state registers h written
+    when `enable`, the readout of h, the outputs and the argmax."""
     for reg, d in zip(h, h_next, strict=True):
-        nl.connect(reg, d, fire)
+        nl.connect(reg, d, enable)
     nl.tags.setdefault("state", []).extend(h + h_next)
     nl.tags.update({"h_cur": h_cur, "drive": drive, "hn": h_next})
     outs = readout(nl, ir, h, cmvm)

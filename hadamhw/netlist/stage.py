@@ -43,14 +43,12 @@ from hadamhw.netlist.nodes import (
     Mux,
     Netlist,
     Operand,
-    Output,
     Reg,
     Rom,
     RoundShift,
-    check_registers,
 )
 from hadamhw.netlist.plan import RequantPlan, requant_plan
-from hadamhw.netlist.single_cycle import argmax, input_drive, input_ports, port_values, readout
+from hadamhw.netlist.single_cycle import close_loop, input_drive, input_ports, port_values
 
 
 def pease_butterflies(n: int, m: int) -> list[tuple[int, int, int, int]]:
@@ -205,16 +203,7 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     drive = input_drive(nl, ir, plan, x, cmvm)
     f = bank(nl, ir, g, h_cur, busy, fire)
     h_next = requantization(nl, ir, plan, f, drive, cmvm)
-    for reg, d in zip(h, h_next, strict=True):
-        nl.connect(reg, d, done)
-    nl.tags.setdefault("state", []).extend(h + h_next)
-    nl.tags.update({"h_cur": h_cur, "drive": drive, "hn": h_next})
-    outs = readout(nl, ir, h, cmvm)
-    for o, y in enumerate(outs):
-        nl.add(Output(a=y, name=f"y{o}", group="readout"))
-    nl.add(Output(a=argmax(nl, outs), name="argmax", group="argmax"))
-    check_registers(nl)
-    return nl
+    return close_loop(nl, ir, cmvm, h, h_cur, drive, h_next, done)
 
 
 def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray],
