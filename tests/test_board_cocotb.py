@@ -117,7 +117,8 @@ def test_a_wrong_core_fails_at_the_pins(digits, tmp_path):
     head, expr = lines[target[0]].split(" out_0 = ")
     lines[target[0]] = f"{head} out_0 = ~({expr.strip().rstrip(';')});\n"  # every bit wrong
     core.write_text("".join(lines))
-    wrong = api.open_design(copy)
+    with pytest.warns(UserWarning, match="changed since 'hadamhw generate'"):
+        wrong = api.open_design(copy)
     shape = core_view(wrong).shape
     frames = run_uart_bench(wrong, sequence_script(shape, x[0], tag=1), tmp_path / "bench")
     with pytest.raises(AssertionError):
