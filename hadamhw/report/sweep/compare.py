@@ -8,7 +8,6 @@ were placed, "pnr_core" / "pnr_whole"; beside them the analytical adder counts
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,15 +156,6 @@ def markdown(table: list[dict], family: str, command: str) -> str:
               for _, key, digits in MD_COLUMNS] for row in table]
     return (f"Family: {family}. Command: `{command}`\n\n"
             + markdown_table([c for c, _, _ in MD_COLUMNS], cells))
-
-
-def write_csv(table: list[dict], path: Path) -> None:
-    """The table rows as CSV (an empty cell where a number is missing)."""
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(table[0]))
-        writer.writeheader()
-        for row in table:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
 
 
 def plot(table: list[dict], family: str, path: Path) -> None:
