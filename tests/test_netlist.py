@@ -56,11 +56,11 @@ def _possible(row: dict) -> bool:
     return not (row["input"] == "token" and row["signed"])  # token ids are unsigned
 
 
-def _pairwise() -> list[dict]:
+def covering_rows(factors: dict[str, tuple], possible=lambda row: True) -> list[dict]:
     """A greedy covering array: every possible pair of option values meets in a row."""
-    names = list(FACTORS)
-    rows = [dict(zip(names, vals, strict=True)) for vals in itertools.product(*FACTORS.values())]
-    rows = [r for r in rows if _possible(r)]
+    names = list(factors)
+    rows = [dict(zip(names, vals, strict=True)) for vals in itertools.product(*factors.values())]
+    rows = [r for r in rows if possible(r)]
 
     def pairs(r: dict) -> set:
         return {(a, r[a], b, r[b]) for a, b in itertools.combinations(names, 2)}
@@ -74,7 +74,7 @@ def _pairwise() -> list[dict]:
     return table
 
 
-PAIRWISE = _pairwise()
+PAIRWISE = covering_rows(FACTORS, _possible)
 
 
 def _ids(row: dict) -> str:

@@ -34,7 +34,7 @@ from hadamhw.prove.run import (
     unbounded_property,
 )
 from hadamhw.prove.sby import tool_env
-from tests.test_netlist import PAIRWISE, make_ir
+from tests.test_netlist import PAIRWISE, covering_rows, make_ir
 
 AXI_RULES = {"no_stale_beat", "tvalid_held", "tdata_stable", "tuser_stable", "tlast_stable",
              "no_duplicate", "no_loss"}
@@ -264,25 +264,7 @@ UNBOUNDED_FACTORS = {"m": (4, 16), "weights": ("binary", "ternary"),
                      "cmvm": ("da4ml", "csd")}
 
 
-def _unbounded_rows() -> list[dict]:
-    """Every pair of option values in some row (greedy covering array, 6 rows)."""
-    names = list(UNBOUNDED_FACTORS)
-    rows = [dict(zip(names, v, strict=True))
-            for v in itertools.product(*UNBOUNDED_FACTORS.values())]
-
-    def pairs(r: dict) -> set:
-        return {(a, r[a], b, r[b]) for a, b in itertools.combinations(names, 2)}
-
-    todo = set().union(*(pairs(r) for r in rows))
-    table = []
-    while todo:
-        best = max(rows, key=lambda r: len(pairs(r) & todo))
-        table.append(best)
-        todo -= pairs(best)
-    return table
-
-
-UNBOUNDED_ROWS = _unbounded_rows()
+UNBOUNDED_ROWS = covering_rows(UNBOUNDED_FACTORS)  # every pair of values in some row
 
 
 def test_unbounded_rows_are_pairwise():

@@ -166,20 +166,22 @@ def rotation(nl: Netlist, ir: IntegerRNN, h: list[int]) -> list[int]:
 
 
 def requantization(nl: Netlist, ir: IntegerRNN, plan: RequantPlan, r: list[int],
-                   drive: list[int], cmvm: str) -> list[int]:
-    """v = r M_r' + d, q = v >> S', h' = clamp(q) (to [0, max] in vanilla mode)."""
+                   drive: list[int], cmvm: str, signs: list[int] | None = None) -> list[int]:
+    """v = s r M_r' + d, q = v >> S', h' = clamp(q) (to [0, max] in vanilla mode); s_i = 1
+    unless `signs` (the stage fold, whose bank leaves the sign to the add/subtract here)."""
     b = Builder(nl, "requant")
     lo, hi = signed_range(ir.widths.state)
     out = []
     for i, (ri, di) in enumerate(zip(r, drive, strict=True)):
+        flip = 1 if signs is None else int(signs[i])
         if cmvm == "da4ml" and len(csd_digits(plan.rotate)) > 2:
             # a short CSD constant (log2 m odd): da4ml's graph for [M_r', 1] reuses partial
             # products of r (181 r + d: 4 adders, not 5)
-            row = np.array([[plan.rotate, 1]], dtype=np.int64)
+            row = np.array([[flip * plan.rotate, 1]], dtype=np.int64)
             v = da4ml_rows(b, [ri, di], row, [0])[0]
             check_rows(nl, [ri, di], [v], row, [0], "the requantization")
         else:
-            terms = [Term(ri, dg.shift, dg.sign) for dg in csd_digits(plan.rotate)]
+            terms = [Term(ri, dg.shift, dg.sign * flip) for dg in csd_digits(plan.rotate)]
             v = b.row([*terms, Term(di, 0, 1)], 0)
         q = nl.add(RoundShift(a=v, shift=plan.shift, name=f"q{i}", group="requant"))
         # vanilla mode: clamp(max(q, 0)) is one clamp to [0, hi]

@@ -29,10 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from hadamhw.errors import HadamhwError
-from hadamhw.ir.csd import csd_digits
 from hadamhw.ir.schema import IntegerRNN
 from hadamhw.ir.widths import signed_range
-from hadamhw.netlist.adders import Builder, Term, check_rows, da4ml_rows
 from hadamhw.netlist.evaluate import Simulator
 from hadamhw.netlist.nodes import (
     Add,
@@ -45,10 +43,15 @@ from hadamhw.netlist.nodes import (
     Operand,
     Reg,
     Rom,
-    RoundShift,
 )
-from hadamhw.netlist.plan import RequantPlan, requant_plan
-from hadamhw.netlist.single_cycle import close_loop, input_drive, input_ports, port_values
+from hadamhw.netlist.plan import requant_plan
+from hadamhw.netlist.single_cycle import (
+    close_loop,
+    input_drive,
+    input_ports,
+    port_values,
+    requantization,
+)
 
 
 def pease_butterflies(n: int, m: int) -> list[tuple[int, int, int, int]]:
@@ -153,29 +156,6 @@ def bank(nl: Netlist, ir: IntegerRNN, g: _Gates, h_cur: list[int], busy: int,
     return out
 
 
-def requantization(nl: Netlist, ir: IntegerRNN, plan: RequantPlan, f: list[int],
-                   drive: list[int], cmvm: str) -> list[int]:
-    """v = s f M_r' + d (the sign flips the add/subtract), q = v >> S', h' = clamp(q)."""
-    b = Builder(nl, "requant")
-    lo, hi = signed_range(ir.widths.state)
-    out = []
-    for i, (fi, di) in enumerate(zip(f, drive, strict=True)):
-        flip = int(ir.signs[i])
-        if cmvm == "da4ml" and len(csd_digits(plan.rotate)) > 2:
-            row = np.array([[flip * plan.rotate, 1]], dtype=np.int64)
-            v = da4ml_rows(b, [fi, di], row, [0])[0]
-            check_rows(nl, [fi, di], [v], row, [0], "the requantization")
-        else:
-            terms = [Term(fi, dg.shift, dg.sign * flip) for dg in csd_digits(plan.rotate)]
-            v = b.row([*terms, Term(di, 0, 1)], 0)
-        q = nl.add(RoundShift(a=v, shift=plan.shift, name=f"q{i}", group="requant"))
-        low = 0 if ir.mode == "vanilla" else lo
-        out.append(nl.add(Clamp(a=q, low=low, high=hi, name=f"hn{i}", group="requant")))
-        nl.tags.setdefault("requant_sum", []).append(v)
-        nl.tags.setdefault("shifted", []).append(q)
-    return out
-
-
 def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     """The stage-fold core's datapath of `ir`; constant products by `cmvm`."""
     if ir.block_size < 2:
@@ -202,7 +182,7 @@ def build(ir: IntegerRNN, cmvm: str = "da4ml") -> Netlist:
     h_cur = [nl.add(Mux(sel=fresh, if1=g.zero, if0=hi_, group="control")) for hi_ in h]
     drive = input_drive(nl, ir, plan, x, cmvm)
     f = bank(nl, ir, g, h_cur, busy, fire)
-    h_next = requantization(nl, ir, plan, f, drive, cmvm)
+    h_next = requantization(nl, ir, plan, f, drive, cmvm, [int(v) for v in ir.signs])
     return close_loop(nl, ir, cmvm, h, h_cur, drive, h_next, done)
 
 
