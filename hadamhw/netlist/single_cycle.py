@@ -249,10 +249,8 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray], latency: in
     from hadamhw.netlist.evaluate import Simulator
 
     sim = Simulator(nl, batches[0].shape[0])
-    outs = [f"y{o}" for o in range(ir.output_size)]
     seen: dict[int, tuple[int, int]] = {}  # cycle -> (batch, step) whose outputs it shows
-    results: list[list] = [[] for _ in batches]
-    cycle = step = 0
+    step = 0
     schedule = []
     for k, x in enumerate(batches):
         for t in range(x.shape[1]):
@@ -261,8 +259,18 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray], latency: in
             if step in idle_after:
                 schedule.append(port_values(ir, x, t, 0, False))
             step += 1
+    return run_schedule(sim, ir, batches, schedule, seen, latency + 1)
+
+
+def run_schedule(sim, ir: IntegerRNN, batches: list[np.ndarray], schedule: list[dict],
+                 seen: dict[int, tuple[int, int]], drain: int
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Step `sim` through `schedule` and `drain` idle cycles after it; the outputs of the
+    cycles in `seen` (cycle -> (batch, step)), per batch shaped as the golden model's."""
+    outs = [f"y{o}" for o in range(ir.output_size)]
+    results: list[list] = [[] for _ in batches]
     idle = port_values(ir, batches[-1], 0, 0, False)
-    for cycle in range(len(schedule) + latency + 1):
+    for cycle in range(len(schedule) + drain):
         values = sim.step(schedule[cycle] if cycle < len(schedule) else idle)
         if cycle in seen:
             k, t = seen[cycle]

@@ -51,6 +51,7 @@ from hadamhw.netlist.single_cycle import (
     input_ports,
     port_values,
     requantization,
+    run_schedule,
 )
 
 
@@ -195,7 +196,6 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray],
     (outputs, argmax) shaped as the golden model's; values outside their intervals refused."""
     k = ir.k
     sim = Simulator(nl, batches[0].shape[0])
-    outs = [f"y{o}" for o in range(ir.output_size)]
     seen: dict[int, tuple[int, int]] = {}
     schedule: list[dict] = []
     steps = [(bi, t) for bi, x in enumerate(batches) for t in range(x.shape[1])]
@@ -206,20 +206,4 @@ def simulate(nl: Netlist, ir: IntegerRNN, batches: list[np.ndarray],
         other = steps[(s + 1) % len(steps)]  # a foreign word on the ports while busy
         wait = k - 1 + (1 if s in idle_after else 0)
         schedule += [port_values(ir, batches[other[0]], other[1], 0, True)] * wait
-    results: list[list] = [[] for _ in batches]
-    idle = port_values(ir, batches[-1], 0, 0, False)
-    for cycle in range(len(schedule) + k + 1):
-        values = sim.step(schedule[cycle] if cycle < len(schedule) else idle)
-        if cycle in seen:
-            bi, t = seen[cycle]
-            results[bi].append((np.stack([values[o] for o in outs], axis=-1),
-                                values["argmax"]))
-    if sim.violations:
-        raise HadamhwError(f"netlist: {sim.violations} node values left their intervals")
-    return [_shape(ir, res) for res in results]
-
-
-def _shape(ir: IntegerRNN, res: list) -> tuple[np.ndarray, np.ndarray]:
-    if ir.readout == "last":
-        return res[-1]
-    return np.stack([y for y, _ in res], axis=1), np.stack([a for _, a in res], axis=1)
+    return run_schedule(sim, ir, batches, schedule, seen, k + 1)
